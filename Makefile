@@ -1,0 +1,80 @@
+# batchops — the two commands every user runs are `make demo` and `make test`.
+# Everything they need (virtualenvs, npm tools, the checkov venv) is installed here.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .venv-tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out/demo
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_LINK_MODE := copy
+export PYTHONDONTWRITEBYTECODE := 1
+
+# Extra test suites (infrastructure, CI configuration...) add themselves here from mk/*.mk.
+TEST_TARGETS := test-python
+BENCH_TARGETS :=
+
+-include mk/*.mk
+
+.PHONY: help
+help: ## list the targets
+	@echo "batchops — make targets"
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort -u | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(STAMP): $(UV) uv.lock pyproject.toml model-build/pyproject.toml model-deploy/pyproject.toml
+	$(UV) sync --frozen --all-packages --all-extras --quiet
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## create .venv (if missing) and install batchops, both team projects and dev tools
+
+.PHONY: lock
+lock: $(UV) ## re-resolve dependencies into uv.lock (needs PyPI)
+	$(UV) lock
+
+.PHONY: demo
+demo: $(STAMP) ## run the whole lifecycle on the local cloud (no AWS account, no network)
+	$(BIN)/batchops demo --out $(OUT)
+
+.PHONY: test
+test: $(TEST_TARGETS) ## install what the tests need and run every test suite
+
+.PHONY: test-python
+test-python: $(STAMP) ## Python tests: package, both teams' projects, policies
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint + format check) and mypy on src/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+.PHONY: fmt
+fmt: $(STAMP) ## format Python (ruff) and Terraform
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+	terraform fmt -recursive >/dev/null || true
+
+.PHONY: build
+build: $(STAMP) ## build the Lambda zips into dist/functions/ (deterministic)
+	$(BIN)/python -m batchops.build --out dist/functions
+
+.PHONY: bench
+bench: $(STAMP) $(BENCH_TARGETS) ## run every benchmark and write benchmarks/results/README.md
+	$(BIN)/python -m benchmarks.summary
+
+.PHONY: clean
+clean: ## remove virtualenvs, build output and local-cloud state
+	rm -rf $(VENV) $(TOOLS) dist out .batchops .pytest_cache .mypy_cache .ruff_cache

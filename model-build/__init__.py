@@ -1,0 +1,1 @@
+"""The model-build team's project: SageMaker pipeline definitions and container step scripts."""

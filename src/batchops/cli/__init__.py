@@ -1,0 +1,1 @@
+"""The ``batchops`` command line (see :mod:`batchops.cli.main`)."""
