@@ -19,6 +19,7 @@ from batchops.errors import BatchopsError
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
+    "data_cmd",
 )
 
 DESCRIPTION = """\

@@ -1,0 +1,1 @@
+"""Dataset schema, validation and the seeded synthetic Abalone-schema generator."""
