@@ -15,7 +15,6 @@ OUT ?= out/demo
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_LINK_MODE := copy
-export PYTHONDONTWRITEBYTECODE := 1
 
 # Extra test suites (infrastructure, CI configuration...) add themselves here from mk/*.mk.
 TEST_TARGETS := test-python
@@ -34,7 +33,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(STAMP): $(UV) uv.lock pyproject.toml model-build/pyproject.toml model-deploy/pyproject.toml
-	$(UV) sync --frozen --all-packages --all-extras --quiet
+	$(UV) sync --frozen --all-packages --all-extras --compile-bytecode --quiet
 	@touch $(STAMP)
 
 .PHONY: install

@@ -65,7 +65,9 @@ def test_unknown_key_names_file_and_key_with_hint(tmp_path: Path) -> None:
 
 def test_wrong_type_names_file_and_key(tmp_path: Path) -> None:
     folder = _write(tmp_path, "accuracy_mse_threshold: lots\n")
-    with pytest.raises(ConfigError, match=r"staging\.yaml: key 'accuracy_mse_threshold': expected a number"):
+    with pytest.raises(
+        ConfigError, match=r"staging\.yaml: key 'accuracy_mse_threshold': expected a number"
+    ):
         load_settings("staging", config_dir=folder)
 
 

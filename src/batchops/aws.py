@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 ENDPOINT_ENV = "BATCHOPS_ENDPOINT"
 #: Dummy credentials for the local cloud; they select no account by themselves.
 LOCAL_ACCESS_KEY = "batchopslocal"
-LOCAL_SECRET_KEY = "batchopslocal"  # noqa: S105 - not a secret: the local cloud ignores it
+LOCAL_SECRET_KEY = "batchopslocal"
 
 
 def endpoint_from(value: str | None = None) -> str | None:

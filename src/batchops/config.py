@@ -85,7 +85,9 @@ class NotificationRule(BaseModel):
     @classmethod
     def _known_status(cls, value: str) -> str:
         if value not in STEP_STATUSES:
-            raise ValueError(f"unknown step status {value!r}; expected one of {list(STEP_STATUSES)}")
+            raise ValueError(
+                f"unknown step status {value!r}; expected one of {list(STEP_STATUSES)}"
+            )
         return value
 
 
@@ -171,7 +173,9 @@ class Settings(BaseModel):
     )
 
     # ----- what a multi-account deployment adds ---------------------------------------
-    environment: EnvironmentName = Field(description="Environment (account) these settings are for.")
+    environment: EnvironmentName = Field(
+        description="Environment (account) these settings are for."
+    )
     account_id: str = Field(description="12-digit AWS account id of this environment.")
     region: str = Field("us-east-1", description="AWS region of this environment.")
     registry_account_id: str = Field(
@@ -268,7 +272,8 @@ def find_config_dir(start: Path | None = None) -> Path:
     if explicit:
         return Path(explicit)
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
+    # the working tree the command runs in, else the checkout batchops is installed from
+    for folder in (here, *here.parents, Path(__file__).resolve().parents[2]):
         candidate = folder / "config"
         if (candidate / "data-science.yaml").is_file():
             return candidate

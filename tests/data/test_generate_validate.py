@@ -49,7 +49,15 @@ def test_generated_measurements_are_realistic_and_correlated() -> None:
 def test_a_model_learns_rings_like_on_real_abalone() -> None:
     """Least squares on the features reaches RMSE ~2.0-2.5 (real data: ~2.2)."""
     cols = sample_abalone(6000, np.random.default_rng(1))
-    names = ["length", "diameter", "height", "whole_weight", "shucked_weight", "viscera_weight", "shell_weight"]
+    names = [
+        "length",
+        "diameter",
+        "height",
+        "whole_weight",
+        "shucked_weight",
+        "viscera_weight",
+        "shell_weight",
+    ]
     x = np.column_stack([cols[n] for n in names] + [(cols["sex"] == s) * 1.0 for s in "MFI"])
     y = cols["rings"]
     coef, *_ = np.linalg.lstsq(x[:4000], y[:4000], rcond=None)
@@ -65,7 +73,9 @@ def test_drift_scales_a_column_of_the_inference_batch_only(tmp_path: Path) -> No
         return float(np.mean([float(line.split(",")[3]) for line in path.read_text().splitlines()]))
 
     assert mean_height(drifted.files[Layout.TRAINING]) == mean_height(clean.files[Layout.TRAINING])
-    ratio = mean_height(drifted.files[Layout.INFERENCE]) / mean_height(clean.files[Layout.INFERENCE])
+    ratio = mean_height(drifted.files[Layout.INFERENCE]) / mean_height(
+        clean.files[Layout.INFERENCE]
+    )
     assert ratio == pytest.approx(1.6, rel=0.01)
 
 
@@ -79,8 +89,12 @@ def test_drift_injects_invalid_and_missing_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "spec, message",
-    [("height/2", "expected COLUMN"), ("weight*2", "unknown column"), ("sex*2", "categorical"),
-     ("height:missing=2", "fraction")],
+    [
+        ("height/2", "expected COLUMN"),
+        ("weight*2", "unknown column"),
+        ("sex*2", "categorical"),
+        ("height:missing=2", "fraction"),
+    ],
 )
 def test_bad_drift_spec_is_one_clear_error(spec: str, message: str) -> None:
     with pytest.raises(DataError, match=message):
@@ -97,7 +111,12 @@ def test_valid_generated_files_pass(tmp_path: Path) -> None:
     "content, line, column, fragment",
     [
         ("M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\nF,0.4,0.3,0.1,0.5,0.2,0.1,9\n", 2, None, "ragged line"),
-        ("M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\nF,0.4,abc,0.1,0.5,0.2,0.1,0.15,9\n", 2, 3, "non-numeric value 'abc'"),
+        (
+            "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\nF,0.4,abc,0.1,0.5,0.2,0.1,0.15,9\n",
+            2,
+            3,
+            "non-numeric value 'abc'",
+        ),
         ("Q,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\n", 1, 1, "unknown sex 'Q'"),
         ("sex,length,diameter,height,a,b,c,d,rings\n", 1, 1, "remove the header line"),
         ("", 1, None, "empty file"),
@@ -133,7 +152,10 @@ def test_ground_truth_row_count_must_match_batch(tmp_path: Path) -> None:
 
 
 def test_cli_generate_then_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["data", "generate", "--rows", "120", "--seed", "1", "--out", str(tmp_path), "--json"]) == 0
+    assert (
+        main(["data", "generate", "--rows", "120", "--seed", "1", "--out", str(tmp_path), "--json"])
+        == 0
+    )
     files = json.loads(capsys.readouterr().out)["files"]
     assert [f["columns"] for f in files] == [9, 8, 1]
     assert main(["data", "validate", str(tmp_path)]) == 0
@@ -143,6 +165,8 @@ def test_cli_generate_then_validate(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "training-data.csv:1: wrong column count" in out
 
 
-def test_cli_validate_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_cli_validate_missing_file_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert main(["data", "validate", str(tmp_path / "training-data.csv")]) == 3
     assert capsys.readouterr().err.strip().endswith("file not found")

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from batchops.config import Settings
 
 
-def add_env(parser: argparse.ArgumentParser, *, required: bool = True, default: str | None = None) -> None:
+def add_env(
+    parser: argparse.ArgumentParser, *, required: bool = True, default: str | None = None
+) -> None:
     from batchops.config import ENVIRONMENTS
 
     parser.add_argument(
@@ -65,7 +67,9 @@ def emit_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+def print_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None
+) -> None:
     if interactive():
         from rich.console import Console
         from rich.table import Table
@@ -80,10 +84,10 @@ def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: s
     if title:
         print(title)
     cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
-    for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    for line in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from batchops.cli.common import add_env, add_json, emit_json, print_table
 
@@ -40,7 +41,7 @@ def show_settings(args: argparse.Namespace) -> int:
     return 0
 
 
-def _short(values: list) -> str:
+def _short(values: list[Any] | tuple[Any, ...]) -> str:
     if values and isinstance(values[0], dict):
         return f"{len(values)} rule(s): " + ", ".join(
             f"{v['step_name']}/{v['step_status']}" for v in values

@@ -61,7 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group = up.add_mutually_exclusive_group(required=True)
     group.add_argument("--training", type=Path, metavar="FILE", help="training-data.csv")
     group.add_argument("--inference", type=Path, metavar="FILE", help="inference-data.csv")
-    up.add_argument("--ground-truth", type=Path, metavar="FILE", help="ground-truth.csv of the batch")
+    up.add_argument(
+        "--ground-truth", type=Path, metavar="FILE", help="ground-truth.csv of the batch"
+    )
     up.add_argument("--batch-id", default=None, help="folder name of the batch (default: UTC time)")
     add_json(up)
     up.set_defaults(func=upload_cmd)
@@ -71,18 +73,27 @@ def generate_cmd(args: argparse.Namespace) -> int:
     from batchops.data.generate import generate
 
     result = generate(
-        args.out, rows=args.rows, seed=args.seed, inference_rows=args.inference_rows, drift=args.drift
+        args.out,
+        rows=args.rows,
+        seed=args.seed,
+        inference_rows=args.inference_rows,
+        drift=args.drift,
     )
     rows = [
         {"file": str(path), "rows": result.rows[layout], "columns": len(layout.columns)}
         for layout, path in result.files.items()
     ]
     if args.json:
-        emit_json({"files": rows, "seed": args.seed, "drift": [op.describe() for op in result.drift]})
+        emit_json(
+            {"files": rows, "seed": args.seed, "drift": [op.describe() for op in result.drift]}
+        )
     else:
         print_table(rows, ["file", "rows", "columns"])
         if result.drift:
-            print("drift applied to the inference batch: " + ", ".join(op.describe() for op in result.drift))
+            print(
+                "drift applied to the inference batch: "
+                + ", ".join(op.describe() for op in result.drift)
+            )
     return 0
 
 

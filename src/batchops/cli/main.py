@@ -20,6 +20,7 @@ from batchops.errors import BatchopsError
 COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
     "data_cmd",
+    "local_cmd",
 )
 
 DESCRIPTION = """\

@@ -192,7 +192,11 @@ def generate(
     for layout in layouts:
         source = train if layout is Layout.TRAINING else batch
         path = out_dir / layout.filename
-        names = {Layout.TRAINING: COLUMNS, Layout.INFERENCE: FEATURES, Layout.GROUND_TRUTH: (TARGET,)}
+        names = {
+            Layout.TRAINING: COLUMNS,
+            Layout.INFERENCE: FEATURES,
+            Layout.GROUND_TRUTH: (TARGET,),
+        }
         atomic_write_text(path, _csv(source, names[layout]))
         files[layout] = path
         counts[layout] = rows if layout is Layout.TRAINING else inference_rows

@@ -46,7 +46,11 @@ def new_batch_id() -> str:
 def object_key(settings: Settings, layout: Layout, batch_id: str) -> str:
     if not _BATCH_ID.match(batch_id):
         raise DataError(f"--batch-id {batch_id!r}: use letters, digits, '.', '_' or '-'")
-    prefix = settings.training_data_prefix if layout is Layout.TRAINING else settings.inference_data_prefix
+    prefix = (
+        settings.training_data_prefix
+        if layout is Layout.TRAINING
+        else settings.inference_data_prefix
+    )
     return f"{prefix}{batch_id}/{layout.filename}"
 
 
@@ -72,7 +76,11 @@ def upload_files(
     require_valid(reports)
     batch = batch_id or new_batch_id()
     s3 = clients.client("s3")
-    order = [layout for layout in (Layout.TRAINING, Layout.GROUND_TRUTH, Layout.INFERENCE) if layout in files]
+    order = [
+        layout
+        for layout in (Layout.TRAINING, Layout.GROUND_TRUTH, Layout.INFERENCE)
+        if layout in files
+    ]
     done = []
     from boto3.s3.transfer import TransferConfig
     from botocore.exceptions import BotoCoreError, ClientError

@@ -108,8 +108,13 @@ def validate_file(path: Path, layout: Layout | None = None, *, max_problems: int
         if len(values) != len(columns):
             kind = "ragged line" if rows > 1 else "wrong column count"
             problems.append(
-                Problem(path, number, None, f"{kind}: {len(values)} columns, expected "
-                        f"{len(columns)} ({', '.join(columns)})")
+                Problem(
+                    path,
+                    number,
+                    None,
+                    f"{kind}: {len(values)} columns, expected "
+                    f"{len(columns)} ({', '.join(columns)})",
+                )
             )
         else:
             for index, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
@@ -126,7 +131,9 @@ def validate_file(path: Path, layout: Layout | None = None, *, max_problems: int
     return Report(path, layout, rows, tuple(problems), truncated=False)
 
 
-def validate_dataset(folder: Path, *, require: tuple[Layout, ...] = (), max_problems: int = 10) -> list[Report]:
+def validate_dataset(
+    folder: Path, *, require: tuple[Layout, ...] = (), max_problems: int = 10
+) -> list[Report]:
     """Validate the article's files found in ``folder``; ``require`` names mandatory ones."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -146,10 +153,14 @@ def validate_dataset(folder: Path, *, require: tuple[Layout, ...] = (), max_prob
     truth = next((r for r in reports if r.layout is Layout.GROUND_TRUTH), None)
     if inference and truth and inference.ok and truth.ok and inference.rows != truth.rows:
         problem = Problem(
-            truth.path, truth.rows, None,
+            truth.path,
+            truth.rows,
+            None,
             f"ground truth has {truth.rows} rows but {inference.path.name} has {inference.rows}",
         )
-        reports[reports.index(truth)] = Report(truth.path, truth.layout, truth.rows, (problem,), False)
+        reports[reports.index(truth)] = Report(
+            truth.path, truth.layout, truth.rows, (problem,), False
+        )
     return reports
 
 

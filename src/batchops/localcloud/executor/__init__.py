@@ -1,0 +1,1 @@
+"""The pipeline executor: runs the definition JSON stored by CreatePipeline/UpdatePipeline."""

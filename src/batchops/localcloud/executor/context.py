@@ -1,0 +1,201 @@
+"""What a step runner gets (:class:`StepContext`) and gives back (:class:`StepOutcome`).
+
+Containers are emulated by processes: the command of the step (entrypoint + arguments,
+or the script-mode driver for training) runs with the venv's Python, in a per-step
+workspace where ``/opt/ml/...`` is a real folder. Every argument or environment value
+that starts with ``/opt/ml/`` is rewritten to that folder, and ``BATCHOPS_CONTAINER_ROOT``
+names it, so scripts written for SageMaker run unchanged. The step fails the way a
+SageMaker job does: non-zero exit, ``FailureReason`` from ``/opt/ml/output/failure`` (or
+``message``) when the script wrote one, else the last line it printed to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchops.errors import PipelineError
+
+_OPT_ML = re.compile(r"(?<![\w/.])/opt/ml(?=/|$)")
+#: Environment variables a container may inherit from the host (no credentials).
+_HOST_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "OMP_NUM_THREADS")
+
+
+class StepFailed(Exception):
+    """The step failed; ``reason`` becomes its FailureReason."""
+
+    def __init__(self, reason: str, properties: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.properties = properties or {}
+
+
+class StepStopped(Exception):
+    """The execution was stopped while the step ran."""
+
+
+@dataclass
+class StepOutcome:
+    properties: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    property_files: dict[str, str] = field(default_factory=dict)  # name -> s3 uri
+    outcome: bool | None = None  # Condition steps
+
+
+@dataclass
+class StepContext:
+    step_name: str
+    step_type: str
+    execution_id: str
+    execution_arn: str
+    pipeline_name: str
+    account_id: str
+    region: str
+    workspace: Path
+    log_path: Path
+    clients_for_role: Callable[[str | None], Any]
+    properties_of: Callable[[str], dict[str, Any]]
+    stop_event: threading.Event
+    options: Mapping[str, Any]
+    emit_job_log: Callable[[str, str, Path], None]
+
+    def job_name(self, kind: str = "") -> str:
+        """SageMaker-like job names: ``pipelines-<execution>-<step>-<random>``."""
+        step = re.sub(r"[^A-Za-z0-9-]", "-", self.step_name)[:24]
+        suffix = secrets.token_hex(3)
+        name = f"pipelines-{self.execution_id}-{step}{('-' + kind) if kind else ''}-{suffix}"
+        return name[:63].rstrip("-")
+
+    def arn(self, resource: str, name: str) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}/{name.lower()}"
+
+    def log(self, text: str) -> None:
+        with self.log_path.open("a", encoding="utf-8") as handle:
+            handle.write(text.rstrip("\n") + "\n")
+
+    def container_path(self, path: str) -> Path:
+        if not path.startswith("/opt/ml"):
+            raise PipelineError(f"container path {path!r} is outside /opt/ml")
+        return self.workspace / path.lstrip("/")
+
+    def remap(self, value: str) -> str:
+        return _OPT_ML.sub(str(self.workspace / "opt" / "ml"), value)
+
+    def s3(self, role_arn: str | None) -> Any:
+        return self.clients_for_role(role_arn).client("s3")
+
+    def sagemaker(self, role_arn: str | None) -> Any:
+        return self.clients_for_role(role_arn).client("sagemaker")
+
+
+def container_environment(
+    ctx: StepContext, environment: Mapping[str, Any] | None
+) -> dict[str, str]:
+    env = {key: os.environ[key] for key in _HOST_ENV if key in os.environ}
+    env.update(
+        {
+            "BATCHOPS_CONTAINER_ROOT": str(ctx.workspace),
+            "AWS_REGION": ctx.region,
+            "AWS_DEFAULT_REGION": ctx.region,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    env.setdefault("OMP_NUM_THREADS", str(ctx.options.get("threads_per_job", 1)))
+    for key, value in (environment or {}).items():
+        env[str(key)] = ctx.remap(str(value))
+    return env
+
+
+def _python(command: list[str]) -> list[str]:
+    """``python3``/``python`` in a container command means the venv's interpreter."""
+    if command and re.fullmatch(r"python(3(\.\d+)?)?", Path(command[0]).name):
+        return [sys.executable, *command[1:]]
+    return command
+
+
+def failure_reason(ctx: StepContext, tail: Sequence[str], code: int) -> str:
+    for name in ("failure", "message"):
+        path = ctx.workspace / "opt" / "ml" / "output" / name
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+            if text:
+                return f"AlgorithmError: {text.splitlines()[-1][:1000]}"
+    lines = [line.strip() for line in tail if line.strip()]
+    last = lines[-1] if lines else f"the container exited with code {code}"
+    return f"AlgorithmError: {last[:1000]} (exit code {code})"
+
+
+def run_container(
+    ctx: StepContext,
+    command: Sequence[str],
+    *,
+    environment: Mapping[str, str],
+    cwd: Path,
+    timeout_s: float | None,
+    log_path: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> None:
+    """Run ``command``; stream its output to the log; raise :class:`StepFailed` on error."""
+    argv = _python([ctx.remap(str(part)) for part in command])
+    log_path = log_path or ctx.log_path
+    tail: list[str] = []
+    started = time.monotonic()
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(argv)}\n")
+        log.flush()
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=dict(environment),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise StepFailed(f"ClientError: cannot start {argv[0]!r}: {exc.strerror}") from None
+        assert process.stdout is not None
+        watchdog = threading.Thread(
+            target=_watch, args=(process, ctx.stop_event, started, timeout_s), daemon=True
+        )
+        watchdog.start()
+        for line in process.stdout:
+            log.write(line)
+            tail.append(line)
+            if len(tail) > 50:
+                del tail[:-50]
+            if on_line:
+                on_line(line)
+        code = process.wait()
+    if ctx.stop_event.is_set():
+        raise StepStopped()
+    if timeout_s and time.monotonic() - started > timeout_s and code != 0:
+        raise StepFailed(f"ClientError: the job exceeded MaxRuntimeInSeconds={timeout_s:g}")
+    if code != 0:
+        raise StepFailed(failure_reason(ctx, tail, code))
+
+
+def _watch(
+    process: subprocess.Popen, stop: threading.Event, started: float, timeout_s: float | None
+) -> None:
+    while process.poll() is None:
+        if stop.wait(0.2) or (timeout_s and time.monotonic() - started > timeout_s):
+            process.terminate()
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            return

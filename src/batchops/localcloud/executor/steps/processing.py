@@ -1,0 +1,95 @@
+"""Processing steps: inputs from S3, the container command, outputs back to S3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batchops.errors import PipelineError
+from batchops.localcloud.executor.context import (
+    StepContext,
+    StepFailed,
+    StepOutcome,
+    container_environment,
+    run_container,
+)
+from batchops.localcloud.executor.storage import download, upload_dir
+
+MODEL_MONITOR_IMAGE = "sagemaker-model-monitor-analyzer"
+
+
+def stage_inputs(ctx: StepContext, args: dict[str, Any]) -> None:
+    s3 = ctx.s3(args.get("RoleArn"))
+    for item in args.get("ProcessingInputs") or []:
+        source = item.get("S3Input")
+        if not source:
+            raise StepFailed(
+                f"ClientError: input {item.get('InputName')!r} is not an S3Input; the local "
+                "cloud supports S3 inputs only"
+            )
+        local = ctx.container_path(source["LocalPath"])
+        try:
+            download(s3, source["S3Uri"], local, data_type=source.get("S3DataType", "S3Prefix"))
+        except PipelineError as exc:
+            raise StepFailed(f"ClientError: input {item.get('InputName')!r}: {exc}") from None
+
+
+def publish_outputs(ctx: StepContext, args: dict[str, Any]) -> None:
+    s3 = ctx.s3(args.get("RoleArn"))
+    config = args.get("ProcessingOutputConfig") or {}
+    kms = config.get("KmsKeyId")
+    for item in config.get("Outputs") or []:
+        target = item.get("S3Output")
+        if not target:
+            continue
+        upload_dir(s3, ctx.container_path(target["LocalPath"]), target["S3Uri"], kms_key=kms)
+
+
+def prepare_workspace(ctx: StepContext, args: dict[str, Any]) -> None:
+    for path in ("opt/ml/processing", "opt/ml/output", "opt/ml/config"):
+        (ctx.workspace / path).mkdir(parents=True, exist_ok=True)
+    for item in (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
+        if item.get("S3Output"):
+            ctx.container_path(item["S3Output"]["LocalPath"]).mkdir(parents=True, exist_ok=True)
+
+
+def job_properties(ctx: StepContext, args: dict[str, Any], job_name: str) -> dict[str, Any]:
+    return {
+        **args,
+        "ProcessingJobName": job_name,
+        "ProcessingJobArn": ctx.arn("processing-job", job_name),
+        "ProcessingJobStatus": "Completed",
+    }
+
+
+def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
+    app = args.get("AppSpecification") or {}
+    job_name = ctx.job_name()
+    entrypoint = list(app.get("ContainerEntrypoint") or [])
+    image = str(app.get("ImageUri", ""))
+    prepare_workspace(ctx, args)
+    stage_inputs(ctx, args)
+    metadata = {"ProcessingJob": {"Arn": ctx.arn("processing-job", job_name)}}
+    try:
+        if not entrypoint and MODEL_MONITOR_IMAGE in image:
+            from batchops.localcloud.executor.steps.quality import run_analyzer_container
+
+            run_analyzer_container(ctx, args)
+        elif not entrypoint:
+            raise StepFailed(
+                f"ClientError: image {image!r} has no ContainerEntrypoint; the local cloud runs "
+                "script processors (entrypoint + code input) and the Model Monitor analyzer"
+            )
+        else:
+            command = entrypoint + [str(a) for a in app.get("ContainerArguments") or []]
+            timeout = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+            run_container(
+                ctx,
+                command,
+                environment=container_environment(ctx, args.get("Environment")),
+                cwd=ctx.workspace,
+                timeout_s=float(timeout) if timeout else None,
+            )
+    finally:
+        ctx.emit_job_log("/aws/sagemaker/ProcessingJobs", job_name, ctx.log_path)
+    publish_outputs(ctx, args)
+    return StepOutcome(properties=job_properties(ctx, args, job_name), metadata=metadata)

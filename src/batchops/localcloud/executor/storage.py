@@ -1,0 +1,134 @@
+"""S3 <-> step workspace transfers, with SageMaker's path conventions.
+
+``S3Prefix`` inputs copy every object under the prefix, keeping the key below the
+prefix as the relative path (an exact object key lands as its base name), the way
+SageMaker fills ``/opt/ml/processing/input/...`` and ``/opt/ml/input/data/<channel>``.
+Outputs upload a folder's files under the output URI.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from batchops.aws import error_message
+from batchops.errors import PipelineError
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    if not isinstance(uri, str) or not uri.startswith("s3://"):
+        raise PipelineError(f"expected an s3:// URI, got {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    if not bucket:
+        raise PipelineError(f"S3 URI {uri!r} has no bucket")
+    return bucket, key
+
+
+def download(s3: Any, uri: str, local_dir: Path, *, data_type: str = "S3Prefix") -> list[Path]:
+    """Copy the object(s) at ``uri`` into ``local_dir``; fails when there are none."""
+    from botocore.exceptions import ClientError
+
+    bucket, prefix = split_uri(uri)
+    local_dir.mkdir(parents=True, exist_ok=True)
+    keys: list[str] = []
+    try:
+        if data_type == "ManifestFile":
+            raise PipelineError(f"{uri}: ManifestFile inputs are not supported by the local cloud")
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(
+                obj["Key"] for obj in page.get("Contents", []) if not obj["Key"].endswith("/")
+            )
+    except ClientError as exc:
+        raise PipelineError(f"cannot list {uri}: {error_message(exc)}") from None
+    if not keys:
+        raise PipelineError(f"no S3 objects found under {uri}")
+    written = []
+    for key in keys:
+        relative = _relative_key(prefix, key)
+        target = local_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            s3.download_file(bucket, key, str(target))
+        except ClientError as exc:
+            raise PipelineError(
+                f"cannot download s3://{bucket}/{key}: {error_message(exc)}"
+            ) from None
+        written.append(target)
+    return written
+
+
+def _relative_key(prefix: str, key: str) -> str:
+    """Where an object lands below the local path: its key below the prefix's folder
+    when the prefix names a folder, its base name when the prefix is the object itself."""
+    if key == prefix:
+        return Path(key).name
+    rest = key[len(prefix) :]
+    if prefix.endswith("/") or rest.startswith("/"):
+        return rest.lstrip("/")
+    folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
+    return key[len(folder) :]
+
+
+def upload_dir(s3: Any, local_dir: Path, uri: str, *, kms_key: str | None = None) -> list[str]:
+    """Upload every file below ``local_dir`` to ``uri``/relative path."""
+    from botocore.exceptions import ClientError
+
+    bucket, prefix = split_uri(uri)
+    prefix = prefix.rstrip("/")
+    uris: list[str] = []
+    if not local_dir.exists():
+        return uris
+    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
+    for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
+        key = f"{prefix}/{path.relative_to(local_dir).as_posix()}" if prefix else path.name
+        try:
+            s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+        except ClientError as exc:
+            raise PipelineError(
+                f"cannot upload to s3://{bucket}/{key}: {error_message(exc)}"
+            ) from None
+        uris.append(f"s3://{bucket}/{key}")
+    return uris
+
+
+def upload_file(s3: Any, path: Path, uri: str, *, kms_key: str | None = None) -> str:
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_uri(uri)
+    extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
+    try:
+        s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+    except ClientError as exc:
+        raise PipelineError(f"cannot upload to {uri}: {error_message(exc)}") from None
+    return uri
+
+
+def read_text(s3: Any, uri: str) -> str:
+    from botocore.exceptions import ClientError
+
+    bucket, key = split_uri(uri)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        raise PipelineError(f"cannot read {uri}: {error_message(exc)}") from None
+    return body.decode("utf-8")
+
+
+def make_tarball(source_dir: Path, target: Path) -> Path:
+    """``model.tar.gz`` of a folder's content (entries relative, sorted, like SageMaker)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(target, "w:gz") as archive:
+        for path in sorted(source_dir.rglob("*")):
+            archive.add(path, arcname=path.relative_to(source_dir).as_posix(), recursive=False)
+    return target
+
+
+def extract_tarball(archive_path: Path, target_dir: Path) -> None:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(archive_path, "r:*") as archive:
+            archive.extractall(target_dir, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise PipelineError(f"{archive_path.name}: not a readable tar.gz archive ({exc})") from None

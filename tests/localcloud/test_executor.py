@@ -1,0 +1,223 @@
+"""The executor runs pipeline definition JSON like SageMaker: graph, properties, conditions."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from batchops.config import load_settings
+
+SCRIPT = """
+import json, os, sys
+value = float(sys.argv[sys.argv.index("--rmse") + 1])
+# the local cloud runs the container in a folder it names; on AWS the variable is unset
+out = os.environ.get("BATCHOPS_CONTAINER_ROOT", "") + "/opt/ml/processing/evaluation"
+os.makedirs(out, exist_ok=True)
+with open(out + "/evaluation.json", "w") as f:
+    json.dump({"regression_metrics": {"rmse": {"value": value}}}, f)
+print("wrote rmse", value)
+"""
+
+
+def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
+    out = {
+        "Std:Join": {
+            "On": "/",
+            "Values": ["s3:/", bucket, "runs", {"Get": "Execution.PipelineExecutionId"}, "eval"],
+        }
+    }
+    return {
+        "Version": "2020-12-01",
+        "Metadata": {},
+        "Parameters": [
+            {"Name": "Rmse", "Type": "Float", "DefaultValue": 1.5},
+            {"Name": "Threshold", "Type": "Float", "DefaultValue": 2.0},
+        ],
+        "Steps": [
+            {
+                "Name": "Evaluate",
+                "Type": "Processing",
+                "Arguments": {
+                    "ProcessingResources": {
+                        "ClusterConfig": {
+                            "InstanceType": "ml.m5.large",
+                            "InstanceCount": 1,
+                            "VolumeSizeInGB": 30,
+                        }
+                    },
+                    "AppSpecification": {
+                        "ImageUri": "sklearn",
+                        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/eval.py"],
+                        "ContainerArguments": [
+                            "--rmse",
+                            {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Rmse"}]}},
+                        ],
+                    },
+                    "RoleArn": role,
+                    "ProcessingInputs": [
+                        {
+                            "InputName": "code",
+                            "AppManaged": False,
+                            "S3Input": {
+                                "S3Uri": code_uri,
+                                "LocalPath": "/opt/ml/processing/input/code",
+                                "S3DataType": "S3Prefix",
+                                "S3InputMode": "File",
+                            },
+                        }
+                    ],
+                    "ProcessingOutputConfig": {
+                        "Outputs": [
+                            {
+                                "OutputName": "evaluation",
+                                "AppManaged": False,
+                                "S3Output": {
+                                    "S3Uri": out,
+                                    "LocalPath": "/opt/ml/processing/evaluation",
+                                    "S3UploadMode": "EndOfJob",
+                                },
+                            }
+                        ]
+                    },
+                },
+                "PropertyFiles": [
+                    {
+                        "PropertyFileName": "Evaluation",
+                        "OutputName": "evaluation",
+                        "FilePath": "evaluation.json",
+                    }
+                ],
+            },
+            {
+                "Name": "CheckRmse",
+                "Type": "Condition",
+                "Arguments": {
+                    "Conditions": [
+                        {
+                            "Type": "LessThanOrEqualTo",
+                            "LeftValue": {
+                                "Std:JsonGet": {
+                                    "PropertyFile": {
+                                        "Get": "Steps.Evaluate.PropertyFiles.Evaluation"
+                                    },
+                                    "Path": "regression_metrics.rmse.value",
+                                }
+                            },
+                            "RightValue": {"Get": "Parameters.Threshold"},
+                        }
+                    ],
+                    "IfSteps": [],
+                    "ElseSteps": [
+                        {
+                            "Name": "FailOnRmse",
+                            "Type": "Fail",
+                            "Arguments": {
+                                "ErrorMessage": {
+                                    "Std:Join": {
+                                        "On": " ",
+                                        "Values": [
+                                            "RMSE",
+                                            {
+                                                "Std:JsonGet": {
+                                                    "PropertyFile": {
+                                                        "Get": "Steps.Evaluate.PropertyFiles.Evaluation"
+                                                    },
+                                                    "Path": "regression_metrics.rmse.value",
+                                                }
+                                            },
+                                            "is above",
+                                            {"Get": "Parameters.Threshold"},
+                                        ],
+                                    }
+                                }
+                            },
+                        }
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def _wait(sm: Any, arn: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
+            return described
+        time.sleep(0.2)
+    raise AssertionError(f"{arn} still running after {timeout}s")
+
+
+def _pipeline(account) -> tuple[Any, str]:  # type: ignore[no-untyped-def]
+    settings = load_settings("data-science")
+    clients = account("data-science")
+    code_key = f"{settings.bucket_prefix}/test-code/{uuid.uuid4().hex}/eval.py"
+    clients.client("s3").put_object(Bucket=settings.bucket_name, Key=code_key, Body=SCRIPT)
+    name = f"exec-test-{uuid.uuid4().hex[:8]}"
+    definition = _definition(
+        settings.bucket_name,
+        settings.role_arn,
+        f"s3://{settings.bucket_name}/{code_key.rsplit('/', 1)[0]}",
+    )
+    sm = clients.client("sagemaker")
+    sm.create_pipeline(
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    )
+    return sm, name
+
+
+def test_a_passing_condition_succeeds_and_reports_every_step(account) -> None:
+    sm, name = _pipeline(account)
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Succeeded"
+    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    by_name = {s["StepName"]: s for s in steps}
+    assert set(by_name) == {"Evaluate", "CheckRmse"}, "the Fail branch was not taken"
+    assert by_name["CheckRmse"]["Metadata"]["Condition"]["Outcome"] == "true"
+    assert "ProcessingJob" in by_name["Evaluate"]["Metadata"]
+
+
+def test_a_failing_condition_fails_with_the_fail_step_message(account) -> None:
+    sm, name = _pipeline(account)
+    arn = sm.start_pipeline_execution(
+        PipelineName=name,
+        PipelineParameters=[{"Name": "Rmse", "Value": "3.25"}],
+    )["PipelineExecutionArn"]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert described["FailureReason"] == "RMSE 3.25 is above 2.0"
+
+
+def test_start_is_idempotent_on_the_client_request_token(account) -> None:
+    sm, name = _pipeline(account)
+    token = uuid.uuid4().hex
+    first = sm.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)
+    second = sm.start_pipeline_execution(PipelineName=name, ClientRequestToken=token)
+    assert first["PipelineExecutionArn"] == second["PipelineExecutionArn"]
+    _wait(sm, first["PipelineExecutionArn"])
+    summaries = sm.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
+    assert len(summaries) == 1
+
+
+def test_execution_status_changes_are_emitted_as_eventbridge_events(cloud, account) -> None:
+    sm, name = _pipeline(account)
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    _wait(sm, arn)
+    time.sleep(0.2)
+    events = [e for e in cloud.bus.read() if e["detail"].get("pipelineExecutionArn") == arn]
+    execution = [
+        e["detail"]["currentPipelineExecutionStatus"]
+        for e in events
+        if e["detail-type"].endswith("Execution Status Change")
+    ]
+    assert execution == ["Executing", "Succeeded"]
+    steps = {
+        (e["detail"]["stepName"], e["detail"]["currentStepStatus"])
+        for e in events
+        if e["detail-type"].endswith("Step Status Change")
+    }
+    assert ("Evaluate", "Succeeded") in steps
+    assert all(e["source"] == "aws.sagemaker" for e in events)
