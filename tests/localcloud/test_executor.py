@@ -21,6 +21,9 @@ print("wrote rmse", value)
 """
 
 
+EVALUATION = {"Get": "Steps.Evaluate.PropertyFiles.Evaluation"}
+
+
 def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
     out = {
         "Std:Join": {
@@ -99,9 +102,7 @@ def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
                             "Type": "LessThanOrEqualTo",
                             "LeftValue": {
                                 "Std:JsonGet": {
-                                    "PropertyFile": {
-                                        "Get": "Steps.Evaluate.PropertyFiles.Evaluation"
-                                    },
+                                    "PropertyFile": EVALUATION,
                                     "Path": "regression_metrics.rmse.value",
                                 }
                             },
@@ -121,9 +122,7 @@ def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
                                             "RMSE",
                                             {
                                                 "Std:JsonGet": {
-                                                    "PropertyFile": {
-                                                        "Get": "Steps.Evaluate.PropertyFiles.Evaluation"
-                                                    },
+                                                    "PropertyFile": EVALUATION,
                                                     "Path": "regression_metrics.rmse.value",
                                                 }
                                             },
