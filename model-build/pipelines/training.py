@@ -1,0 +1,421 @@
+"""The training and training-with-HPO pipelines (SageMaker Python SDK 3.x).
+
+Both share every step but the model fit::
+
+    PreprocessData -> BaselineDataQuality -> TrainModel | TuneModel -> EvaluateModel
+        -> CheckRmse -> RegisterModel (PendingManualApproval) | FailOnRmse
+
+Outputs of a run land under ``<bucket_prefix>/training/runs/<execution id>/``. The data
+input is ``s3://<InputBucket>/<InputKey>`` — a batch file or a whole prefix — which is
+what the S3 "Object Created" rule and ``batchops pipelines start`` pass.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from batchops.pipelines.build import BuildContext
+
+HERE = Path(__file__).resolve().parent
+STEPS = HERE.parent / "steps"
+PROCESSING_ROOT = "/opt/ml/processing"
+
+
+def load_config(path: Path = HERE / "config.yaml") -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _image(ctx: BuildContext, spec: dict[str, str], instance_type: str) -> str:
+    from sagemaker.core import image_uris
+
+    return str(
+        image_uris.retrieve(
+            framework=spec["framework"],
+            region=ctx.settings.region,
+            version=spec["version"],
+            instance_type=instance_type,
+        )
+    )
+
+
+class _Builder:
+    """Holds the parameters and shared objects while the steps are assembled."""
+
+    def __init__(self, ctx: BuildContext, source: str) -> None:
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join
+        from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+
+        self.ctx = ctx
+        self.source = source
+        self.config = load_config()
+        settings = ctx.settings
+        self.input_bucket = ParameterString("InputBucket", default_value=settings.bucket_name)
+        self.input_key = ParameterString("InputKey", default_value=settings.training_data_prefix)
+        self.rmse_threshold = ParameterFloat(
+            "RmseThreshold", default_value=round(math.sqrt(settings.accuracy_mse_threshold), 4)
+        )
+        self.git_commit = ParameterString("GitCommit", default_value="unknown")
+        self.user_id = ParameterString("UserId", default_value="unknown")
+        self.parameters = [
+            self.input_bucket,
+            self.input_key,
+            self.rmse_threshold,
+            self.git_commit,
+            self.user_id,
+        ]
+        self.run_prefix = Join(
+            on="/",
+            values=[
+                "s3:/",
+                settings.bucket_name,
+                settings.bucket_prefix.strip("/"),
+                "training/runs",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+            ],
+        )
+        instances = self.config["instances"]
+        self.processing_image = _image(
+            ctx, self.config["images"]["processing"], instances["processing"]
+        )
+        self.training_image = _image(ctx, self.config["images"]["training"], instances["training"])
+
+    def run_uri(self, *parts: str) -> Any:
+        from sagemaker.core.workflow.functions import Join
+
+        return Join(on="/", values=[self.run_prefix, *parts])
+
+    def processor(self, image: str, base_job_name: str) -> Any:
+        from sagemaker.core.processing import ScriptProcessor
+
+        return ScriptProcessor(
+            role=self.ctx.settings.role_arn,
+            image_uri=image,
+            command=["python3"],
+            instance_type=self.config["instances"]["processing"],
+            instance_count=1,
+            volume_kms_key=self.ctx.settings.kms_key,
+            output_kms_key=self.ctx.settings.kms_key,
+            base_job_name=base_job_name,
+            sagemaker_session=self.ctx.session,
+            network_config=_network(self.ctx),
+        )
+
+    # ----- steps ---------------------------------------------------------------------
+    def preprocess(self) -> Any:
+        from sagemaker.core.shapes import (
+            ProcessingInput,
+            ProcessingOutput,
+            ProcessingS3Input,
+            ProcessingS3Output,
+        )
+        from sagemaker.core.workflow.functions import Join
+        from sagemaker.mlops.workflow.steps import ProcessingStep
+
+        data = Join(on="", values=["s3://", self.input_bucket, "/", self.input_key])
+        outputs = [
+            ProcessingOutput(
+                output_name=name,
+                s3_output=ProcessingS3Output(
+                    s3_uri=self.run_uri("preprocess", name),
+                    local_path=f"{PROCESSING_ROOT}/{name}",
+                    s3_upload_mode="EndOfJob",
+                ),
+            )
+            for name in ("train", "validation", "test", "baseline", "transform")
+        ]
+        split = self.config["split"]
+        step_args = self.processor(self.processing_image, "batchops-preprocess").run(
+            code=str(STEPS / "preprocess.py"),
+            inputs=[
+                ProcessingInput(
+                    input_name="data",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=data,
+                        local_path=f"{PROCESSING_ROOT}/input/data",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                )
+            ],
+            outputs=outputs,
+            arguments=[
+                "--validation-fraction",
+                str(split["validation_fraction"]),
+                "--test-fraction",
+                str(split["test_fraction"]),
+                "--seed",
+                str(split["seed"]),
+            ],
+        )
+        return ProcessingStep(name="PreprocessData", step_args=step_args)
+
+    def baseline(self, preprocess: Any) -> Any:
+        from sagemaker.core.model_monitor.dataset_format import DatasetFormat
+        from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+        from sagemaker.mlops.workflow.quality_check_step import (
+            DataQualityCheckConfig,
+            QualityCheckStep,
+        )
+
+        outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+        return QualityCheckStep(
+            name="BaselineDataQuality",
+            quality_check_config=DataQualityCheckConfig(
+                baseline_dataset=outputs["baseline"].S3Output.S3Uri,
+                dataset_format=DatasetFormat.csv(header=False),
+                output_s3_uri=self.run_uri("data-quality-baseline"),
+            ),
+            check_job_config=CheckJobConfig(
+                role=self.ctx.settings.role_arn,
+                instance_count=1,
+                instance_type=self.config["instances"]["quality_check"],
+                volume_kms_key=self.ctx.settings.kms_key,
+                output_kms_key=self.ctx.settings.kms_key,
+                sagemaker_session=self.ctx.session,
+            ),
+            skip_check=True,
+            register_new_baseline=True,
+            model_package_group_name=self.ctx.settings.model_package_group_name,
+        )
+
+    def trainer(self, hyperparameters: dict[str, Any] | None) -> Any:
+        from sagemaker.core.shapes import OutputDataConfig
+        from sagemaker.train.configs import Compute, SourceCode
+        from sagemaker.train.model_trainer import ModelTrainer
+
+        return ModelTrainer(
+            training_image=self.training_image,
+            source_code=SourceCode(source_dir=str(STEPS), entry_script="train.py"),
+            compute=Compute(
+                instance_type=self.config["instances"]["training"],
+                instance_count=1,
+                volume_kms_key_id=self.ctx.settings.kms_key,
+            ),
+            hyperparameters={k: str(v) for k, v in (hyperparameters or {}).items()},
+            role=self.ctx.settings.role_arn,
+            base_job_name="batchops-train",
+            output_data_config=OutputDataConfig(
+                s3_output_path=self.ctx.s3("training", "models"),
+                kms_key_id=self.ctx.settings.kms_key,
+            ),
+            sagemaker_session=self.ctx.session,
+        )
+
+    def channels(self, preprocess: Any) -> dict[str, Any]:
+        outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+        return {name: outputs[name].S3Output.S3Uri for name in ("train", "validation", "transform")}
+
+    def train(self, preprocess: Any) -> tuple[Any, Any]:
+        from sagemaker.mlops.workflow.steps import TrainingStep
+        from sagemaker.train.configs import InputData
+
+        trainer = self.trainer(self.config["hyperparameters"])
+        step_args = trainer.train(
+            input_data_config=[
+                InputData(channel_name=name, data_source=uri)
+                for name, uri in self.channels(preprocess).items()
+            ]
+        )
+        step = TrainingStep(name="TrainModel", step_args=step_args)
+        return step, step.properties.ModelArtifacts.S3ModelArtifacts
+
+    def tune(self, preprocess: Any) -> tuple[Any, Any]:
+        from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
+        from sagemaker.mlops.workflow.steps import TuningStep
+        from sagemaker.train.tuner import HyperparameterTuner
+
+        tuning = self.config["tuning"]
+        ranges: dict[str, Any] = {
+            name: IntegerParameter(low, high)
+            for name, (low, high) in tuning["integer_ranges"].items()
+        }
+        ranges.update(
+            {
+                name: ContinuousParameter(low, high)
+                for name, (low, high) in tuning["continuous_ranges"].items()
+            }
+        )
+        tuner = HyperparameterTuner(
+            model_trainer=self.trainer(tuning["static"]),
+            objective_metric_name=tuning["objective_metric"],
+            hyperparameter_ranges=ranges,
+            metric_definitions=[
+                {"Name": tuning["objective_metric"], "Regex": tuning["metric_regex"]}
+            ],
+            strategy=tuning["strategy"],
+            objective_type="Minimize",
+            max_jobs=tuning["max_jobs"],
+            max_parallel_jobs=tuning["max_parallel_jobs"],
+            base_tuning_job_name="batchops-tune",
+        )
+        step = TuningStep(name="TuneModel", step_args=tuner.tune(inputs=self.channels(preprocess)))
+        prefix = f"{self.ctx.settings.bucket_prefix.strip('/')}/training/models"
+        return step, step.get_top_model_s3_uri(top_k=0, s3_bucket=self.ctx.bucket, prefix=prefix)
+
+    def evaluate(self, preprocess: Any, model_data: Any) -> tuple[Any, Any]:
+        from sagemaker.core.shapes import (
+            ProcessingInput,
+            ProcessingOutput,
+            ProcessingS3Input,
+            ProcessingS3Output,
+        )
+        from sagemaker.core.workflow.properties import PropertyFile
+        from sagemaker.mlops.workflow.steps import ProcessingStep
+
+        report = PropertyFile(
+            name="EvaluationReport", output_name="evaluation", path="evaluation.json"
+        )
+        test = preprocess.properties.ProcessingOutputConfig.Outputs["test"].S3Output.S3Uri
+        step_args = self.processor(self.training_image, "batchops-evaluate").run(
+            code=str(STEPS / "evaluate.py"),
+            inputs=[
+                ProcessingInput(
+                    input_name=name,
+                    s3_input=ProcessingS3Input(
+                        s3_uri=uri,
+                        local_path=f"{PROCESSING_ROOT}/{name}",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                )
+                for name, uri in (("model", model_data), ("test", test))
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="evaluation",
+                    s3_output=ProcessingS3Output(
+                        s3_uri=self.run_uri("evaluation"),
+                        local_path=f"{PROCESSING_ROOT}/evaluation",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
+        )
+        step = ProcessingStep(name="EvaluateModel", step_args=step_args, property_files=[report])
+        return step, report
+
+    def register(self, baseline: Any, evaluate: Any, model_data: Any) -> Any:
+        from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+        from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+        from sagemaker.core.workflow.execution_variables import ExecutionVariables
+        from sagemaker.core.workflow.functions import Join
+        from sagemaker.mlops.workflow.model_step import ModelStep
+        from sagemaker.serve.model_builder import ModelBuilder
+
+        settings = self.ctx.settings
+        evaluation_uri = Join(
+            on="/",
+            values=[
+                evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
+                "evaluation.json",
+            ],
+        )
+        metrics = ModelMetrics(
+            model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri)
+        )
+        baselines = DriftCheckBaselines(
+            model_data_statistics=MetricsSource(
+                content_type="application/json",
+                s3_uri=baseline.properties.CalculatedBaselineStatistics,
+            ),
+            model_data_constraints=MetricsSource(
+                content_type="application/json",
+                s3_uri=baseline.properties.CalculatedBaselineConstraints,
+            ),
+        )
+        builder = ModelBuilder(
+            s3_model_data_url=model_data,
+            image_uri=self.training_image,
+            role_arn=settings.role_arn,
+            sagemaker_session=self.ctx.session,
+            env_vars={
+                "SAGEMAKER_PROGRAM": "inference.py",
+                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            },
+        )
+        step_args = builder.register(
+            model_package_group_name=settings.model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large"],
+            transform_instances=["ml.m5.large"],
+            model_metrics=metrics,
+            drift_check_baselines=baselines,
+            approval_status="PendingManualApproval",
+            description=f"Abalone rings regressor from the {self.source} pipeline",
+            customer_metadata_properties={
+                "source": self.source,
+                "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                "git_commit": self.git_commit,
+                "user_id": self.user_id,
+            },
+        )
+        return ModelStep(name="RegisterModel", step_args=step_args)
+
+    def gate(self, evaluate: Any, report: Any, register: Any) -> Any:
+        from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+        from sagemaker.core.workflow.functions import Join, JsonGet
+        from sagemaker.mlops.workflow.condition_step import ConditionStep
+        from sagemaker.mlops.workflow.fail_step import FailStep
+
+        rmse = JsonGet(
+            step_name=evaluate.name, property_file=report, json_path="regression_metrics.rmse.value"
+        )
+        fail = FailStep(
+            name="FailOnRmse",
+            error_message=Join(
+                on=" ", values=["Test RMSE", rmse, "is above the threshold", self.rmse_threshold]
+            ),
+        )
+        return ConditionStep(
+            name="CheckRmse",
+            conditions=[ConditionLessThanOrEqualTo(left=rmse, right=self.rmse_threshold)],
+            if_steps=[register],
+            else_steps=[fail],
+        )
+
+
+def _network(ctx: BuildContext) -> Any:
+    """Run jobs in the article's subnet/security group when both are set."""
+    settings = ctx.settings
+    if not (settings.subnet_id and settings.sg_id):
+        return None
+    from sagemaker.core.network import NetworkConfig
+
+    return NetworkConfig(
+        subnets=[settings.subnet_id],
+        security_group_ids=[settings.sg_id],
+        encrypt_inter_container_traffic=True,
+    )
+
+
+def _pipeline(ctx: BuildContext, source: str) -> Any:
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    builder = _Builder(ctx, source)
+    preprocess = builder.preprocess()
+    baseline = builder.baseline(preprocess)
+    fit, model_data = builder.tune(preprocess) if source == "hpo" else builder.train(preprocess)
+    fit.add_depends_on([baseline])
+    evaluate, report = builder.evaluate(preprocess, model_data)
+    register = builder.register(baseline, evaluate, model_data)
+    gate = builder.gate(evaluate, report, register)
+    return Pipeline(
+        name=ctx.pipeline_name,
+        parameters=builder.parameters,
+        steps=[preprocess, baseline, fit, evaluate, gate],
+        sagemaker_session=ctx.session,
+    )
+
+
+def build_training(ctx: BuildContext) -> Any:
+    return _pipeline(ctx, "training")
+
+
+def build_hpo(ctx: BuildContext) -> Any:
+    return _pipeline(ctx, "hpo")

@@ -1,0 +1,108 @@
+"""Training step (script mode): XGBoost regression with early stopping on validation.
+
+SageMaker runs it with the hyperparameters as ``--name value`` arguments and the data
+channels in ``SM_CHANNEL_*``. The model folder it leaves behind becomes ``model.tar.gz``:
+
+* ``xgboost-model.json`` — the booster, trimmed to the best iteration;
+* ``transform.json`` — the feature transform fitted by the preprocess step (the
+  ``transform`` channel), so inference applies the very same transform;
+* ``code/inference.py`` — the batch-transform handler (``SAGEMAKER_PROGRAM``).
+
+The last line it prints, ``validation-rmse:<value>``, is the best validation RMSE; the
+tuning job's metric definition reads it (a regex over the log, as on SageMaker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+HERE = Path(__file__).resolve().parent
+
+
+def load(channel: str) -> tuple[np.ndarray, np.ndarray]:
+    folder = Path(os.environ[f"SM_CHANNEL_{channel.upper()}"])
+    files = sorted(folder.rglob("*.csv"))
+    if not files:
+        raise SystemExit(f"channel {channel}: no CSV file in {folder}")
+    data = np.vstack([np.loadtxt(f, delimiter=",", ndmin=2) for f in files])
+    return data[:, 1:], data[:, 0]
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--num_round", type=int, default=300)
+    parser.add_argument("--early_stopping_rounds", type=int, default=20)
+    parser.add_argument("--max_depth", type=int, default=5)
+    parser.add_argument("--eta", type=float, default=0.1)
+    parser.add_argument("--gamma", type=float, default=0.0)
+    parser.add_argument("--min_child_weight", type=float, default=1.0)
+    parser.add_argument("--subsample", type=float, default=1.0)
+    parser.add_argument("--colsample_bytree", type=float, default=1.0)
+    parser.add_argument("--reg_lambda", type=float, default=1.0)
+    parser.add_argument("--reg_alpha", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        print(f"ignoring unknown hyperparameters: {unknown}", file=sys.stderr)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    x_train, y_train = load("train")
+    x_val, y_val = load("validation")
+    params = {
+        "objective": "reg:squarederror",
+        "eval_metric": "rmse",
+        "max_depth": args.max_depth,
+        "eta": args.eta,
+        "gamma": args.gamma,
+        "min_child_weight": args.min_child_weight,
+        "subsample": args.subsample,
+        "colsample_bytree": args.colsample_bytree,
+        "lambda": args.reg_lambda,
+        "alpha": args.reg_alpha,
+        "seed": args.seed,
+        "nthread": int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None,
+    }
+    train = xgb.DMatrix(x_train, label=y_train)
+    validation = xgb.DMatrix(x_val, label=y_val)
+    booster = xgb.train(
+        {k: v for k, v in params.items() if v is not None},
+        train,
+        num_boost_round=args.num_round,
+        evals=[(train, "train"), (validation, "validation")],
+        early_stopping_rounds=args.early_stopping_rounds,
+        verbose_eval=25,
+    )
+    best = booster[: booster.best_iteration + 1]
+    model_dir = Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
+    model_dir.mkdir(parents=True, exist_ok=True)
+    best.save_model(str(model_dir / "xgboost-model.json"))
+    transform_dir = Path(os.environ["SM_CHANNEL_TRANSFORM"])
+    shutil.copy(next(transform_dir.rglob("transform.json")), model_dir / "transform.json")
+    (model_dir / "code").mkdir(exist_ok=True)
+    shutil.copy(HERE / "inference.py", model_dir / "code" / "inference.py")
+    (model_dir / "training-summary.json").write_text(
+        json.dumps(
+            {
+                "best_iteration": booster.best_iteration,
+                "params": params,
+                "validation_rmse": booster.best_score,
+            }
+        )
+    )
+    print(f"best iteration {booster.best_iteration}")
+    print(f"validation-rmse:{booster.best_score:.6f}")
+
+
+if __name__ == "__main__":
+    main()

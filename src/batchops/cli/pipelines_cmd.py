@@ -1,0 +1,286 @@
+"""``batchops pipelines``: build, upsert, start and follow SageMaker pipelines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from batchops.cli.common import (
+    add_endpoint,
+    add_env,
+    add_json,
+    clients_from,
+    emit_json,
+    print_table,
+    settings_from,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("pipelines", help="build, upsert, start and follow pipelines")
+    commands = parser.add_subparsers(dest="pipelines_command", metavar="ACTION")
+
+    ls = commands.add_parser("list", help="pipelines the installed projects define")
+    add_json(ls)
+    ls.set_defaults(func=list_cmd)
+
+    build = commands.add_parser(
+        "build",
+        help="generate definition JSON with the SDK (cached by content) and print its path",
+    )
+    build.add_argument("--project", required=True, help="model-build or model-deploy")
+    add_env(build)
+    build.add_argument("--force", action="store_true", help="regenerate even if cached")
+    build.add_argument("--out", type=Path, default=None, help="also copy definitions here")
+    add_json(build)
+    build.set_defaults(func=build_cmd)
+
+    up = commands.add_parser(
+        "upsert",
+        help="create or update the project's pipelines in an environment (idempotent)",
+    )
+    up.add_argument("--project", required=True, help="model-build or model-deploy")
+    add_env(up)
+    add_endpoint(up)
+    up.add_argument(
+        "--recreate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="delete and recreate (default: the recreate_pipelines setting)",
+    )
+    up.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a parameter default in the stored definition (e.g. ModelPackageArn=...)",
+    )
+    add_json(up)
+    up.set_defaults(func=upsert_cmd)
+
+    st = commands.add_parser("start", help="start an execution; --wait to follow it")
+    st.add_argument("pipeline", help="training, hpo or inference")
+    add_env(st)
+    add_endpoint(st)
+    st.add_argument(
+        "--input",
+        default=None,
+        metavar="S3_URI",
+        help="data to process: s3://bucket/key (file or prefix)",
+    )
+    st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    st.add_argument("--wait", action="store_true", help="wait for the end; exit 1 if it fails")
+    st.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (3600)")
+    add_json(st)
+    st.set_defaults(func=start_cmd)
+
+    status = commands.add_parser("status", help="an execution's status and steps")
+    status.add_argument("target", help="execution ARN, or a pipeline key for its latest run")
+    add_env(status)
+    add_endpoint(status)
+    add_json(status)
+    status.set_defaults(func=status_cmd)
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    from batchops.errors import ConfigError
+
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--param {pair!r}: expected NAME=VALUE")
+        values[name] = value
+    return values
+
+
+def list_cmd(args: argparse.Namespace) -> int:
+    from batchops.pipelines.project import projects
+
+    rows = [
+        {
+            "project": p.name,
+            "pipeline": s.key,
+            "setting": s.name_setting,
+            "environments": ",".join(s.environments),
+            "description": s.description,
+        }
+        for p in projects().values()
+        for s in p.pipelines
+    ]
+    if args.json:
+        emit_json(rows)
+    else:
+        print_table(rows, ["project", "pipeline", "setting", "environments", "description"])
+    return 0
+
+
+def build_all(project_name: str, env: str, *, force: bool = False) -> list[Any]:
+    from batchops.config import load_settings
+    from batchops.errors import ConfigError
+    from batchops.pipelines.build import build
+    from batchops.pipelines.project import project
+
+    settings = load_settings(env)
+    proj = project(project_name)
+    specs = proj.for_environment(env)
+    if not specs:
+        raise ConfigError(f"project {project_name} deploys no pipeline to {env}")
+    return [build(proj, spec, settings, force=force) for spec in specs]
+
+
+def build_cmd(args: argparse.Namespace) -> int:
+    from batchops.fs import atomic_write_text
+
+    built = build_all(args.project, args.env, force=args.force)
+    rows = []
+    for item in built:
+        if args.out:
+            atomic_write_text(
+                args.out / f"{item.pipeline_name}.json",
+                json.dumps(item.definition, indent=2) + "\n",
+            )
+        rows.append(
+            {
+                "pipeline": item.pipeline_name,
+                "cached": item.cached,
+                "steps": len(item.definition.get("Steps", [])),
+                "definition": str(item.folder / "definition.json"),
+            }
+        )
+    if args.json:
+        emit_json(rows)
+    else:
+        print_table(rows, ["pipeline", "cached", "steps", "definition"])
+    return 0
+
+
+def upsert_cmd(args: argparse.Namespace) -> int:
+    from batchops.pipelines.build import stamp
+    from batchops.pipelines.deploy import upsert
+
+    settings = settings_from(args)
+    clients = clients_from(args, settings)
+    overrides = _params(args.param)
+    rows = []
+    for item in build_all(args.project, args.env):
+        stamp(item.definition, overrides)
+        done = upsert(clients, settings, item, recreate=args.recreate)
+        rows.append(
+            {
+                "pipeline": done.pipeline_name,
+                "action": done.action,
+                "assets_uploaded": done.assets_uploaded,
+                "arn": done.pipeline_arn,
+            }
+        )
+    if args.json:
+        emit_json(rows)
+    else:
+        print_table(rows, ["pipeline", "action", "assets_uploaded", "arn"])
+    return 0
+
+
+def _input_parameters(uri: str | None) -> dict[str, str]:
+    from batchops.errors import ConfigError
+
+    if uri is None:
+        return {}
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ConfigError(f"--input {uri!r}: expected s3://bucket/key")
+    bucket, _, key = uri[5:].partition("/")
+    return {"InputBucket": bucket, "InputKey": key}
+
+
+def _step_line(step: dict[str, Any]) -> None:
+    reason = step.get("FailureReason")
+    line = f"  {step.get('StepStatus', '?'):<10} {step['StepName']}"
+    print(line + (f": {reason}" if reason else ""), file=sys.stderr, flush=True)
+
+
+def start_cmd(args: argparse.Namespace) -> int:
+    from batchops.pipelines import deploy
+    from batchops.pipelines.project import find_pipeline
+
+    settings = settings_from(args)
+    _project, spec = find_pipeline(args.pipeline, args.env)
+    clients = clients_from(args, settings)
+    parameters = {**_input_parameters(args.input), **_params(args.param)}
+    name = spec.pipeline_name(settings)
+    arn = deploy.start(clients, name, parameters)
+    if not args.json:
+        print(f"started {name}: {arn}", file=sys.stderr)
+    if not args.wait:
+        if args.json:
+            emit_json({"pipeline": name, "arn": arn, "status": "Executing"})
+        return 0
+    described = deploy.wait(
+        clients, arn, timeout_s=args.timeout, on_step=None if args.json else _step_line
+    )
+    result = _summary(clients, described)
+    if args.json:
+        emit_json(result)
+    else:
+        print(
+            f"{result['status']}: {name}"
+            + (f" ({result['failure_reason']})" if result.get("failure_reason") else "")
+        )
+    return 0 if result["status"] == "Succeeded" else 1
+
+
+def _summary(clients: Any, described: dict[str, Any]) -> dict[str, Any]:
+    from batchops.pipelines import deploy
+
+    arn = described["PipelineExecutionArn"]
+    steps = deploy.steps(clients, arn)
+    return {
+        "pipeline": described.get("PipelineArn", "").rsplit("/", 1)[-1],
+        "arn": arn,
+        "status": described["PipelineExecutionStatus"],
+        "failure_reason": described.get("FailureReason"),
+        "started": described.get("CreationTime"),
+        "ended": described.get("LastModifiedTime"),
+        "steps": [
+            {
+                "name": s["StepName"],
+                "status": s.get("StepStatus"),
+                "failure_reason": s.get("FailureReason"),
+                "metadata": s.get("Metadata", {}),
+            }
+            for s in sorted(steps, key=lambda s: str(s.get("StartTime")))
+        ],
+    }
+
+
+def status_cmd(args: argparse.Namespace) -> int:
+    from batchops.errors import PipelineError
+    from batchops.pipelines import deploy
+    from batchops.pipelines.project import find_pipeline
+
+    settings = settings_from(args)
+    clients = clients_from(args, settings)
+    arn = args.target
+    if not arn.startswith("arn:"):
+        _project, spec = find_pipeline(arn, args.env)
+        latest = deploy.latest_execution(clients, spec.pipeline_name(settings))
+        if latest is None:
+            raise PipelineError(f"{spec.pipeline_name(settings)} has no execution yet")
+        arn = latest
+    result = _summary(clients, deploy.describe(clients, arn))
+    if args.json:
+        emit_json(result)
+        return 0
+    print(f"{result['pipeline']}: {result['status']}  {arn}")
+    if result.get("failure_reason"):
+        print(f"  reason: {result['failure_reason']}")
+    print_table(
+        [
+            {"step": s["name"], "status": s["status"], "reason": s["failure_reason"] or ""}
+            for s in result["steps"]
+        ],
+        ["step", "status", "reason"],
+    )
+    return 0

@@ -1,0 +1,1 @@
+"""Pipeline projects, definition builds (SageMaker SDK), upsert and executions."""

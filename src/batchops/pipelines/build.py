@@ -1,0 +1,253 @@
+"""Generate pipeline definitions with the SageMaker SDK, offline, once per content.
+
+The SDK costs seconds (import ~4.5 s, ``definition()`` ~6 s) and, even to write JSON, talks
+to S3: it uploads the step scripts and names them by hash. So a definition is a *build
+artefact*: generated inside an in-process moto (no account, no network, same on a laptop
+and in CI), with every object the SDK uploaded captured as an asset beside it, and cached
+under ``.batchops/build/`` by a key over the team's source files, the resolved settings
+and the SDK version. ``upsert`` then uploads the assets to the target account and
+creates/updates the pipeline from the JSON with boto3 — the JSON reviewed in the golden
+tests is exactly what runs.
+
+The git commit and the user are pipeline *parameters* whose defaults are stamped into the
+cached JSON at load time, so a new commit does not force a regeneration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from batchops.config import Settings
+from batchops.errors import PipelineError
+from batchops.fs import atomic_write_text
+from batchops.pipelines.project import PipelineProject, PipelineSpec
+
+BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
+STAMPED_PARAMETERS = ("GitCommit", "UserId")
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a pipeline builder receives."""
+
+    settings: Settings
+    session: Any  #: a ``PipelineSession`` bound to the (offline) account
+    pipeline_name: str
+    project_root: Path
+
+    @property
+    def bucket(self) -> str:
+        return self.settings.bucket_name
+
+    def s3(self, *parts: str) -> str:
+        """``s3://<bucket>/<bucket_prefix>/<parts...>``."""
+        tail = "/".join(p.strip("/") for p in parts if p)
+        return f"s3://{self.bucket}/{self.settings.bucket_prefix.strip('/')}/{tail}".rstrip("/")
+
+
+@dataclass(frozen=True)
+class Built:
+    spec: PipelineSpec
+    pipeline_name: str
+    definition: dict[str, Any]
+    assets: dict[str, Path]  #: object key in the settings' bucket -> local file
+    folder: Path
+    cached: bool
+
+
+def build_root() -> Path:
+    return Path(os.environ.get(BUILD_DIR_ENV, ".batchops/build"))
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    env_commit = os.environ.get("CI_COMMIT_SHA") or os.environ.get("BATCHOPS_GIT_COMMIT")
+    if env_commit:
+        return env_commit
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    commit = out.stdout.strip() if out.returncode == 0 else "unknown"
+    if commit != "unknown":
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        if dirty.returncode == 0 and dirty.stdout.strip():
+            commit += "-dirty"
+    return commit
+
+
+def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) -> str:
+    digest = hashlib.sha256()
+    digest.update(project.source_digest().encode())
+    digest.update(spec.key.encode())
+    digest.update(settings.model_dump_json(exclude={"gitlab_token"}).encode())
+    digest.update(version("sagemaker").encode())
+    return digest.hexdigest()[:20]
+
+
+def sdk_environment(folder: Path) -> dict[str, str]:
+    """Environment variables that make the SDK work offline and quietly."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "sagemaker-config.yaml"
+    if not config.exists():
+        atomic_write_text(
+            config,
+            "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+            "      TelemetryOptOut: true\n",
+        )
+    return {
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config.resolve()),
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(config.resolve()),
+        "SAGEMAKER_VALIDATE_ROLE": "false",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+@contextmanager
+def _offline_account(settings: Settings, root: Path) -> Any:
+    """An in-process moto account holding the settings' bucket; yields the boto3 session."""
+    import boto3
+    from moto import mock_aws
+
+    overrides = {
+        **sdk_environment(root),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's in-process fake credentials
+        "AWS_DEFAULT_REGION": settings.region,
+        "MOTO_ACCOUNT_ID": settings.account_id,
+    }
+    removed = {k: os.environ.pop(k) for k in ("AWS_ENDPOINT_URL", "AWS_PROFILE") if k in os.environ}
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        with mock_aws():
+            session = boto3.Session(region_name=settings.region)
+            session.client("s3").create_bucket(Bucket=settings.bucket_name)
+            yield session
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        os.environ.update(removed)
+
+
+def _generate(
+    project: PipelineProject, spec: PipelineSpec, settings: Settings, folder: Path
+) -> None:
+    """Run the generator in a child process: moto's in-process mock resets every moto
+    backend of its process, which would wipe a local cloud served from this one."""
+    command = [
+        sys.executable,
+        "-m",
+        "batchops.pipelines.build",
+        project.name,
+        spec.key,
+        settings.environment,
+        str(folder),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        raise PipelineError(lines[-1] if lines else f"generating {spec.key} failed")
+
+
+def generate_here(
+    project: PipelineProject, spec: PipelineSpec, settings: Settings, folder: Path
+) -> None:
+    """Generate ``definition.json`` and its assets into ``folder`` (in this process)."""
+    with _offline_account(settings, build_root()) as session:
+        from sagemaker.core.workflow.pipeline_context import PipelineSession
+
+        pipeline_session = PipelineSession(
+            boto_session=session, default_bucket=settings.bucket_name
+        )
+        ctx = BuildContext(settings, pipeline_session, spec.pipeline_name(settings), project.root)
+        try:
+            pipeline = spec.load_builder()(ctx)
+            definition = json.loads(pipeline.definition())
+        except Exception as exc:  # the SDK raises anything; name the pipeline
+            raise PipelineError(
+                f"generating {spec.key} ({spec.builder}) failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        s3 = session.client("s3")
+        assets: dict[str, str] = {}
+        paginator = s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=settings.bucket_name):
+            for item in page.get("Contents", []):
+                body = s3.get_object(Bucket=settings.bucket_name, Key=item["Key"])["Body"].read()
+                name = hashlib.sha256(item["Key"].encode()).hexdigest()[:16]
+                target = folder / "assets" / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(body)
+                assets[item["Key"]] = name
+    atomic_write_text(folder / "assets.json", json.dumps(assets, indent=2, sort_keys=True))
+    atomic_write_text(folder / "definition.json", json.dumps(definition, indent=2))
+
+
+def stamp(definition: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    for parameter in definition.get("Parameters", []):
+        if parameter.get("Name") in values:
+            parameter["DefaultValue"] = values[parameter["Name"]]
+    return definition
+
+
+def build(
+    project: PipelineProject, spec: PipelineSpec, settings: Settings, *, force: bool = False
+) -> Built:
+    """The definition and its assets, generated unless a cached copy matches."""
+    key = cache_key(project, spec, settings)
+    folder = build_root() / settings.environment / spec.pipeline_name(settings) / key
+    cached = (folder / "definition.json").is_file() and not force
+    if not cached:
+        _generate(project, spec, settings, folder)
+    definition = json.loads((folder / "definition.json").read_text(encoding="utf-8"))
+    assets = json.loads((folder / "assets.json").read_text(encoding="utf-8"))
+    stamp(
+        definition,
+        {"GitCommit": git_commit(project.root), "UserId": settings.user_id or "unknown"},
+    )
+    return Built(
+        spec=spec,
+        pipeline_name=spec.pipeline_name(settings),
+        definition=definition,
+        assets={k: folder / "assets" / v for k, v in assets.items()},
+        folder=folder,
+        cached=cached,
+    )
+
+
+def _main(argv: list[str]) -> int:
+    from batchops.config import load_settings
+    from batchops.errors import BatchopsError
+    from batchops.pipelines.project import project as find_project
+
+    project_name, key, env, folder = argv
+    try:
+        proj = find_project(project_name)
+        generate_here(proj, proj.spec(key), load_settings(env), Path(folder))
+    except BatchopsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

@@ -1,0 +1,191 @@
+"""Create/update pipelines from built definitions, start them, and follow executions.
+
+Everything here is boto3 against the target account: the SDK was only needed to *build*
+the JSON (see :mod:`batchops.pipelines.build`). ``upsert`` is idempotent — assets are
+uploaded only when missing or different, and ``UpdatePipeline`` runs only when the stored
+definition differs — so CI can run it on every merge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from batchops.aws import Clients, error_message
+from batchops.config import Settings
+from batchops.errors import PipelineError
+from batchops.pipelines.build import Built
+
+TERMINAL = ("Succeeded", "Failed", "Stopped")
+
+
+@dataclass(frozen=True)
+class Upserted:
+    pipeline_name: str
+    pipeline_arn: str
+    action: str  #: created, updated, unchanged, recreated
+    assets_uploaded: int
+
+
+def _upload_assets(clients: Clients, settings: Settings, built: Built) -> int:
+    from botocore.exceptions import ClientError
+
+    s3 = clients.client("s3")
+    uploaded = 0
+    for key, path in sorted(built.assets.items()):
+        body = path.read_bytes()
+        digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        try:
+            head = s3.head_object(Bucket=settings.bucket_name, Key=key)
+            if head.get("Metadata", {}).get("batchops-md5") == digest:
+                continue
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                raise PipelineError(
+                    f"cannot read s3://{settings.bucket_name}/{key}: {error_message(exc)}"
+                ) from None
+        s3.put_object(
+            Bucket=settings.bucket_name,
+            Key=key,
+            Body=body,
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=settings.kms_key,
+            Metadata={"batchops-md5": digest},
+        )
+        uploaded += 1
+    return uploaded
+
+
+def upsert(
+    clients: Clients, settings: Settings, built: Built, *, recreate: bool | None = None
+) -> Upserted:
+    from botocore.exceptions import ClientError
+
+    sm = clients.client("sagemaker")
+    name = built.pipeline_name
+    recreate = settings.recreate_pipelines if recreate is None else recreate
+    uploaded = _upload_assets(clients, settings, built)
+    body = json.dumps(built.definition, sort_keys=True)
+    description = f"batchops {built.spec.key}: {built.spec.description}"[:3072]
+    try:
+        current = sm.describe_pipeline(PipelineName=name)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
+            raise PipelineError(f"DescribePipeline {name}: {error_message(exc)}") from None
+        current = None
+    try:
+        if current is not None and recreate:
+            sm.delete_pipeline(PipelineName=name, ClientRequestToken=f"recreate-{time.time_ns()}")
+            current, action = None, "recreated"
+        else:
+            action = "created"
+        if current is None:
+            arn = sm.create_pipeline(
+                PipelineName=name,
+                PipelineDefinition=body,
+                PipelineDescription=description,
+                RoleArn=settings.role_arn,
+                Tags=[{"Key": "batchops:project", "Value": built.spec.key}],
+            )["PipelineArn"]
+            return Upserted(name, arn, action, uploaded)
+        stored = json.loads(current.get("PipelineDefinition") or "{}")
+        if json.dumps(stored, sort_keys=True) == body:
+            return Upserted(name, current["PipelineArn"], "unchanged", uploaded)
+        arn = sm.update_pipeline(
+            PipelineName=name,
+            PipelineDefinition=body,
+            PipelineDescription=description,
+            RoleArn=settings.role_arn,
+        )["PipelineArn"]
+        return Upserted(name, arn, "updated", uploaded)
+    except ClientError as exc:
+        raise PipelineError(f"upsert of pipeline {name}: {error_message(exc)}") from None
+
+
+def start(
+    clients: Clients,
+    pipeline_name: str,
+    parameters: dict[str, str],
+    *,
+    display_name: str | None = None,
+    token: str | None = None,
+) -> str:
+    from botocore.exceptions import ClientError
+
+    sm = clients.client("sagemaker")
+    request: dict[str, Any] = {
+        "PipelineName": pipeline_name,
+        "PipelineParameters": [{"Name": k, "Value": str(v)} for k, v in parameters.items()],
+    }
+    if display_name:
+        request["PipelineExecutionDisplayName"] = display_name[:82]
+    if token:
+        request["ClientRequestToken"] = token
+    try:
+        return str(sm.start_pipeline_execution(**request)["PipelineExecutionArn"])
+    except ClientError as exc:
+        raise PipelineError(f"cannot start {pipeline_name}: {error_message(exc)}") from None
+
+
+def describe(clients: Clients, arn: str) -> dict[str, Any]:
+    from botocore.exceptions import ClientError
+
+    try:
+        return dict(
+            clients.client("sagemaker").describe_pipeline_execution(PipelineExecutionArn=arn)
+        )
+    except ClientError as exc:
+        raise PipelineError(f"pipeline execution {arn}: {error_message(exc)}") from None
+
+
+def steps(clients: Clients, arn: str) -> list[dict[str, Any]]:
+    sm = clients.client("sagemaker")
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"PipelineExecutionArn": arn, "SortOrder": "Ascending"}
+    while True:
+        page = sm.list_pipeline_execution_steps(**kwargs)
+        found.extend(page.get("PipelineExecutionSteps", []))
+        if not page.get("NextToken"):
+            return found
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def wait(
+    clients: Clients,
+    arn: str,
+    *,
+    timeout_s: float = 3600,
+    on_step: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Poll until the execution ends; report each step once it reaches a final status."""
+    deadline = time.monotonic() + timeout_s
+    reported: set[tuple[str, str]] = set()
+    delay = 0.2
+    while True:
+        described = describe(clients, arn)
+        if on_step is not None:
+            for step in sorted(steps(clients, arn), key=lambda s: str(s.get("StartTime"))):
+                marker = (step["StepName"], step.get("StepStatus", ""))
+                if marker[1] not in ("Executing", "Starting") and marker not in reported:
+                    reported.add(marker)
+                    on_step(step)
+        if described["PipelineExecutionStatus"] in TERMINAL:
+            return described
+        if time.monotonic() > deadline:
+            raise PipelineError(
+                f"{arn} still {described['PipelineExecutionStatus']} after {timeout_s:.0f}s"
+            )
+        time.sleep(delay)
+        delay = min(delay * 1.5, 5.0)
+
+
+def latest_execution(clients: Clients, pipeline_name: str) -> str | None:
+    listed = clients.client("sagemaker").list_pipeline_executions(
+        PipelineName=pipeline_name, SortBy="CreationTime", SortOrder="Descending", MaxResults=1
+    )
+    summaries = listed.get("PipelineExecutionSummaries", [])
+    return str(summaries[0]["PipelineExecutionArn"]) if summaries else None
