@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
     "data_cmd",
     "local_cmd",
+    "monitor_cmd",
 )
 
 DESCRIPTION = """\
