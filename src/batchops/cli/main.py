@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "data_cmd",
     "local_cmd",
     "pipelines_cmd",
+    "models_cmd",
     "monitor_cmd",
 )
 
