@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "local_cmd",
     "pipelines_cmd",
     "models_cmd",
+    "deploy_cmd",
     "monitor_cmd",
 )
 

@@ -97,6 +97,27 @@ class StepContext:
         return self.clients_for_role(role_arn).client("sagemaker")
 
 
+def role_credentials(ctx: StepContext) -> dict[str, str]:
+    """The execution role's temporary credentials, as SageMaker hands them to a job's
+    container (there through the container credentials endpoint), plus the endpoint."""
+    role = ctx.options.get("pipeline_role_arn")
+    endpoint = ctx.options.get("endpoint")
+    if not role or not endpoint:
+        return {}
+    credentials = ctx.clients_for_role(role).session().get_credentials()
+    if credentials is None:
+        return {}
+    frozen = credentials.get_frozen_credentials()
+    values = {
+        "AWS_ENDPOINT_URL": str(endpoint),
+        "AWS_ACCESS_KEY_ID": frozen.access_key,
+        "AWS_SECRET_ACCESS_KEY": frozen.secret_key,
+    }
+    if frozen.token:
+        values["AWS_SESSION_TOKEN"] = frozen.token
+    return values
+
+
 def container_environment(
     ctx: StepContext, environment: Mapping[str, Any] | None
 ) -> dict[str, str]:
@@ -111,6 +132,7 @@ def container_environment(
         }
     )
     env.setdefault("OMP_NUM_THREADS", str(ctx.options.get("threads_per_job", 1)))
+    env.update(role_credentials(ctx))
     for key, value in (environment or {}).items():
         env[str(key)] = ctx.remap(str(value))
     return env

@@ -62,6 +62,7 @@ class Executor:
         self.emit = emit
         self.options = {
             "max_parallel_steps": 4,
+            "endpoint": endpoint,
             "max_parallel_trials": 2,
             "keep_workspaces": False,
             **(options or {}),

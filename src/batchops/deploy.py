@@ -1,0 +1,257 @@
+"""Deploy a pinned, approved model version's inference pipeline into staging/production.
+
+``deploy`` assumes the target account's deploy role, reads the version from the central
+registry cross-account (the group's resource policy must allow it), enforces the rules —
+
+* only ``Approved`` versions are deployed (so a rejected one never is);
+* production accepts only the version currently deployed to staging whose latest staging
+  inference run succeeded (there is no ``--force``);
+
+— then upserts the inference pipeline with the version's ARN, image, model data and
+drift-check baselines stamped into the parameter defaults, and records the deployment
+twice: in the target account (``<bucket_prefix>/deployments/history.json``, the record
+``deployments list`` reads) and in ``model-deploy/environments/<env>.yaml`` (the GitOps
+record a merge request shows). A failure before the upsert records nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from batchops import registry
+from batchops.aws import Clients, clients_for, error_message
+from batchops.config import Settings, load_settings
+from batchops.errors import CloudError, ConfigError, GovernanceError
+from batchops.fs import atomic_write_text
+
+DEPLOY_ENVIRONMENTS = ("staging", "production")
+ENVIRONMENTS_DIR_ENV = "BATCHOPS_ENVIRONMENTS_DIR"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    environment: str
+    version: int
+    model_package_arn: str
+    pipeline_name: str
+    pipeline_arn: str
+    deployed_by: str
+    at: str
+    git_commit: str
+    action: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def history_key(settings: Settings) -> str:
+    return f"{settings.bucket_prefix.strip('/')}/deployments/history.json"
+
+
+def read_history(clients: Clients, settings: Settings) -> list[dict[str, Any]]:
+    from botocore.exceptions import ClientError
+
+    try:
+        body = (
+            clients.client("s3")
+            .get_object(Bucket=settings.bucket_name, Key=history_key(settings))["Body"]
+            .read()
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return []
+        raise CloudError(
+            f"cannot read the deployment history of {settings.environment}: {error_message(exc)}"
+        ) from None
+    try:
+        history = json.loads(body)
+    except ValueError:
+        raise CloudError(
+            f"s3://{settings.bucket_name}/{history_key(settings)} is not JSON"
+        ) from None
+    return list(history)
+
+
+def _write_history(clients: Clients, settings: Settings, history: list[dict[str, Any]]) -> None:
+    clients.client("s3").put_object(
+        Bucket=settings.bucket_name,
+        Key=history_key(settings),
+        Body=json.dumps(history, indent=2).encode(),
+        ContentType="application/json",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=settings.kms_key,
+    )
+
+
+def environments_dir() -> Path:
+    from batchops.config import find_config_dir
+
+    override = os.environ.get(ENVIRONMENTS_DIR_ENV)
+    if override:
+        return Path(override)
+    return find_config_dir().parent / "model-deploy" / "environments"
+
+
+def read_environment_file(env: str) -> dict[str, Any]:
+    path = environments_dir() / f"{env}.yaml"
+    if not path.exists():
+        return {"environment": env, "current": None, "history": []}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc.__class__.__name__})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("history", []), list):
+        raise ConfigError(f"{path}: expected a mapping with a 'history' list")
+    if data.get("environment", env) != env:
+        raise ConfigError(f"{path}: 'environment' is {data.get('environment')!r}, not {env!r}")
+    return data
+
+
+def _write_environment_file(env: str, record: Deployment) -> None:
+    data = read_environment_file(env)
+    history = [*data.get("history", []), record.to_json()]
+    document = {"environment": env, "current": record.to_json(), "history": history}
+    header = (
+        "# What is deployed in this environment: written by `batchops deploy`,\n"
+        "# reviewed in the merge request. Do not edit by hand.\n"
+    )
+    atomic_write_text(
+        environments_dir() / f"{env}.yaml", header + yaml.safe_dump(document, sort_keys=False)
+    )
+
+
+def _latest_inference_succeeded(clients: Clients, settings: Settings, arn: str) -> str | None:
+    """None when the latest staging run of ``arn`` succeeded, else why not."""
+    sm = clients.client("sagemaker")
+    try:
+        listed = sm.list_pipeline_executions(
+            PipelineName=settings.pipeline_inf, SortBy="CreationTime", SortOrder="Descending"
+        ).get("PipelineExecutionSummaries", [])
+    except Exception as exc:  # noqa: BLE001 - any read failure blocks the promotion
+        return f"cannot read staging's inference runs: {exc}"
+    for summary in listed:
+        exec_arn = summary["PipelineExecutionArn"]
+        params = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=exec_arn)
+        values = {p["Name"]: p["Value"] for p in params.get("PipelineParameters", [])}
+        pinned = values.get("ModelPackageArn")
+        if pinned is None:
+            definition = json.loads(
+                sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=exec_arn)[
+                    "PipelineDefinition"
+                ]
+            )
+            pinned = next(
+                (
+                    p.get("DefaultValue")
+                    for p in definition.get("Parameters", [])
+                    if p["Name"] == "ModelPackageArn"
+                ),
+                None,
+            )
+        if pinned != arn:
+            continue
+        status = summary["PipelineExecutionStatus"]
+        return None if status == "Succeeded" else f"its latest staging inference run is {status}"
+    return "it has no inference run in staging yet"
+
+
+def check_promotion(env: str, version: registry.ModelVersion, endpoint: str | None) -> None:
+    if env != "production":
+        return
+    staging = load_settings("staging")
+    staging_clients = clients_for(staging, endpoint)
+    history = read_history(staging_clients, staging)
+    current = history[-1] if history else None
+    if current is None or current["model_package_arn"] != version.arn:
+        where = f"v{current['version']}" if current else "nothing"
+        raise GovernanceError(
+            f"production accepts only the version deployed to staging: staging runs {where}, "
+            f"not v{version.version}; deploy it to staging first"
+        )
+    reason = _latest_inference_succeeded(staging_clients, staging, version.arn)
+    if reason:
+        raise GovernanceError(f"v{version.version} cannot go to production: {reason}")
+
+
+def _baselines(package: dict[str, Any]) -> tuple[str, str]:
+    quality = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    stats = (quality.get("Statistics") or {}).get("S3Uri")
+    constraints = (quality.get("Constraints") or {}).get("S3Uri")
+    if not stats or not constraints:
+        raise GovernanceError(
+            f"{package['ModelPackageArn']} has no data-quality drift-check "
+            "baselines; it cannot be monitored and is not deployed"
+        )
+    return stats, constraints
+
+
+def deploy(
+    env: str, ref: str | None, *, endpoint: str | None = None, actor: str | None = None
+) -> Deployment:
+    from batchops.pipelines.build import build, git_commit, stamp
+    from batchops.pipelines.deploy import upsert
+    from batchops.pipelines.project import project
+
+    if env not in DEPLOY_ENVIRONMENTS:
+        raise ConfigError(f"deploy targets {' or '.join(DEPLOY_ENVIRONMENTS)}, not {env!r}")
+    settings = load_settings(env)
+    clients = clients_for(settings, endpoint)
+    if ref is None:
+        version = registry.latest_approved(clients, settings)
+        if version is None:
+            raise GovernanceError(
+                f"no approved version in {settings.model_package_group_name}: approve one "
+                "with `batchops models approve V` first"
+            )
+    else:
+        version = registry.resolve(clients, settings, ref)
+    registry.require_deployable(version)
+    check_promotion(env, version, endpoint)
+    package = registry.describe_package(clients, version.arn)
+    statistics, constraints = _baselines(package)
+    container = package["InferenceSpecification"]["Containers"][0]
+    proj = project("model-deploy")
+    built = build(proj, proj.spec("inference"), settings)
+    stamp(
+        built.definition,
+        {
+            "ModelPackageArn": version.arn,
+            "ModelImageUri": container["Image"],
+            "ModelDataUrl": container["ModelDataUrl"],
+            "BaselineStatistics": statistics,
+            "BaselineConstraints": constraints,
+        },
+    )
+    done = upsert(clients, settings, built)
+    record = Deployment(
+        environment=env,
+        version=version.version,
+        model_package_arn=version.arn,
+        pipeline_name=done.pipeline_name,
+        pipeline_arn=done.pipeline_arn,
+        deployed_by=actor or registry._actor(),
+        at=datetime.now(UTC).isoformat(),
+        git_commit=git_commit(),
+        action=done.action,
+    )
+    history = read_history(clients, settings)
+    _write_history(clients, settings, [*history, record.to_json()])
+    _write_environment_file(env, record)
+    return record
+
+
+def list_deployments(env: str | None, endpoint: str | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for name in [env] if env else list(DEPLOY_ENVIRONMENTS):
+        settings = load_settings(name)
+        history = read_history(clients_for(settings, endpoint), settings)
+        for index, item in enumerate(history):
+            rows.append({**item, "current": index == len(history) - 1})
+    return rows
