@@ -54,7 +54,7 @@ def _s3_output(name: str, uri: Any) -> Any:
     )
 
 
-def build_inference(ctx: BuildContext) -> Any:  # noqa: PLR0915 - one pipeline, read top-down
+def build_inference(ctx: BuildContext) -> Any:
     from sagemaker.core import image_uris
     from sagemaker.core.model_monitor.dataset_format import DatasetFormat
     from sagemaker.core.processing import ScriptProcessor

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipelines_cmd",
     "models_cmd",
     "deploy_cmd",
+    "demo_cmd",
     "monitor_cmd",
 )
 

@@ -50,7 +50,7 @@ class LocalCloud:
         port: int = 0,
         options: dict[str, Any] | None = None,
     ) -> None:
-        self.state_dir = Path(state_dir)
+        self.state_dir = Path(state_dir).resolve()
         self.host = host
         self.port = port
         self.options = dict(options or {})

@@ -1,0 +1,379 @@
+"""The lifecycle demo: the seed article's whole story on the local cloud, timed per phase.
+
+Phases (each drives the same use cases the CLI exposes, against the local cloud's APIs):
+
+1. ``train``: upsert the model-build pipelines, upload training data, run the training
+   pipeline -> v1 registered ``PendingManualApproval``;
+2. ``approve-deploy``: approve v1, deploy it to staging, run a clean inference batch there
+   (ground truth included: DQ clean, MQ passes), promote it to production;
+3. ``drift``: a drifted batch in production whose ground truth the model cannot meet ->
+   DQ violations, the model-quality step fails -> retraining with HPO -> v2 pending;
+4. ``governance``: approving v2 without a review reference is refused, then approved with
+   one; v2 goes to staging, runs, and to production; a rollback to v1 and forward again.
+
+Every figure of ``summary.json`` is read back from the local cloud's records (registry,
+pipeline executions, deployment history), not from the demo's bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchops import registry
+from batchops.aws import Clients, clients_for
+from batchops.config import load_settings
+from batchops.data.schema import Layout
+from batchops.errors import DataError, GovernanceError, PipelineError
+from batchops.fs import atomic_write_text
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class DemoRun:
+    endpoint: str
+    data_dir: Path
+    out: Path
+    say: Say
+    timings: dict[str, float] = field(default_factory=dict)
+    governance: dict[str, str] = field(default_factory=dict)
+    executions: list[tuple[str, str]] = field(default_factory=list)  # (env, arn)
+    retraining: dict[str, Any] = field(default_factory=dict)
+
+    def clients(self, env: str) -> Clients:
+        return clients_for(load_settings(env), self.endpoint)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        self.say(f"== {name}")
+        yield
+        self.timings[name] = round(time.monotonic() - started, 2)
+        self.say(f"   ({self.timings[name]:.1f}s)")
+
+
+def _upload(run: DemoRun, env: str, files: dict[Layout, Path]) -> str:
+    from batchops.data.upload import upload_files
+
+    settings = load_settings(env)
+    uploaded = upload_files(settings, run.clients(env), files)
+    return next(u.uri for u in uploaded if u.layout in (Layout.TRAINING, Layout.INFERENCE))
+
+
+def _run_pipeline(run: DemoRun, env: str, key: str, uri: str) -> dict[str, Any]:
+    from batchops.pipelines import deploy as pipelines
+    from batchops.pipelines.project import find_pipeline
+
+    settings = load_settings(env)
+    _project, spec = find_pipeline(key, env)
+    bucket, _, object_key = uri[5:].partition("/")
+    clients = run.clients(env)
+    arn = pipelines.start(
+        clients, spec.pipeline_name(settings), {"InputBucket": bucket, "InputKey": object_key}
+    )
+    described = pipelines.wait(clients, arn, timeout_s=900)
+    run.executions.append((env, arn))
+    status = described["PipelineExecutionStatus"]
+    reason = described.get("FailureReason")
+    run.say(
+        f"   {spec.pipeline_name(settings)} in {env}: {status}" + (f" — {reason}" if reason else "")
+    )
+    return described
+
+
+def _deploy(run: DemoRun, env: str, version: int) -> None:
+    from batchops.deploy import deploy
+
+    record = deploy(env, str(version), endpoint=run.endpoint, actor="demo-release-manager")
+    run.say(f"   deployed v{record.version} to {env}")
+
+
+def prebuild(say: Say) -> None:
+    """Generate (or find cached) every definition the demo needs, two at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from batchops.pipelines.build import build
+    from batchops.pipelines.project import project
+
+    jobs = [
+        ("model-build", "training", "data-science"),
+        ("model-build", "hpo", "data-science"),
+        ("model-deploy", "inference", "staging"),
+        ("model-deploy", "inference", "production"),
+    ]
+
+    def one(job: tuple[str, str, str]) -> bool:
+        proj = project(job[0])
+        return build(proj, proj.spec(job[1]), load_settings(job[2])).cached
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        cached = list(pool.map(one, jobs))
+    if not all(cached):
+        say(
+            f"   generated {cached.count(False)} pipeline definition(s) with the SageMaker SDK "
+            "(cached for the next runs)"
+        )
+
+
+def phase_train(run: DemoRun) -> None:
+    from batchops.pipelines.build import build
+    from batchops.pipelines.deploy import upsert
+    from batchops.pipelines.project import project
+
+    prebuild(run.say)
+    settings = load_settings("data-science")
+    proj = project("model-build")
+    for spec in proj.for_environment("data-science"):
+        upsert(run.clients("data-science"), settings, build(proj, spec, settings))
+    uri = _upload(run, "data-science", {Layout.TRAINING: run.data_dir / "training-data.csv"})
+    described = _run_pipeline(run, "data-science", "training", uri)
+    if described["PipelineExecutionStatus"] != "Succeeded":
+        raise PipelineError(f"the training pipeline failed: {described.get('FailureReason')}")
+
+
+def phase_approve_deploy(run: DemoRun, clean: dict[Layout, Path]) -> None:
+    settings = load_settings("data-science")
+    registry.approve(run.clients("data-science"), settings, 1, note="demo: data scientist")
+    run.say("   v1 approved by the data scientist")
+    _deploy(run, "staging", 1)
+    _run_pipeline(run, "staging", "inference", _upload(run, "staging", clean))
+    _deploy(run, "production", 1)
+
+
+def phase_drift(run: DemoRun, drifted: dict[Layout, Path]) -> None:
+    described = _run_pipeline(run, "production", "inference", _upload(run, "production", drifted))
+    reason = described.get("FailureReason") or ""
+    if described["PipelineExecutionStatus"] == "Failed" and "CheckModelQuality" in reason:
+        run.say("   model quality failed in production -> retraining with HPO")
+        run.retraining = {"started": True, "reason": reason, "suppressed_duplicates": 0}
+        training = load_settings("data-science")
+        uri = f"s3://{training.bucket_name}/{training.training_data_prefix}"
+        _run_pipeline(run, "data-science", "hpo", uri)
+    else:
+        run.retraining = {"started": False, "reason": None, "suppressed_duplicates": 0}
+
+
+def phase_governance(run: DemoRun, clean: dict[Layout, Path]) -> None:
+    settings = load_settings("data-science")
+    clients = run.clients("data-science")
+    latest = registry.list_versions(clients, settings)[-1]
+    try:
+        registry.approve(clients, settings, latest.version)
+        run.governance["hpo_without_review"] = "approved"
+    except GovernanceError as exc:
+        run.governance["hpo_without_review"] = "refused"
+        run.say(f"   refused as expected: {exc}")
+    registry.approve(
+        clients,
+        settings,
+        latest.version,
+        review_ref="MRC-2026-042",
+        note="demo: model review committee",
+    )
+    run.say(f"   v{latest.version} approved with review MRC-2026-042")
+    try:
+        _deploy(run, "production", latest.version)
+        run.governance["production_before_staging"] = "allowed"
+    except GovernanceError:
+        run.governance["production_before_staging"] = "refused"
+    _deploy(run, "staging", latest.version)
+    _run_pipeline(run, "staging", "inference", _upload(run, "staging", clean))
+    _deploy(run, "production", latest.version)
+    run.say("   rollback to v1, then forward again")
+    _deploy(run, "staging", 1)
+    _deploy(run, "production", 1)
+    _deploy(run, "staging", latest.version)
+    _deploy(run, "production", latest.version)
+
+
+# ----- records -> summary ---------------------------------------------------------------
+def _read_s3_json(clients: Clients, uri: str) -> Any:
+    bucket, _, key = uri[5:].partition("/")
+    return json.loads(clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
+    import re
+
+    from batchops.pipelines import deploy as pipelines
+
+    described = pipelines.describe(clients, arn)
+    steps = {s["StepName"]: s for s in pipelines.steps(clients, arn)}
+    violations: list[dict[str, str]] = []
+    report = steps.get("CheckDataQuality", {}).get("Metadata", {}).get("QualityCheck", {})
+    if report.get("ViolationReport"):
+        try:
+            found = _read_s3_json(clients, report["ViolationReport"]).get("violations", [])
+        except Exception:
+            found = []
+        violations = [
+            {
+                "feature": v.get("feature_name"),
+                "check": v.get("constraint_check_type"),
+                "description": v.get("description"),
+            }
+            for v in found
+        ]
+    quality = None
+    mq = steps.get("CheckModelQuality")
+    threshold = load_settings(env).accuracy_mse_threshold
+    if mq is not None and mq.get("StepStatus") == "Failed":
+        match = re.search(r"mse ([0-9.]+)", mq.get("FailureReason", ""))
+        quality = {
+            "mse": float(match.group(1)) if match else None,
+            "threshold": threshold,
+            "passed": False,
+        }
+    elif mq is not None and mq.get("StepStatus") == "Succeeded":
+        execution = arn.rsplit("/", 1)[-1]
+        settings = load_settings(env)
+        uri = (
+            f"s3://{settings.bucket_name}/{settings.bucket_prefix}/inference/runs/"
+            f"{execution}/model-quality/model_quality.json"
+        )
+        mse = _read_s3_json(clients, uri)["regression_metrics"]["mse"]["value"]
+        quality = {"mse": round(mse, 4), "threshold": threshold, "passed": True}
+    return {
+        "env": env,
+        "execution": arn,
+        "status": described["PipelineExecutionStatus"],
+        "data_quality_violations": violations,
+        "model_quality": quality,
+    }
+
+
+def _internal(endpoint: str, name: str) -> list[Any]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_batchops/{name}", timeout=5) as response:
+            return list(json.load(response))
+    except (urllib.error.URLError, ValueError):
+        return []
+
+
+def summarize(run: DemoRun) -> dict[str, Any]:
+    from batchops.deploy import list_deployments
+
+    ds = load_settings("data-science")
+    versions = registry.list_versions(run.clients("data-science"), ds)
+    inference_arns = [(env, arn) for env, arn in run.executions if env != "data-science"]
+    return {
+        "model_versions": [
+            {
+                "version": v.version,
+                "source": v.source,
+                "status": v.status,
+                "rmse": None if v.rmse is None else round(v.rmse, 4),
+                "review_ref": v.review_ref,
+            }
+            for v in versions
+        ],
+        "deployments": [
+            {"env": d["environment"], "version": d["version"], "at": d["at"]}
+            for d in list_deployments(None, run.endpoint)
+        ],
+        "inference_runs": [
+            _inference_run(run.clients(env), env, arn) for env, arn in inference_arns
+        ],
+        "retraining": run.retraining,
+        "gitlab_triggers": len(_internal(run.endpoint, "gitlab-triggers")),
+        "notifications": len(_internal(run.endpoint, "notifications")),
+        "governance": run.governance,
+        "timings_s": {**run.timings, "total": round(sum(run.timings.values()), 2)},
+    }
+
+
+def prepare_data(data_dir: Path | None, work: Path, seed: int = 7) -> tuple[Path, dict, dict]:
+    """The training folder, a clean batch and a drifted batch (files by layout)."""
+    from batchops.data.generate import generate
+    from batchops.data.validate import require_valid, validate_dataset
+
+    if data_dir is None:
+        clean = generate(work / "clean", rows=3000, inference_rows=500, seed=seed)
+        drifted = generate(
+            work / "drifted",
+            rows=10,
+            inference_rows=500,
+            seed=seed + 1,
+            drift="height*1.6,shell_weight*1.5,rings+7",
+        )
+        batch = {layout: clean.files[layout] for layout in (Layout.INFERENCE, Layout.GROUND_TRUTH)}
+        return (
+            work / "clean",
+            batch,
+            {
+                Layout.INFERENCE: drifted.files[Layout.INFERENCE],
+                Layout.GROUND_TRUTH: drifted.files[Layout.GROUND_TRUTH],
+            },
+        )
+    for name in ("training-data.csv", "inference-data.csv", "ground-truth.csv"):
+        if not (data_dir / name).is_file():
+            raise DataError(
+                f"{data_dir}: {name} is missing (the article's layout needs "
+                "training-data.csv, inference-data.csv, ground-truth.csv)"
+            )
+    require_valid(validate_dataset(data_dir))
+    drifted_dir = work / "drifted"
+    _derive_drift(data_dir, drifted_dir)
+    clean = {
+        Layout.INFERENCE: data_dir / "inference-data.csv",
+        Layout.GROUND_TRUTH: data_dir / "ground-truth.csv",
+    }
+    drifted = {
+        Layout.INFERENCE: drifted_dir / "inference-data.csv",
+        Layout.GROUND_TRUTH: drifted_dir / "ground-truth.csv",
+    }
+    return data_dir, clean, drifted
+
+
+def _derive_drift(data_dir: Path, out: Path) -> None:
+    """A drifted copy of the given batch: height x1.6, shell weight x1.5, rings +7."""
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        (data_dir / "inference-data.csv").open(newline="") as src,
+        (out / "inference-data.csv").open("w", newline="") as dst,
+    ):
+        writer = csv.writer(dst)
+        for row in csv.reader(src):
+            if row:
+                row[3] = f"{float(row[3]) * 1.6:.3f}"
+                row[7] = f"{float(row[7]) * 1.5:.4f}"
+                writer.writerow(row)
+    with (
+        (data_dir / "ground-truth.csv").open(newline="") as src,
+        (out / "ground-truth.csv").open("w", newline="") as dst,
+    ):
+        writer = csv.writer(dst)
+        for row in csv.reader(src):
+            if row:
+                writer.writerow([str(int(float(row[0])) + 7)])
+
+
+def run_demo(endpoint: str, data_dir: Path | None, out: Path, say: Say) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    train_dir, clean, drifted = prepare_data(data_dir, out / "data")
+    run = DemoRun(endpoint=endpoint, data_dir=train_dir, out=out, say=say)
+    with run.phase("1. train: upload training data, training pipeline, v1 registered"):
+        phase_train(run)
+    with run.phase("2. approve v1, deploy to staging, clean batch, promote to production"):
+        phase_approve_deploy(run, clean)
+    with run.phase("3. drifted batch in production: DQ violations, MQ fails, HPO retraining"):
+        phase_drift(run, drifted)
+    with run.phase("4. governance: review of the HPO version, promotion, rollback"):
+        phase_governance(run, clean)
+    summary = summarize(run)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    from batchops.report import write_report
+
+    write_report(summary, out / "report.html")
+    return summary
