@@ -177,5 +177,9 @@ def model_quality_cmd(args: argparse.Namespace) -> int:
         print_table(rows, ["metric", "value"], title=f"model quality on {metrics.count} rows")
         for violation in result.violations:
             print(f"violation: {violation['description']}")
-        print("passed" if result.passed else result.failure_message())
+        report = result.files["constraint_violations"]
+        verdict = (
+            f"failed: {len(result.violations)} violation(s)" if result.violations else "passed"
+        )
+        print(f"{verdict}; wrote {report}")
     return 0 if result.passed else VIOLATIONS_EXIT_CODE
