@@ -25,7 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "monitor", help="data-quality baselines/checks and model quality (Model Monitor files)"
     )
     commands = parser.add_subparsers(dest="monitor_command", metavar="ACTION")
+    _register_baseline(commands)
+    _register_check(commands)
+    _register_model_quality(commands)
 
+
+def _register_baseline(commands: argparse._SubParsersAction) -> None:
     base = commands.add_parser(
         "baseline",
         help="write statistics.json and suggested constraints.json of a dataset",
@@ -43,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(base)
     base.set_defaults(func=baseline_cmd)
 
+
+def _register_check(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check",
         help="check a batch against a baseline; write constraint_violations.json",
@@ -62,6 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(check)
     check.set_defaults(func=check_cmd)
 
+
+def _register_model_quality(commands: argparse._SubParsersAction) -> None:
     mq = commands.add_parser(
         "model-quality",
         help="regression metrics (mse, rmse, mae, r2) of predictions vs ground truth",
@@ -177,5 +186,9 @@ def model_quality_cmd(args: argparse.Namespace) -> int:
         print_table(rows, ["metric", "value"], title=f"model quality on {metrics.count} rows")
         for violation in result.violations:
             print(f"violation: {violation['description']}")
-        print("passed" if result.passed else result.failure_message())
+        report = result.files["constraint_violations"]
+        verdict = (
+            f"failed: {len(result.violations)} violation(s)" if result.violations else "passed"
+        )
+        print(f"{verdict}; wrote {report}")
     return 0 if result.passed else VIOLATIONS_EXIT_CODE
