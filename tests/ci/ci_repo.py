@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -79,9 +80,16 @@ class ScratchRepo:
             for key, value in os.environ.items()
             if not key.startswith(("MAKE", "MFLAGS", "GCL_", "CI_", "GITLAB_"))
         }
+        # Predefined variables a test sets itself (CI_COMMIT_TAG...) must be declared as
+        # overridden, or gitlab-ci-local prints a warning into --list-json's output.
+        overridden = {"CI_PIPELINE_SOURCE"} | {
+            value.split("=", 1)[0]
+            for option, value in itertools.pairwise(args)
+            if option == "--variable" and value.startswith("CI_")
+        }
         env.update(
             HOME=str(self.home),
-            GCL_IGNORE_PREDEFINED_VARS="CI_PIPELINE_SOURCE",
+            GCL_IGNORE_PREDEFINED_VARS=",".join(sorted(overridden)),
             FORCE_COLOR="0",
             PATH=os.pathsep.join([*map(str, path_prefix), env.get("PATH", "")]),
         )

@@ -148,6 +148,73 @@ def test_trigger_pipeline_skips_checks_and_deploys_staging(
     }
 
 
+TAG = ("--variable", "CI_COMMIT_TAG=v1.2.0", "--variable", "CI_COMMIT_BRANCH=")
+CHECKS = {
+    "model-build": {"lint", "unit-tests", "golden-definitions"},
+    "model-deploy": {"lint", "unit-tests", "golden-definitions"},
+    "infrastructure": {
+        "terraform-fmt",
+        "terraform-validate",
+        "tflint",
+        "terraform-test",
+        "checkov",
+    },
+}
+PLANS = {"plan-data-science", "plan-staging", "plan-production"}
+
+
+def active(repo: ScratchRepo, child: str, *variables: str) -> dict[str, str]:
+    """Jobs of one child that would run, and how (on_success / manual)."""
+    result = repo.gcl("--file", f".gitlab/ci/{child}.yml", "--list-json", *variables)
+    assert result.returncode == 0, result.stderr
+    return {name: job["when"] for name, job in result.jobs().items() if job["when"] != "never"}
+
+
+def test_tag_pipeline_runs_every_child_and_only_their_checks(
+    scratch_repo: Callable[[], ScratchRepo],
+) -> None:
+    repo = scratch_repo()
+    assert routed(repo, *TAG) == set(ROUTES)
+    for child, checks in CHECKS.items():
+        jobs = active(repo, child, *TAG, "--variable", "PARENT_PIPELINE_SOURCE=push")
+        assert jobs == dict.fromkeys(checks, "on_success"), child
+
+
+def test_merge_request_infrastructure_plans_every_account_and_applies_nothing(
+    scratch_repo: Callable[[], ScratchRepo],
+) -> None:
+    repo = scratch_repo()
+    repo.branch_with("feature/kms", {"shared-modules/kms/main.tf": "# kms key\n"})
+    jobs = active(
+        repo, "infrastructure", "--variable", "PARENT_PIPELINE_SOURCE=merge_request_event"
+    )
+    assert jobs == dict.fromkeys(CHECKS["infrastructure"] | PLANS, "on_success")
+
+
+def test_main_infrastructure_applies_staging_before_a_manual_production(
+    scratch_repo: Callable[[], ScratchRepo],
+) -> None:
+    repo = scratch_repo()
+    result = repo.gcl(
+        "--file",
+        ".gitlab/ci/infrastructure.yml",
+        "--list-json",
+        "--variable",
+        "PARENT_PIPELINE_SOURCE=push",
+    )
+    assert result.returncode == 0, result.stderr
+    jobs = result.jobs()
+    whens = {name: job["when"] for name, job in jobs.items() if job["when"] != "never"}
+    assert whens == {
+        **dict.fromkeys(CHECKS["infrastructure"] | PLANS, "on_success"),
+        "apply-data-science": "on_success",
+        "apply-staging": "on_success",
+        "apply-production": "manual",
+    }
+    needs = {need["job"] for need in jobs["apply-production"]["needs"]}
+    assert needs == {"plan-production", "apply-staging"}
+
+
 def _recording_batchops(folder: Path) -> Path:
     """A ``batchops`` stand-in that records argv and the AWS identity it was given."""
     folder.mkdir(parents=True, exist_ok=True)
