@@ -7,7 +7,8 @@ import subprocess
 
 import pytest
 from ci_repo import REPO
-from codeowners import CodeownersError, owning_sections, parse
+
+from batchops.codeowners import CodeownersError, owning_sections, parse
 
 CODEOWNERS = REPO / ".gitlab/CODEOWNERS"
 SECTIONS = parse(CODEOWNERS.read_text(encoding="utf-8"))

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "models_cmd",
     "deploy_cmd",
     "monitor_cmd",
+    "gitlab_cmd",
 )
 
 DESCRIPTION = """\

@@ -7,6 +7,10 @@ inside a section the last matching entry wins, and every section applies on its 
 Patterns: a leading ``/`` anchors at the repository root (otherwise any depth), a
 trailing ``/`` means everything below, ``*`` stays within one folder, ``**`` crosses
 folders. A malformed line is an error naming its line, as GitLab reports it.
+
+``batchops gitlab configure`` reads the groups from here (sharing them with the project,
+protecting environments for the release managers), and the CI tests check that every file
+of the repository has an owner.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from batchops.errors import ConfigError
+
 _HEADER = re.compile(
     r"^(?P<optional>\^)?\[(?P<name>[^\[\]]+)\](?:\[(?P<approvals>\d+)\])?(?P<owners>.*)$"
 )
 _OWNER = re.compile(r"^(@@?[\w.-]+(/[\w.-]+)*|[^@\s]+@[^@\s]+\.\w+)$")
 
 
-class CodeownersError(ValueError):
+class CodeownersError(ConfigError):
     """A CODEOWNERS line GitLab would reject or ignore."""
 
 
@@ -70,17 +76,17 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(f"{prefix}{regex}(?:/.*)?")
 
 
-def _owners(words: list[str], number: int) -> tuple[str, ...]:
+def _owners(words: list[str], number: int, source: str) -> tuple[str, ...]:
     for word in words:
         if not _OWNER.match(word):
             raise CodeownersError(
-                f"CODEOWNERS:{number}: '{word}' is not an owner (expected @user, @group/sub "
+                f"{source}:{number}: '{word}' is not an owner (expected @user, @group/sub "
                 "or an e-mail address)"
             )
     return tuple(words)
 
 
-def parse(text: str) -> list[Section]:
+def parse(text: str, source: str = "CODEOWNERS") -> list[Section]:
     """Sections in file order; entries before the first header form an unnamed section."""
     sections = [Section(name="")]
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -91,27 +97,27 @@ def parse(text: str) -> list[Section]:
             header = _HEADER.match(line)
             if not header:
                 raise CodeownersError(
-                    f"CODEOWNERS:{number}: malformed section header {line!r} "
+                    f"{source}:{number}: malformed section header {line!r} "
                     "(expected [Name], ^[Name] or [Name][N] followed by owners)"
                 )
             approvals = int(header["approvals"] or 1)
             if approvals < 1:
-                raise CodeownersError(f"CODEOWNERS:{number}: approvals must be 1 or more")
+                raise CodeownersError(f"{source}:{number}: approvals must be 1 or more")
             sections.append(
                 Section(
                     name=header["name"].strip(),
                     optional=bool(header["optional"]),
                     approvals=approvals,
-                    default_owners=_owners(header["owners"].split(), number),
+                    default_owners=_owners(header["owners"].split(), number, source),
                 )
             )
             continue
         pattern, *owners = line.split()
         section = sections[-1]
-        resolved = _owners(owners, number) or section.default_owners
+        resolved = _owners(owners, number, source) or section.default_owners
         if not resolved:
             raise CodeownersError(
-                f"CODEOWNERS:{number}: {pattern} has no owner and section "
+                f"{source}:{number}: {pattern} has no owner and section "
                 f"[{section.name}] has no default owners"
             )
         section.entries.append(Entry(pattern=pattern, owners=resolved, line=number))
@@ -126,3 +132,12 @@ def owning_sections(sections: list[Section], path: str) -> dict[str, tuple[str, 
         if owners:
             found[section.name] = owners
     return found
+
+
+def section_named(sections: list[Section], name: str, source: str = "CODEOWNERS") -> Section:
+    """The section called ``name`` (case-insensitive, as GitLab compares them)."""
+    for section in sections:
+        if section.name.lower() == name.lower():
+            return section
+    names = ", ".join(f"[{s.name}]" for s in sections if s.name)
+    raise CodeownersError(f"{source}: no [{name}] section (found {names})")
