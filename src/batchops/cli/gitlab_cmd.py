@@ -1,0 +1,55 @@
+"""``batchops gitlab configure``: GitLab project settings as code (see .gitlab/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from batchops.cli.common import add_endpoint
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("gitlab", help="GitLab project settings as code")
+    commands = parser.add_subparsers(dest="gitlab_command", metavar="ACTION")
+    configure = commands.add_parser(
+        "configure",
+        help="protect main and the production environments, invite the CODEOWNERS groups, "
+        "set approval rules, store the pipeline trigger token (idempotent)",
+        description="Token: BATCHOPS_GITLAB_TOKEN (api scope, Maintainer). The trigger token "
+        "goes to Secrets Manager in the data-science account.",
+    )
+    configure.add_argument(
+        "--project", default=None, help="project id or path (default: settings gitlab_project)"
+    )
+    configure.add_argument("--url", default=None, help="GitLab URL (default: settings gitlab_url)")
+    configure.add_argument(
+        "--codeowners",
+        type=Path,
+        default=Path(".gitlab/CODEOWNERS"),
+        help="CODEOWNERS file the groups come from (default: .gitlab/CODEOWNERS)",
+    )
+    configure.add_argument(
+        "--dry-run", action="store_true", help="print the changes, change nothing"
+    )
+    add_endpoint(configure)
+    configure.set_defaults(func=configure_project)
+
+
+def configure_project(args: argparse.Namespace) -> int:
+    from batchops.aws import clients_for
+    from batchops.config import load_settings
+    from batchops.gitlab_configure import SecretStore, configure, load_codeowners
+    from batchops.gitlab_project import GitLabProject, connect
+
+    settings = load_settings("data-science")
+    sections = load_codeowners(args.codeowners)
+    token = settings.gitlab_token.get_secret_value() if settings.gitlab_token else None
+    url = (args.url or settings.gitlab_url).rstrip("/")
+    project = GitLabProject(connect(url, token), args.project or settings.gitlab_project)
+    secrets = SecretStore(
+        client=clients_for(settings, args.endpoint).client("secretsmanager"),
+        name=settings.gitlab_trigger_secret_name,
+        kms_key=settings.kms_key,
+    )
+    configure(project, sections, secrets, dry_run=args.dry_run, emit=print)
+    return 0

@@ -1,0 +1,228 @@
+"""``batchops gitlab configure`` against a fake GitLab server and a moto server.
+
+The fake (``fake_gitlab``) starts from a new project as GitLab creates it (``main``
+protected for maintainers, default approval settings); the trigger token goes to
+Secrets Manager in the data-science account of the moto server.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from ci_repo import REPO
+from fake_gitlab import FakeGitLab, FakeGitLabState
+
+from batchops.aws import clients_for
+from batchops.cli.main import main
+from batchops.codeowners import parse
+from batchops.config import load_settings
+from batchops.gitlab_settings import current_shape, desired_settings, plan_changes
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "glpat-test-token-0123456789"
+GROUPS = {
+    "batchops/data-science": 101,
+    "batchops/ml-engineering": 102,
+    "batchops/platform": 103,
+    "batchops/security": 104,
+    "batchops/release-managers": 105,
+}
+CODEOWNERS = REPO / ".gitlab/CODEOWNERS"
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gitlab_server() -> Iterator[FakeGitLab]:
+    server = FakeGitLab(FakeGitLabState(token=TOKEN, groups=dict(GROUPS)))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def configure(
+    server_url: str, endpoint: str, *extra: str, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    monkeypatch.setenv("BATCHOPS_GITLAB_TOKEN", TOKEN)
+    argv = ["gitlab", "configure", "--project", "ml/batchops", "--url", server_url]
+    return [*argv, "--endpoint", endpoint, "--codeowners", str(CODEOWNERS), *extra]
+
+
+def stored_secret(endpoint: str) -> str | None:
+    client = clients_for(load_settings("data-science"), endpoint).client("secretsmanager")
+    try:
+        return client.get_secret_value(SecretId="batchops/gitlab-trigger-token")["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        return None
+
+
+def test_dry_run_prints_the_intended_settings_and_changes_nothing(
+    gitlab_server: FakeGitLab,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = configure(gitlab_server.url, moto_endpoint, "--dry-run", monkeypatch=monkeypatch)
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "would make 10 change(s)" in out
+    assert (
+        "~ protected branch main: allow_force_push=false, code_owner_approval_required=false, "
+        "merge=[40], push=[40] -> allow_force_push=false, code_owner_approval_required=true, "
+        "merge=[40], push=[0]"
+    ) in out
+    assert (
+        "+ protected environment production: approvers=[batchops/release-managers x1], "
+        "deployers=[batchops/release-managers]"
+    ) in out
+    assert (
+        "+ protected environment infrastructure/production: approvers=[batchops/release-managers"
+        " x1], deployers=[batchops/platform]"
+    ) in out
+    for group in GROUPS:
+        assert f"+ project member group {group}: access=developers" in out
+    assert (
+        "~ merge request approvals settings: disable_overriding_approvers_per_merge_request="
+        "false, merge_requests_author_approval=true, merge_requests_disable_committers_approval"
+        "=false -> disable_overriding_approvers_per_merge_request=true, "
+        "merge_requests_author_approval=false, merge_requests_disable_committers_approval=true"
+    ) in out
+    assert "+ pipeline trigger 'batchops approval Lambda" in out
+    assert out.rstrip().endswith("dry run: nothing was changed")
+    assert gitlab_server.state.writes == []
+    assert stored_secret(moto_endpoint) is None
+
+
+def test_real_run_applies_everything_and_a_second_run_changes_nothing(
+    gitlab_server: FakeGitLab,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = configure(gitlab_server.url, moto_endpoint, monkeypatch=monkeypatch)
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert "applied 10 change(s)" in first
+    state = gitlab_server.state
+    main_branch = state.branches["main"]
+    assert [lvl["access_level"] for lvl in main_branch["push_access_levels"]] == [0]
+    assert [lvl["access_level"] for lvl in main_branch["merge_access_levels"]] == [40]
+    assert main_branch["code_owner_approval_required"] is True
+    assert state.shares == dict.fromkeys(GROUPS.values(), 30)
+    production = state.environments["production"]
+    assert [r["group_id"] for r in production["approval_rules"]] == [105]
+    assert [d["group_id"] for d in production["deploy_access_levels"]] == [105]
+    assert state.approvals["merge_requests_author_approval"] is False
+    token = state.triggers[0]["token"]
+    assert stored_secret(moto_endpoint) == token
+    assert token not in first, "the trigger token must never be printed"
+
+    writes = len(state.writes)
+    assert main(argv) == 0
+    second = capsys.readouterr().out
+    assert "up to date, nothing to change" in second
+    assert len(state.writes) == writes, state.writes[writes:]
+
+
+def test_drifted_environment_and_secret_are_put_back(
+    gitlab_server: FakeGitLab,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = configure(gitlab_server.url, moto_endpoint, monkeypatch=monkeypatch)
+    assert main(argv) == 0
+    state = gitlab_server.state
+    state.environments["production"]["deploy_access_levels"].append(
+        {"id": 1, "access_level": 30, "group_id": 102}
+    )
+    client = clients_for(load_settings("data-science"), moto_endpoint).client("secretsmanager")
+    client.put_secret_value(SecretId="batchops/gitlab-trigger-token", SecretString="stale")
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "making 2 change(s)" in out
+    assert "~ secret batchops/gitlab-trigger-token: value=another token" in out
+    assert "stale" not in out
+    deployers = state.environments["production"]["deploy_access_levels"]
+    assert [d["group_id"] for d in deployers] == [105]
+    assert stored_secret(moto_endpoint) == state.triggers[0]["token"]
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+def test_bad_token_is_one_clear_line(
+    gitlab_server: FakeGitLab,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = configure(gitlab_server.url, moto_endpoint, monkeypatch=monkeypatch)
+    monkeypatch.setenv("BATCHOPS_GITLAB_TOKEN", "glpat-wrong")
+    assert main(argv) == 4
+    assert _one_error_line(capsys) == (
+        f"error: GitLab at {gitlab_server.url} rejected the token in BATCHOPS_GITLAB_TOKEN "
+        "(401): use an access token with the api scope that has not expired\n"
+    )
+    assert gitlab_server.state.writes == []
+
+
+def test_unreachable_gitlab_is_one_clear_line(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    assert main(configure(url, moto_endpoint, monkeypatch=monkeypatch)) == 4
+    assert _one_error_line(capsys).startswith(f"error: GitLab not reachable at {url}: ")
+
+
+def test_missing_token_and_missing_group_are_clear(
+    gitlab_server: FakeGitLab,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = configure(gitlab_server.url, moto_endpoint, monkeypatch=monkeypatch)
+    monkeypatch.delenv("BATCHOPS_GITLAB_TOKEN")
+    assert main(argv) == 2
+    assert "error: no GitLab token: set BATCHOPS_GITLAB_TOKEN" in _one_error_line(capsys)
+
+    monkeypatch.setenv("BATCHOPS_GITLAB_TOKEN", TOKEN)
+    del gitlab_server.state.groups["batchops/security"]
+    assert main(argv) == 4
+    assert _one_error_line(capsys) == (
+        f"error: GitLab group 'batchops/security' (named in CODEOWNERS) does not exist at "
+        f"{gitlab_server.url}: create it or replace the placeholder groups\n"
+    )
+
+
+def test_desired_settings_come_from_codeowners(tmp_path: Path) -> None:
+    desired = desired_settings(parse(CODEOWNERS.read_text(encoding="utf-8")))
+    assert set(desired.groups) == set(GROUPS)
+    assert desired.environments["production"].approvers == (("batchops/release-managers", 1),)
+    assert desired.branch["code_owner_approval_required"] is True
+    kinds = [change.kind for change in plan_changes(desired, current_shape())]
+    assert kinds.count("project member group") == len(GROUPS)
+    assert kinds.count("protected environment") == 2
