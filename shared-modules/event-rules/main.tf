@@ -9,9 +9,10 @@ locals {
     for name, text in local.pattern_texts : local.pattern_paths[name] if !can(jsondecode(text))
   ])
 
-  lambda_rules   = { for name, rule in var.rules : name => rule if rule.lambda_function_arn != null }
-  pipeline_rules = { for name, rule in var.rules : name => rule if rule.pipeline_arn != null }
-  bus_rules      = { for name, rule in var.rules : name => rule if rule.event_bus_arn != null }
+  # Split on the declared target kind: the ARNs may be unknown until apply, the kind never is.
+  lambda_rules   = { for name, rule in var.rules : name => rule if rule.target == "lambda" }
+  pipeline_rules = { for name, rule in var.rules : name => rule if rule.target == "pipeline" }
+  bus_rules      = { for name, rule in var.rules : name => rule if rule.target == "bus" }
   needs_role     = length(local.pipeline_rules) + length(local.bus_rules) > 0
 
   role_statements = concat(

@@ -14,10 +14,11 @@ variable "pattern_values" {
 }
 
 variable "rules" {
-  description = "Rules by name (the rule is called `batchops-<name>`): the pattern file stem, a description and exactly one target: a Lambda function, a SageMaker pipeline (with parameters, values may be JSON paths into the event) or another event bus."
+  description = "Rules by name (the rule is called `batchops-<name>`): the pattern file stem, a description, the target kind (`lambda`, `pipeline` or `bus`) and that one target's ARN: a Lambda function, a SageMaker pipeline (with parameters, values may be JSON paths into the event) or another event bus."
   type = map(object({
     pattern             = string
     description         = string
+    target              = string
     lambda_function_arn = optional(string)
     pipeline_arn        = optional(string)
     pipeline_parameters = optional(map(string), {})
@@ -27,9 +28,12 @@ variable "rules" {
   validation {
     condition = alltrue([
       for rule in values(var.rules) :
-      length([for target in [rule.lambda_function_arn, rule.pipeline_arn, rule.event_bus_arn] : target if target != null]) == 1
+      contains(["lambda", "pipeline", "bus"], rule.target) &&
+      (rule.lambda_function_arn != null) == (rule.target == "lambda") &&
+      (rule.pipeline_arn != null) == (rule.target == "pipeline") &&
+      (rule.event_bus_arn != null) == (rule.target == "bus")
     ])
-    error_message = "Every rule needs exactly one of lambda_function_arn, pipeline_arn or event_bus_arn."
+    error_message = "Every rule needs target = lambda, pipeline or bus and exactly the matching one of lambda_function_arn, pipeline_arn or event_bus_arn."
   }
 
   validation {

@@ -49,6 +49,8 @@ locals {
   workload_roles = sort(distinct(var.user_arns))
 
   # In a key policy the resource "*" means "this key"; no other resource can be named.
+  # Workload roles are matched by aws:PrincipalArn rather than named as principals, so the
+  # key can be created before the roles exist (AWS rejects unknown role principals).
   # Statements are listed with the input that switches them on, then filtered.
   candidate_statements = [
     {
@@ -66,9 +68,10 @@ locals {
       statement = {
         Sid       = "KeyUsageByWorkloadRoles"
         Effect    = "Allow"
-        Principal = { AWS = local.workload_roles }
+        Principal = { AWS = local.account_root }
         Action    = local.usage_actions
         Resource  = "*"
+        Condition = { ArnEquals = { "aws:PrincipalArn" = local.workload_roles } }
       }
     },
     {
@@ -76,10 +79,13 @@ locals {
       statement = {
         Sid       = "GrantsForAwsResourcesOnly"
         Effect    = "Allow"
-        Principal = { AWS = local.workload_roles }
+        Principal = { AWS = local.account_root }
         Action    = "kms:CreateGrant"
         Resource  = "*"
-        Condition = { Bool = { "kms:GrantIsForAWSResource" = "true" } }
+        Condition = {
+          Bool      = { "kms:GrantIsForAWSResource" = "true" }
+          ArnEquals = { "aws:PrincipalArn" = local.workload_roles }
+        }
       }
     },
     {

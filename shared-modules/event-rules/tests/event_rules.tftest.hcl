@@ -21,11 +21,13 @@ variables {
     approval-to-deploy = {
       pattern             = "approval-to-deploy"
       description         = "An approved model version triggers the GitLab deploy pipeline."
+      target              = "lambda"
       lambda_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:batchops-approval-trigger"
     }
     training-data-to-training-pipeline = {
       pattern      = "training-data-to-training-pipeline"
       description  = "New training data starts the training pipeline."
+      target       = "pipeline"
       pipeline_arn = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/batchops-training"
       pipeline_parameters = {
         InputBucket = "$.detail.bucket.name"
@@ -35,6 +37,7 @@ variables {
     model-quality-failed-to-data-science-bus = {
       pattern       = "model-quality-failed-to-data-science-bus"
       description   = "Forward model-quality failures to the data-science account."
+      target        = "bus"
       event_bus_arn = "arn:aws:events:us-east-1:111111111111:event-bus/default"
     }
   }
@@ -106,6 +109,7 @@ run "no_role_without_pipeline_or_bus_targets" {
       pipeline-status-to-notify = {
         pattern             = "pipeline-status-to-notify"
         description         = "Notify about pipeline status changes."
+        target              = "lambda"
         lambda_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:batchops-notify"
       }
     }
@@ -127,6 +131,7 @@ run "names_the_pattern_file_with_invalid_json" {
       approval-to-deploy = {
         pattern             = "approval-to-deploy"
         description         = "Broken pattern file."
+        target              = "lambda"
         lambda_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:batchops-approval-trigger"
       }
     }
@@ -143,7 +148,9 @@ run "rejects_rule_with_two_targets" {
       approval-to-deploy = {
         pattern             = "approval-to-deploy"
         description         = "Two targets."
+        target              = "lambda"
         lambda_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:batchops-approval-trigger"
+        target              = "pipeline"
         pipeline_arn        = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/batchops-training"
       }
     }
@@ -160,6 +167,7 @@ run "rejects_pipeline_arn_with_upper_case_name" {
       training = {
         pattern      = "training-data-to-training-pipeline"
         description  = "Upper-case pipeline ARN."
+        target       = "pipeline"
         pipeline_arn = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/Batchops-Training"
       }
     }

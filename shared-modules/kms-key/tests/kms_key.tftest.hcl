@@ -54,7 +54,7 @@ run "only_listed_roles_use_the_key" {
 
   assert {
     condition = toset(one([
-      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Principal.AWS
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"]
       if s.Sid == "KeyUsageByWorkloadRoles"
     ])) == toset(var.user_arns)
     error_message = "Key usage must be granted to exactly the user_arns roles."
