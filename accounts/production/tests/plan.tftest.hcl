@@ -1,0 +1,53 @@
+# Plans the whole production account against mocks (no AWS, no network).
+mock_provider "aws" {
+  source = "../../shared-modules/_mocks"
+}
+
+variables {
+  function_packages_dir = "../../.infra-work/functions"
+  registry_kms_key_arn  = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+}
+
+run "workload_account_plans_every_part" {
+  command = apply
+
+  assert {
+    condition     = output.model_package_group_arn == null
+    error_message = "production holds no model registry."
+  }
+
+  assert {
+    condition     = keys(output.function_arns) == ["batchops-notify"]
+    error_message = "production runs only the notify function."
+  }
+
+  assert {
+    condition     = toset(keys(output.event_rule_arns)) == toset(["pipeline-status-to-notify", "model-quality-failed-to-data-science-bus", "inference-data-to-inference-pipeline"])
+    error_message = "production forwards model-quality failures, notifies and starts inference on new data."
+  }
+
+  assert {
+    condition     = keys(output.schedule_arns) == ["batchops-production-inference-schedule"]
+    error_message = "production schedules the inference pipeline."
+  }
+}
+
+run "requires_the_registry_key" {
+  command = plan
+
+  variables {
+    registry_kms_key_arn = null
+  }
+
+  expect_failures = [var.registry_kms_key_arn]
+}
+
+run "production_deploys_only_from_main" {
+  command = plan
+
+  variables {
+    deploy_allowed_refs = [{ ref_type = "branch", ref = "release" }]
+  }
+
+  expect_failures = [var.deploy_allowed_refs]
+}

@@ -1,0 +1,88 @@
+locals {
+  table_statement = {
+    sid       = "IdempotencyRecords"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [module.idempotency_table.table_arn]
+  }
+  publish_statement = {
+    sid       = "PublishNotifications"
+    actions   = ["sns:Publish"]
+    resources = [module.notifications.topic_arn]
+  }
+
+  all_functions = {
+    (var.notification_function_name) = {
+      zip         = "notify.zip"
+      handler     = "batchops.functions.notify.handler"
+      description = "Formats SageMaker pipeline status changes and publishes them to the notification topic."
+      environment = {
+        BATCHOPS_TOPIC_ARN           = module.notifications.topic_arn
+        BATCHOPS_NOTIFICATION_CONFIG = jsonencode(var.custom_notification_config)
+        BATCHOPS_ENVIRONMENT         = var.environment
+      }
+      statements = [local.publish_statement]
+    }
+    batchops-approval-trigger = {
+      zip         = "approval_trigger.zip"
+      handler     = "batchops.functions.approval_trigger.handler"
+      description = "Starts the GitLab deploy pipeline when a model version is approved."
+      environment = {
+        BATCHOPS_GITLAB_URL               = var.gitlab_url
+        BATCHOPS_GITLAB_PROJECT           = var.gitlab_project
+        BATCHOPS_GITLAB_REF               = var.gitlab_ref
+        BATCHOPS_TRIGGER_SECRET_ID        = var.gitlab_trigger_secret_name
+        BATCHOPS_IDEMPOTENCY_TABLE        = module.idempotency_table.table_name
+        BATCHOPS_MODEL_PACKAGE_GROUP_NAME = var.model_package_group_name
+      }
+      statements = [
+        local.table_statement,
+        {
+          sid       = "ReadTriggerToken"
+          actions   = ["secretsmanager:GetSecretValue"]
+          resources = ["arn:${local.partition}:secretsmanager:${var.region}:${var.account_id}:secret:${var.gitlab_trigger_secret_name}-*"]
+        },
+        {
+          sid       = "ReadApprovedVersion"
+          actions   = ["sagemaker:DescribeModelPackage"]
+          resources = ["${replace(local.registry_group_arn, ":model-package-group/", ":model-package/")}/*"]
+        },
+      ]
+    }
+    batchops-retrain-trigger = {
+      zip         = "retrain_trigger.zip"
+      handler     = "batchops.functions.retrain_trigger.handler"
+      description = "Starts the HPO training pipeline when model quality fails in any account (with a cooldown)."
+      environment = {
+        BATCHOPS_RETRAIN_PIPELINE_NAME    = var.pipeline_trainwhpo
+        BATCHOPS_RETRAIN_COOLDOWN_MINUTES = tostring(var.retrain_cooldown_minutes)
+        BATCHOPS_IDEMPOTENCY_TABLE        = module.idempotency_table.table_name
+        BATCHOPS_TOPIC_ARN                = module.notifications.topic_arn
+      }
+      statements = [
+        local.table_statement,
+        local.publish_statement,
+        {
+          sid       = "StartRetraining"
+          actions   = ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"]
+          resources = [local.pipeline_arn.trainwhpo]
+        },
+      ]
+    }
+  }
+  functions = { for name, f in local.all_functions : name => f if contains(local.function_names, name) }
+}
+
+module "functions" {
+  source   = "../lambda-function"
+  for_each = local.functions
+
+  function_name         = each.key
+  description           = each.value.description
+  handler               = each.value.handler
+  filename              = "${var.function_packages_dir}/${each.value.zip}"
+  kms_key_arn           = module.kms_key.key_arn
+  environment_variables = each.value.environment
+  policy_statements     = each.value.statements
+  log_retention_in_days = var.log_retention_in_days
+  tags                  = local.tags
+}

@@ -1,0 +1,261 @@
+# Names follow the Python settings (src/batchops/config.py) so one table documents both.
+
+variable "environment" {
+  description = "Environment this account serves: data-science (holds the registry), staging or production."
+  type        = string
+
+  validation {
+    condition     = contains(["data-science", "staging", "production"], var.environment)
+    error_message = "environment must be data-science, staging or production."
+  }
+}
+
+variable "account_id" {
+  description = "12-digit id of this account (the provider's allowed_account_ids holds the same)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the account."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "registry_account_id" {
+  description = "Account holding the central model registry (the data-science account)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.registry_account_id))
+    error_message = "registry_account_id must be a 12-digit AWS account id."
+  }
+}
+
+variable "registry_kms_key_arn" {
+  description = "Key ARN of the registry account's bucket (workload accounts decrypt model artefacts with it); null in data-science."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.registry_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.registry_kms_key_arn))
+    error_message = "registry_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+
+  validation {
+    condition     = var.environment == "data-science" || var.registry_kms_key_arn != null
+    error_message = "staging and production need registry_kms_key_arn (the data-science key ARN) to read model artefacts."
+  }
+}
+
+variable "workload_account_ids" {
+  description = "Staging and production account ids, granted read on the registry, artefacts and the default bus (data-science only)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.workload_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "Every workload_account_ids entry must be a 12-digit AWS account id."
+  }
+}
+
+variable "bucket_name" {
+  description = "S3 bucket that stores data, scripts and model artefacts."
+  type        = string
+}
+
+variable "bucket_prefix" {
+  description = "S3 prefix of the ML project inside the bucket."
+  type        = string
+}
+
+variable "bucket_train_prefix" {
+  description = "S3 prefix (under bucket_prefix) for training data."
+  type        = string
+}
+
+variable "bucket_inf_prefix" {
+  description = "S3 prefix (under bucket_prefix) for inference data and ground truth."
+  type        = string
+}
+
+variable "notification_function_name" {
+  description = "Lambda function that formats and sends notifications about SageMaker pipeline step status changes."
+  type        = string
+}
+
+variable "custom_notification_config" {
+  description = "Custom notification messages for specific pipeline steps when a specific step status is detected."
+  type = list(object({
+    step_name           = string
+    step_status         = string
+    step_custom_message = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for c in var.custom_notification_config : contains(["Starting", "Executing", "Stopping", "Stopped", "Failed", "Succeeded"], c.step_status) && length(c.step_name) > 0 && length(c.step_custom_message) > 0])
+    error_message = "Every custom_notification_config entry needs a step_name, a message and a step_status of Starting, Executing, Stopping, Stopped, Failed or Succeeded."
+  }
+}
+
+variable "email_recipient" {
+  description = "E-mail addresses that receive the pipeline step status notifications."
+  type        = list(string)
+}
+
+variable "pipeline_inf" {
+  description = "Name of the SageMaker batch inference pipeline."
+  type        = string
+}
+
+variable "pipeline_train" {
+  description = "Name of the SageMaker training pipeline."
+  type        = string
+}
+
+variable "pipeline_trainwhpo" {
+  description = "Name of the SageMaker training-with-HPO pipeline."
+  type        = string
+}
+
+variable "model_package_group_name" {
+  description = "Name of the model package group (the registry)."
+  type        = string
+}
+
+variable "subnet_id" {
+  description = "Subnet id for the SageMaker network configuration (optional)."
+  type        = string
+  default     = null
+}
+
+variable "sg_id" {
+  description = "Security group id for the SageMaker network configuration (optional; required with subnet_id)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = (var.subnet_id == null) == (var.sg_id == null)
+    error_message = "subnet_id and sg_id must be set together (or both left null)."
+  }
+}
+
+variable "user_id" {
+  description = "Id of the SageMaker user, added as a tag to the resources."
+  type        = string
+
+  validation {
+    condition     = length(var.user_id) > 0
+    error_message = "user_id must not be empty."
+  }
+}
+
+variable "access_role_name" {
+  description = "Role CI assumes through GitLab OIDC to deploy into this account."
+  type        = string
+  default     = "batchops-deploy"
+}
+
+variable "gitlab_url" {
+  description = "GitLab instance: OIDC issuer of the deploy role and target of the approval Lambda."
+  type        = string
+}
+
+variable "gitlab_project" {
+  description = "GitLab project path of this monorepo."
+  type        = string
+}
+
+variable "gitlab_ref" {
+  description = "Branch the approval Lambda starts the deploy pipeline on."
+  type        = string
+  default     = "main"
+}
+
+variable "gitlab_trigger_secret_name" {
+  description = "Secrets Manager secret holding the GitLab pipeline trigger token (data-science)."
+  type        = string
+  default     = "batchops/gitlab-trigger-token"
+}
+
+variable "deploy_allowed_refs" {
+  description = "Refs whose CI pipelines may assume the deploy role (production: only the protected main branch)."
+  type = list(object({
+    ref_type = string
+    ref      = string
+  }))
+  default = [{ ref_type = "branch", ref = "main" }]
+}
+
+variable "create_oidc_provider" {
+  description = "Create the GitLab OIDC provider in this account."
+  type        = bool
+  default     = true
+}
+
+variable "retrain_cooldown_minutes" {
+  description = "Minimum minutes between two retraining runs started by the retrain Lambda."
+  type        = number
+  default     = 360
+
+  validation {
+    condition     = var.retrain_cooldown_minutes >= 0
+    error_message = "retrain_cooldown_minutes must not be negative."
+  }
+}
+
+variable "training_schedule" {
+  description = "Schedule expression of the training pipeline (data-science), e.g. cron(0 6 ? * MON *); null for none."
+  type        = string
+  default     = null
+}
+
+variable "inference_schedule" {
+  description = "Schedule expression of the inference pipeline (staging, production); null for none."
+  type        = string
+  default     = null
+}
+
+variable "function_packages_dir" {
+  description = "Folder with the Lambda zips `make build` writes (notify.zip, approval_trigger.zip, retrain_trigger.zip)."
+  type        = string
+}
+
+variable "patterns_dir" {
+  description = "Folder of the event pattern files (src/batchops/events)."
+  type        = string
+}
+
+variable "log_retention_in_days" {
+  description = "Days the Lambda logs are kept."
+  type        = number
+  default     = 365
+}
+
+variable "kms_deletion_window_in_days" {
+  description = "Days a scheduled deletion of the account key can be cancelled."
+  type        = number
+  default     = 30
+}
+
+variable "sandbox" {
+  description = "Sandbox mode (the local cloud): buckets and tables can be destroyed with their content, secrets deleted at once."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource besides the provider's default_tags."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,142 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  # One source of truth: the pattern files the Python event router also reads.
+  pattern_paths = { for name, rule in var.rules : name => "${var.patterns_dir}/${rule.pattern}.json" }
+  pattern_texts = { for name, path in local.pattern_paths : name => templatefile(path, var.pattern_values) }
+  invalid_patterns = sort([
+    for name, text in local.pattern_texts : local.pattern_paths[name] if !can(jsondecode(text))
+  ])
+
+  # Split on the declared target kind: the ARNs may be unknown until apply, the kind never is.
+  lambda_rules   = { for name, rule in var.rules : name => rule if rule.target == "lambda" }
+  pipeline_rules = { for name, rule in var.rules : name => rule if rule.target == "pipeline" }
+  bus_rules      = { for name, rule in var.rules : name => rule if rule.target == "bus" }
+  needs_role     = length(local.pipeline_rules) + length(local.bus_rules) > 0
+
+  role_statements = concat(
+    length(local.pipeline_rules) == 0 ? [] : [{
+      Sid      = "StartPipelines"
+      Effect   = "Allow"
+      Action   = ["sagemaker:StartPipelineExecution"]
+      Resource = sort(distinct([for rule in values(local.pipeline_rules) : rule.pipeline_arn]))
+    }],
+    length(local.bus_rules) == 0 ? [] : [{
+      Sid      = "ForwardToBuses"
+      Effect   = "Allow"
+      Action   = ["events:PutEvents"]
+      Resource = sort(distinct([for rule in values(local.bus_rules) : rule.event_bus_arn]))
+    }],
+  )
+}
+
+resource "aws_cloudwatch_event_rule" "this" {
+  for_each = var.rules
+
+  name          = "batchops-${each.key}"
+  description   = each.value.description
+  event_pattern = try(jsonencode(jsondecode(local.pattern_texts[each.key])), local.pattern_texts[each.key])
+  tags          = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.invalid_patterns) == 0
+      error_message = "Event pattern files are not valid JSON after filling placeholders: ${join(", ", local.invalid_patterns)}."
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "lambda" {
+  for_each = local.lambda_rules
+
+  rule = aws_cloudwatch_event_rule.this[each.key].name
+  arn  = each.value.lambda_function_arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 8
+  }
+}
+
+resource "aws_lambda_permission" "events" {
+  for_each = local.lambda_rules
+
+  statement_id   = "AllowEventBridge-${each.key}"
+  action         = "lambda:InvokeFunction"
+  function_name  = each.value.lambda_function_arn
+  principal      = "events.amazonaws.com"
+  source_arn     = aws_cloudwatch_event_rule.this[each.key].arn
+  source_account = data.aws_caller_identity.current.account_id
+}
+
+resource "aws_iam_role" "targets" {
+  count = local.needs_role ? 1 : 0
+
+  name = var.targets_role_name
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+    }]
+  })
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "targets" {
+  count = local.needs_role ? 1 : 0
+
+  name   = "${var.targets_role_name}-permissions"
+  role   = aws_iam_role.targets[0].id
+  policy = jsonencode({ Version = "2012-10-17", Statement = local.role_statements })
+}
+
+resource "aws_cloudwatch_event_target" "pipeline" {
+  for_each = local.pipeline_rules
+
+  rule     = aws_cloudwatch_event_rule.this[each.key].name
+  arn      = each.value.pipeline_arn
+  role_arn = aws_iam_role.targets[0].arn
+
+  dynamic "sagemaker_pipeline_target" {
+    for_each = length(each.value.pipeline_parameters) > 0 ? [each.value.pipeline_parameters] : []
+    content {
+      dynamic "pipeline_parameter_list" {
+        for_each = sagemaker_pipeline_target.value
+        content {
+          name  = pipeline_parameter_list.key
+          value = pipeline_parameter_list.value
+        }
+      }
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "bus" {
+  for_each = local.bus_rules
+
+  rule     = aws_cloudwatch_event_rule.this[each.key].name
+  arn      = each.value.event_bus_arn
+  role_arn = aws_iam_role.targets[0].arn
+}
+
+# On the receiving side (data-science): let the workload accounts put events on the
+# default bus, so their model-quality failures reach the retrain rule.
+resource "aws_cloudwatch_event_bus_policy" "this" {
+  count = length(var.bus_policy_source_account_ids) > 0 ? 1 : 0
+
+  event_bus_name = "default"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "WorkloadAccountsPutEvents"
+      Effect    = "Allow"
+      Principal = { AWS = [for id in sort(distinct(var.bus_policy_source_account_ids)) : "arn:${data.aws_partition.current.partition}:iam::${id}:root"] }
+      Action    = "events:PutEvents"
+      Resource  = "arn:${data.aws_partition.current.partition}:events:${var.pattern_values.region}:${data.aws_caller_identity.current.account_id}:event-bus/default"
+    }]
+  })
+}

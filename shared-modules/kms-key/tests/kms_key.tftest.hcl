@@ -1,0 +1,140 @@
+mock_provider "aws" {
+  source = "../_mocks"
+}
+
+variables {
+  alias_name             = "batchops-data-science"
+  user_arns              = ["arn:aws:iam::111111111111:role/batchops-deploy", "arn:aws:iam::111111111111:role/batchops-data-science-sagemaker-execution"]
+  service_principals     = ["events.amazonaws.com"]
+  s3_decrypt_account_ids = ["222222222222", "333333333333"]
+}
+
+run "rotation_on_and_alias_named" {
+  command = apply
+
+  assert {
+    condition     = aws_kms_key.this.enable_key_rotation
+    error_message = "Key rotation must be enabled."
+  }
+
+  assert {
+    condition     = aws_kms_alias.this.name == "alias/batchops-data-science"
+    error_message = "Alias must be alias/<alias_name>."
+  }
+
+  assert {
+    condition     = output.key_arn == "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "key_arn output must be the key's ARN."
+  }
+}
+
+run "account_iam_administers_but_cannot_use_data" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(aws_kms_key.this.policy).Statement :
+      length(setintersection(toset(flatten([s.Action])), toset(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:*"]))) == 0
+      if s.Sid == "KeyAdministrationThroughAccountIam"
+    ])
+    error_message = "The account root statement must not grant data access (Encrypt/Decrypt/GenerateDataKey) or kms:*."
+  }
+
+  assert {
+    condition = length([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s
+      if contains(flatten([s.Action]), "kms:*")
+    ]) == 0
+    error_message = "No statement may grant kms:*."
+  }
+}
+
+run "only_listed_roles_use_the_key" {
+  command = plan
+
+  assert {
+    condition = toset(one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"]
+      if s.Sid == "KeyUsageByWorkloadRoles"
+    ])) == toset(var.user_arns)
+    error_message = "Key usage must be granted to exactly the user_arns roles."
+  }
+}
+
+run "cross_account_decrypt_only_through_s3" {
+  command = plan
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.StringEquals["kms:ViaService"]
+      if s.Sid == "CrossAccountDecryptThroughS3"
+    ]) == "s3.us-east-1.amazonaws.com"
+    error_message = "Other accounts may decrypt only via S3."
+  }
+}
+
+run "no_optional_statements_without_inputs" {
+  command = plan
+
+  variables {
+    user_arns              = []
+    service_principals     = []
+    s3_decrypt_account_ids = []
+    allow_cloudwatch_logs  = false
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_kms_key.this.policy).Statement) == 1
+    error_message = "Only the administration statement remains when nothing else is requested."
+  }
+}
+
+run "rejects_aws_reserved_alias" {
+  command = plan
+
+  variables {
+    alias_name = "aws/s3"
+  }
+
+  expect_failures = [var.alias_name]
+}
+
+run "rejects_deletion_window_out_of_range" {
+  command = plan
+
+  variables {
+    deletion_window_in_days = 3
+  }
+
+  expect_failures = [var.deletion_window_in_days]
+}
+
+run "rejects_non_role_user" {
+  command = plan
+
+  variables {
+    user_arns = ["arn:aws:iam::111111111111:user/alice"]
+  }
+
+  expect_failures = [var.user_arns]
+}
+
+run "rejects_non_service_principal" {
+  command = plan
+
+  variables {
+    service_principals = ["events"]
+  }
+
+  expect_failures = [var.service_principals]
+}
+
+run "rejects_bad_account_id" {
+  command = plan
+
+  variables {
+    s3_decrypt_account_ids = ["12345"]
+  }
+
+  expect_failures = [var.s3_decrypt_account_ids]
+}

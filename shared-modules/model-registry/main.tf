@@ -1,0 +1,43 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  arn_prefix = "arn:${data.aws_partition.current.partition}:sagemaker:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
+  # SageMaker puts group names in ARNs in lower case.
+  group_arn          = "${local.arn_prefix}:model-package-group/${lower(var.model_package_group_name)}"
+  model_packages_arn = "${local.arn_prefix}:model-package/${lower(var.model_package_group_name)}/*"
+}
+
+resource "aws_sagemaker_model_package_group" "this" {
+  model_package_group_name        = var.model_package_group_name
+  model_package_group_description = var.description
+  tags                            = var.tags
+}
+
+# Read-only cross-account access: the workload accounts resolve the approved version and
+# create their model from it; approving, registering and deleting stay in this account.
+resource "aws_sagemaker_model_package_group_policy" "this" {
+  count = length(var.reader_account_ids) > 0 ? 1 : 0
+
+  model_package_group_name = aws_sagemaker_model_package_group.this.model_package_group_name
+  resource_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "ReadModelPackageGroup"
+        Effect    = "Allow"
+        Principal = { AWS = [for id in sort(distinct(var.reader_account_ids)) : "arn:${data.aws_partition.current.partition}:iam::${id}:root"] }
+        Action    = ["sagemaker:DescribeModelPackageGroup"]
+        Resource  = local.group_arn
+      },
+      {
+        Sid       = "ReadModelPackages"
+        Effect    = "Allow"
+        Principal = { AWS = [for id in sort(distinct(var.reader_account_ids)) : "arn:${data.aws_partition.current.partition}:iam::${id}:root"] }
+        Action    = ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"]
+        Resource  = local.model_packages_arn
+      },
+    ]
+  })
+}

@@ -1,0 +1,111 @@
+mock_provider "aws" {
+  source = "../_mocks"
+}
+
+variables {
+  role_name   = "batchops-staging-scheduler"
+  kms_key_arn = "arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  schedules = {
+    batchops-staging-inference-schedule = {
+      description  = "Nightly batch inference."
+      expression   = "cron(0 2 * * ? *)"
+      pipeline_arn = "arn:aws:sagemaker:us-east-1:222222222222:pipeline/batchops-inference"
+      parameters   = { InputBucket = "batchops-staging-222222222222" }
+    }
+  }
+}
+
+run "schedule_starts_the_pipeline_with_parameters" {
+  command = apply
+
+  assert {
+    condition     = aws_scheduler_schedule.this["batchops-staging-inference-schedule"].schedule_expression == "cron(0 2 * * ? *)" && aws_scheduler_schedule.this["batchops-staging-inference-schedule"].state == "ENABLED"
+    error_message = "The schedule must carry the expression and be enabled."
+  }
+
+  assert {
+    condition     = one(aws_scheduler_schedule.this["batchops-staging-inference-schedule"].target).arn == "arn:aws:sagemaker:us-east-1:222222222222:pipeline/batchops-inference"
+    error_message = "The schedule must target the pipeline ARN."
+  }
+
+  assert {
+    condition     = one(one(one(aws_scheduler_schedule.this["batchops-staging-inference-schedule"].target).sagemaker_pipeline_parameters).pipeline_parameter).value == "batchops-staging-222222222222"
+    error_message = "Static pipeline parameters must be passed."
+  }
+
+  assert {
+    condition     = aws_scheduler_schedule.this["batchops-staging-inference-schedule"].kms_key_arn == var.kms_key_arn
+    error_message = "The schedule must be encrypted with the given key."
+  }
+}
+
+run "role_may_start_only_the_scheduled_pipelines" {
+  command = apply
+
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.scheduler.policy).Statement[0].Resource == ["arn:aws:sagemaker:us-east-1:222222222222:pipeline/batchops-inference"]
+    error_message = "The scheduler role may start only the scheduled pipelines."
+  }
+}
+
+run "disabled_schedule_is_kept_but_off" {
+  command = plan
+
+  variables {
+    schedules = {
+      batchops-staging-inference-schedule = {
+        description  = "Paused."
+        expression   = "rate(1 day)"
+        pipeline_arn = "arn:aws:sagemaker:us-east-1:222222222222:pipeline/batchops-inference"
+        enabled      = false
+      }
+    }
+  }
+
+  assert {
+    condition     = aws_scheduler_schedule.this["batchops-staging-inference-schedule"].state == "DISABLED"
+    error_message = "enabled = false must disable the schedule."
+  }
+}
+
+run "rejects_bad_expression" {
+  command = plan
+
+  variables {
+    schedules = {
+      nightly = {
+        description  = "Bad."
+        expression   = "every night"
+        pipeline_arn = "arn:aws:sagemaker:us-east-1:222222222222:pipeline/batchops-inference"
+      }
+    }
+  }
+
+  expect_failures = [var.schedules]
+}
+
+run "rejects_non_pipeline_target" {
+  command = plan
+
+  variables {
+    schedules = {
+      nightly = {
+        description  = "Bad."
+        expression   = "rate(1 day)"
+        pipeline_arn = "arn:aws:lambda:us-east-1:222222222222:function:batchops-notify"
+      }
+    }
+  }
+
+  expect_failures = [var.schedules]
+}
+
+run "rejects_non_kms_arn" {
+  command = plan
+
+  variables {
+    kms_key_arn = "batchops-staging"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}
