@@ -1,0 +1,112 @@
+"""The container scripts, run as SageMaker would (a folder standing for /, plain python)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from batchops.data.generate import generate
+from batchops.data.schema import Layout
+
+STEPS = Path(__file__).resolve().parents[1] / "steps"
+
+
+def _run(script: str, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BATCHOPS_CONTAINER_ROOT": str(root)}
+    return subprocess.run(
+        [sys.executable, str(STEPS / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _input(root: Path) -> Path:
+    folder = root / "opt/ml/processing/input/data"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_preprocess_splits_and_saves_the_fitted_transform(tmp_path: Path) -> None:
+    generated = generate(tmp_path / "gen", rows=400, seed=2)
+    data = _input(tmp_path)
+    (data / "training-data.csv").write_bytes(generated.files[Layout.TRAINING].read_bytes())
+    done = _run("preprocess.py", tmp_path)
+    assert done.returncode == 0, done.stderr
+    base = tmp_path / "opt/ml/processing"
+    counts = {
+        s: len((base / s / f"{s}.csv").read_text().splitlines())
+        for s in ("train", "validation", "test")
+    }
+    assert sum(counts.values()) == 400 and counts["test"] == 60 and counts["validation"] == 60
+    transform = json.loads((base / "transform/transform.json").read_text())
+    assert transform["categories"]["sex"] == ["M", "F", "I"]
+    train = np.loadtxt(base / "train/train.csv", delimiter=",")
+    assert train.shape[1] == 1 + 3 + 7, "rings, one-hot sex, seven scaled measurements"
+    assert abs(train[:, 4:].mean()) < 0.05, "measurements are standardised on the train split"
+    baseline = (base / "baseline/training-data.csv").read_text().splitlines()
+    assert len(baseline) == counts["train"] and len(baseline[0].split(",")) == 9
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\nF,0.4,0.3,0.1,0.5,0.2,0.1\n",
+            "training-data.csv line 2: expected 9 columns",
+        ),
+        (
+            "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\nM,0.4,abc,0.1,0.5,0.2,0.1,0.15,9\n",
+            "training-data.csv line 2 column 3 (diameter): expected a number, got 'abc'",
+        ),
+    ],
+)
+def test_preprocess_bad_rows_fail_with_file_line_and_column(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    (_input(tmp_path) / "training-data.csv").write_text(content)
+    done = _run("preprocess.py", tmp_path)
+    assert done.returncode == 1
+    failure = (tmp_path / "opt/ml/output/failure").read_text()
+    assert expected in failure
+
+
+def test_preprocess_of_an_empty_prefix_says_so(tmp_path: Path) -> None:
+    _input(tmp_path)
+    done = _run("preprocess.py", tmp_path)
+    assert done.returncode == 1
+    assert "no *.csv file" in (tmp_path / "opt/ml/output/failure").read_text()
+
+
+def test_inference_handler_applies_the_saved_transform(tmp_path: Path) -> None:
+    import xgboost as xgb
+
+    sys.path.insert(0, str(STEPS))
+    try:
+        import inference
+    finally:
+        sys.path.remove(str(STEPS))
+    transform = {
+        "features": ["sex"] + [f"m{i}" for i in range(7)],
+        "categories": {"sex": ["M", "F", "I"]},
+        "mean": [0.5] * 7,
+        "scale": [0.1] * 7,
+    }
+    x = np.random.default_rng(0).normal(size=(50, 10))
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(x, label=x[:, 3] * 2), num_boost_round=5)
+    booster.save_model(str(tmp_path / "xgboost-model.json"))
+    (tmp_path / "transform.json").write_text(json.dumps(transform))
+    model = inference.model_fn(str(tmp_path))
+    rows = inference.input_fn("M,0.5,0.5,0.5,0.5,0.5,0.5,0.5\nI,0.6,0.5,0.5,0.5,0.5,0.5,0.5\n")
+    out = inference.output_fn(inference.predict_fn(rows, model))
+    assert len(out.strip().splitlines()) == 2
+    with pytest.raises(ValueError, match="record 1: expected 8 fields, got 9"):
+        inference.predict_fn([["M"] + ["0.5"] * 8], model)

@@ -1,0 +1,3 @@
+from batchops.cli.main import main
+
+raise SystemExit(main())

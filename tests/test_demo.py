@@ -1,0 +1,43 @@
+"""End to end: `batchops demo` on generated data, checked against the issue's criteria."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None:
+    env = {**os.environ, "BATCHOPS_BUILD_DIR": str(repo_root / ".batchops/build")}
+    done = subprocess.run(
+        [sys.executable, "-m", "batchops", "demo", "--out", str(tmp_path / "demo")],
+        cwd=repo_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads((tmp_path / "demo/summary.json").read_text())
+    versions = {v["source"]: v for v in summary["model_versions"]}
+    assert set(versions) == {"training", "hpo"}
+    assert 1.6 <= versions["training"]["rmse"] <= 2.6
+    assert versions["hpo"]["review_ref"], "the HPO version was approved with a review"
+    assert summary["governance"]["hpo_without_review"] == "refused"
+    assert summary["governance"]["production_before_staging"] == "refused"
+    production = [d["version"] for d in summary["deployments"] if d["env"] == "production"]
+    assert len(set(production)) >= 2 and production[-1] == versions["hpo"]["version"]
+    runs = summary["inference_runs"]
+    assert any(r["data_quality_violations"] for r in runs)
+    assert any(r["model_quality"] and not r["model_quality"]["passed"] for r in runs)
+    assert any(r["model_quality"] and r["model_quality"]["passed"] for r in runs)
+    assert summary["retraining"]["started"] is True
+    html = (tmp_path / "demo/report.html").read_text()
+    assert "<script src=" not in html and 'id="timeline"' in html
