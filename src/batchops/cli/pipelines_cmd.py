@@ -84,6 +84,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(status)
     status.set_defaults(func=status_cmd)
 
+    steps = commands.add_parser("steps", help="the steps of an execution (same as status)")
+    steps.add_argument("target", help="execution ARN, or a pipeline key for its latest run")
+    add_env(steps)
+    add_endpoint(steps)
+    add_json(steps)
+    steps.set_defaults(func=status_cmd)
+
 
 def _params(pairs: list[str]) -> dict[str, str]:
     from batchops.errors import ConfigError
