@@ -7,7 +7,8 @@ value, splits train/validation/test with a fixed seed, fits the feature transfor
 
 * ``train/``, ``validation/``, ``test/``: ``rings`` first, then the transformed features
   (headerless CSV: the layout SageMaker's built-in XGBoost also reads);
-* ``baseline/training-data.csv``: the raw training split, the data-quality baseline;
+* ``baseline/training-data.csv``: the raw *features* of the training split (no target),
+  the data-quality baseline — inference batches are checked against it column by column;
 * ``transform/transform.json``: the fitted transform, packaged with the model so batch
   inference applies exactly the same one and never refits it.
 
@@ -155,9 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         rounded = np.round(features, 6).tolist()
         matrix = [[rings[i], *f] for i, f in zip(index, rounded, strict=True)]
         write_csv(out / split / f"{split}.csv", matrix)
-    write_csv(
-        out / "baseline" / "training-data.csv", [[*rows[i], int(rings[i])] for i in parts["train"]]
-    )
+    write_csv(out / "baseline" / "training-data.csv", [rows[i] for i in parts["train"]])
     print(f"rows: {len(rows)}; train {len(parts['train'])}, validation {n_val}, test {n_test}")
 
 

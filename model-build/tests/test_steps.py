@@ -53,7 +53,7 @@ def test_preprocess_splits_and_saves_the_fitted_transform(tmp_path: Path) -> Non
     assert train.shape[1] == 1 + 3 + 7, "rings, one-hot sex, seven scaled measurements"
     assert abs(train[:, 4:].mean()) < 0.05, "measurements are standardised on the train split"
     baseline = (base / "baseline/training-data.csv").read_text().splitlines()
-    assert len(baseline) == counts["train"] and len(baseline[0].split(",")) == 9
+    assert len(baseline) == counts["train"] and len(baseline[0].split(",")) == 8
 
 
 @pytest.mark.parametrize(

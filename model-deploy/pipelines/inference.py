@@ -1,7 +1,7 @@
 """The batch inference pipeline (SageMaker Python SDK 3.x), per the seed article::
 
-    CreateModel, PreprocessInference -> BatchTransform -> CheckDataQuality
-                                      -> CheckGroundTruth -> CheckModelQuality
+    CreateModel, PreprocessInference -> CheckDataQuality   (inputs vs training features)
+                                     -> BatchTransform -> CheckGroundTruth -> CheckModelQuality
 
 The model version is *pinned*: ``batchops deploy`` stamps the approved version's ARN, image,
 model data and drift-check baselines into the parameter defaults, so what runs is what
@@ -184,7 +184,9 @@ def build_inference(ctx: BuildContext) -> Any:
     data_quality = QualityCheckStep(
         name="CheckDataQuality",
         quality_check_config=DataQualityCheckConfig(
-            baseline_dataset=predictions,
+            # data quality is about the model's *inputs*: the validated batch, checked
+            # against the training features; predictions are judged by model quality
+            baseline_dataset=outputs["batch"].S3Output.S3Uri,
             dataset_format=DatasetFormat.csv(header=False),
             output_s3_uri=run_uri("data-quality"),
         ),
