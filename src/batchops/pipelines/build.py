@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -251,3 +252,38 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
+
+
+_TIMESTAMP = re.compile(r"(?<=-)\d{14}(?=/)")
+
+
+def normalized(definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition without what changes on every generation (the SDK's timestamped
+    upload folders) and with the stamped parameters reset — what golden tests compare."""
+    text = _TIMESTAMP.sub("<timestamp>", json.dumps(definition, sort_keys=True))
+    data = json.loads(text)
+    for parameter in data.get("Parameters", []):
+        if parameter.get("Name") in STAMPED_PARAMETERS:
+            parameter["DefaultValue"] = "unknown"
+    return dict(data)
+
+
+def check_golden(built: Built, golden: Path, *, update: bool) -> str | None:
+    """None when ``built`` matches ``golden`` (rewritten first when ``update``)."""
+    current = json.dumps(normalized(built.definition), indent=2, sort_keys=True) + "\n"
+    if update or not golden.exists():
+        atomic_write_text(golden, current)
+        return None if update else f"{golden} did not exist; written — review and commit it"
+    if golden.read_text(encoding="utf-8") == current:
+        return None
+    import difflib
+
+    diff = difflib.unified_diff(
+        golden.read_text(encoding="utf-8").splitlines(),
+        current.splitlines(),
+        str(golden),
+        "generated",
+        lineterm="",
+        n=2,
+    )
+    return "\n".join(list(diff)[:80])

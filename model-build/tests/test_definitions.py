@@ -1,0 +1,66 @@
+"""Golden tests: the generated definitions, as data. Any change to a pipeline shows here
+(regenerate on purpose with ``pytest --update-golden`` and review the diff)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batchops.config import load_settings
+from batchops.pipelines.build import build, check_golden
+from batchops.pipelines.project import project
+
+GOLDEN = Path(__file__).parent / "golden"
+
+pytestmark = pytest.mark.slow
+
+
+def _steps(definition: dict) -> dict[str, dict]:
+    found: dict[str, dict] = {}
+
+    def walk(steps: list[dict]) -> None:
+        for step in steps:
+            found[step["Name"]] = step
+            walk(step.get("Arguments", {}).get("IfSteps", []))
+            walk(step.get("Arguments", {}).get("ElseSteps", []))
+
+    walk(definition["Steps"])
+    return found
+
+
+@pytest.mark.parametrize("key", ["training", "hpo"])
+def test_definition_matches_golden(key: str, update_golden: bool) -> None:
+    proj = project("model-build")
+    built = build(proj, proj.spec(key), load_settings("data-science"))
+    problem = check_golden(built, GOLDEN / f"{key}.json", update=update_golden)
+    assert problem is None, problem
+
+
+def test_training_registers_pending_with_metrics_baselines_and_metadata() -> None:
+    proj = project("model-build")
+    built = build(proj, proj.spec("training"), load_settings("data-science"))
+    steps = _steps(built.definition)
+    assert list(steps) == [
+        "PreprocessData",
+        "BaselineDataQuality",
+        "TrainModel",
+        "EvaluateModel",
+        "CheckRmse",
+        "RegisterModel",
+        "FailOnRmse",
+    ]
+    register = steps["RegisterModel"]["Arguments"]
+    assert register["ModelApprovalStatus"] == "PendingManualApproval"
+    assert set(register["DriftCheckBaselines"]["ModelDataQuality"]) == {"Statistics", "Constraints"}
+    assert register["CustomerMetadataProperties"]["source"] == "training"
+    assert set(register["CustomerMetadataProperties"]) == {
+        "source",
+        "pipeline_execution_arn",
+        "git_commit",
+        "user_id",
+    }
+    baseline = steps["BaselineDataQuality"]
+    assert baseline["SkipCheck"] is True and baseline["RegisterNewBaseline"] is True
+    assert "RmseThreshold" in json.dumps(steps["FailOnRmse"]["Arguments"])
