@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from batchops.config import load_settings
 from batchops.pipelines.build import build, check_golden
 from batchops.pipelines.project import project
-
-GOLDEN = Path(__file__).parent / "golden"
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +31,8 @@ def _steps(definition: dict) -> dict[str, dict]:
 def test_definition_matches_golden(key: str, update_golden: bool) -> None:
     proj = project("model-build")
     built = build(proj, proj.spec(key), load_settings("data-science"))
-    problem = check_golden(built, GOLDEN / f"{key}.json", update=update_golden)
+    golden = proj.golden_path(proj.spec(key), "data-science")
+    problem = check_golden(built, golden, update=update_golden)
     assert problem is None, problem
 
 

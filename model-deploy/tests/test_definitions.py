@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from batchops.config import load_settings
@@ -16,7 +14,7 @@ pytestmark = pytest.mark.slow
 def test_inference_definition_matches_golden(update_golden: bool) -> None:
     proj = project("model-deploy")
     built = build(proj, proj.spec("inference"), load_settings("staging"))
-    golden = Path(__file__).parent / "golden" / "inference-staging.json"
+    golden = proj.golden_path(proj.spec("inference"), "staging")
     problem = check_golden(built, golden, update=update_golden)
     assert problem is None, problem
     names = [s["Name"] for s in built.definition["Steps"]]

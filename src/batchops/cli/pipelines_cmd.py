@@ -61,6 +61,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(up)
     up.set_defaults(func=upsert_cmd)
 
+    golden = commands.add_parser(
+        "golden-check",
+        help="compare the generated definitions with the committed golden copies",
+    )
+    golden.add_argument("--project", required=True, help="model-build or model-deploy")
+    golden.add_argument("--update", action="store_true", help="rewrite the golden copies")
+    golden.set_defaults(func=golden_cmd)
+
+    delete = commands.add_parser("delete", help="delete the project's pipelines in an environment")
+    delete.add_argument("--project", required=True, help="model-build or model-deploy")
+    add_env(delete)
+    add_endpoint(delete)
+    delete.set_defaults(func=delete_cmd)
+
     st = commands.add_parser("start", help="start an execution; --wait to follow it")
     st.add_argument("pipeline", help="training, hpo or inference")
     add_env(st)
@@ -77,19 +91,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(st)
     st.set_defaults(func=start_cmd)
 
-    status = commands.add_parser("status", help="an execution's status and steps")
-    status.add_argument("target", help="execution ARN, or a pipeline key for its latest run")
-    add_env(status)
-    add_endpoint(status)
-    add_json(status)
-    status.set_defaults(func=status_cmd)
+    _register_follow(commands)
 
-    steps = commands.add_parser("steps", help="the steps of an execution (same as status)")
-    steps.add_argument("target", help="execution ARN, or a pipeline key for its latest run")
-    add_env(steps)
-    add_endpoint(steps)
-    add_json(steps)
-    steps.set_defaults(func=status_cmd)
+
+def _register_follow(commands: argparse._SubParsersAction) -> None:
+    for name, text in (
+        ("status", "an execution's status and steps"),
+        ("steps", "the steps of an execution (same as status)"),
+    ):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("target", help="execution ARN, or a pipeline key for its latest run")
+        add_env(sub)
+        add_endpoint(sub)
+        add_json(sub)
+        sub.set_defaults(func=status_cmd)
 
 
 def _params(pairs: list[str]) -> dict[str, str]:
@@ -290,4 +305,51 @@ def status_cmd(args: argparse.Namespace) -> int:
         ],
         ["step", "status", "reason"],
     )
+    return 0
+
+
+def golden_cmd(args: argparse.Namespace) -> int:
+    from batchops.config import load_settings
+    from batchops.pipelines.build import build, check_golden
+    from batchops.pipelines.project import project
+
+    proj = project(args.project)
+    failures = 0
+    for spec in proj.pipelines:
+        env = spec.environments[0]
+        built = build(proj, spec, load_settings(env))
+        golden = proj.golden_path(spec, env)
+        problem = check_golden(built, golden, update=args.update)
+        print(f"{'DIFFERS' if problem else 'ok':7} {spec.key} ({env}) {golden}")
+        if problem:
+            print(problem)
+            failures += 1
+    if failures:
+        print(
+            f"{failures} definition(s) changed: review, then `batchops pipelines golden-check "
+            f"--project {args.project} --update` and commit",
+            file=sys.stderr,
+        )
+    return 1 if failures else 0
+
+
+def delete_cmd(args: argparse.Namespace) -> int:
+    from botocore.exceptions import ClientError
+
+    from batchops.aws import error_message
+    from batchops.errors import PipelineError
+    from batchops.pipelines.project import project
+
+    settings = settings_from(args)
+    sm = clients_from(args, settings).client("sagemaker")
+    for spec in project(args.project).for_environment(args.env):
+        name = spec.pipeline_name(settings)
+        try:
+            sm.delete_pipeline(PipelineName=name, ClientRequestToken=f"delete-{name}"[:128])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+                print(f"{name}: not found (nothing to delete)")
+                continue
+            raise PipelineError(f"cannot delete {name}: {error_message(exc)}") from None
+        print(f"deleted {name}")
     return 0
