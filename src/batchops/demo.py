@@ -297,21 +297,23 @@ def prepare_data(data_dir: Path | None, work: Path, seed: int = 7) -> tuple[Path
     from batchops.data.validate import require_valid, validate_dataset
 
     if data_dir is None:
-        clean = generate(work / "clean", rows=3000, inference_rows=500, seed=seed)
-        drifted = generate(
+        generated = generate(work / "clean", rows=3000, inference_rows=500, seed=seed)
+        shifted = generate(
             work / "drifted",
             rows=10,
             inference_rows=500,
             seed=seed + 1,
             drift="height*1.6,shell_weight*1.5,rings+7",
         )
-        batch = {layout: clean.files[layout] for layout in (Layout.INFERENCE, Layout.GROUND_TRUTH)}
+        batch = {
+            layout: generated.files[layout] for layout in (Layout.INFERENCE, Layout.GROUND_TRUTH)
+        }
         return (
             work / "clean",
             batch,
             {
-                Layout.INFERENCE: drifted.files[Layout.INFERENCE],
-                Layout.GROUND_TRUTH: drifted.files[Layout.GROUND_TRUTH],
+                Layout.INFERENCE: shifted.files[Layout.INFERENCE],
+                Layout.GROUND_TRUTH: shifted.files[Layout.GROUND_TRUTH],
             },
         )
     for name in ("training-data.csv", "inference-data.csv", "ground-truth.csv"):

@@ -39,7 +39,7 @@ class PipelineSpec:
 
     def load_builder(self) -> Callable[..., Any]:
         module, _, attribute = self.builder.partition(":")
-        return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)

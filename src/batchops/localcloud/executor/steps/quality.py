@@ -18,6 +18,7 @@ container's environment contract (``dataset_source``, ``output_path``, ``dataset
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ _OUTPUT_NAME = "quality_check_output"
 
 def _analyzer(environ: dict[str, str]) -> None:
     try:
-        from batchops.monitor import analyzer
+        analyzer = importlib.import_module("batchops.monitor.analyzer")
     except ImportError as exc:  # pragma: no cover - the engine ships with batchops
         raise StepFailed(f"ClientError: the data-quality engine is not available ({exc})") from None
     try:
