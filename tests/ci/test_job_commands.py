@@ -159,3 +159,14 @@ def test_the_checker_sees_every_command_of_a_compound_line() -> None:
         ["batchops", "deploy", "--env", "staging", "--model-package-arn", "$ARN"],
         ["batchops", "deploy", "--env", "staging"],
     ]
+
+
+@pytest.mark.parametrize("key", ["training", "hpo"])
+def test_start_training_names_a_pipeline_batchops_knows(key: str) -> None:
+    from batchops.pipelines.project import find_pipeline
+
+    job = load(REPO / ".gitlab/ci/model-build.yml").jobs["start-training"]
+    assert job["variables"]["TRAINING_PIPELINE"] == "training"
+    assert 'batchops pipelines start "$TRAINING_PIPELINE" --env data-science' in job["script"]
+    _, spec = find_pipeline(key, "data-science")  # raises ConfigError for an unknown key
+    assert spec.key == key
