@@ -39,3 +39,31 @@ test-infra: $(STAMP) $(INFRA_WORK)/terraformrc ## Terraform: fmt -check, init, v
 	TF_CLI_CONFIG_FILE=$(abspath $(INFRA_WORK))/terraformrc TF_IN_AUTOMATION=1 $(BIN)/python tests/infra/tfharness.py
 	@if command -v tflint >/dev/null; then tflint --recursive --config "$(CURDIR)/.tflint.hcl"; \
 	else echo "tflint: SKIPPED locally - not installed (GitLab CI runs it from its image with .tflint.hcl)"; fi
+
+# checkov: its own virtualenv (checkov 3.x pins old boto3/packaging/networkx, which must not
+# leak into .venv), installed from the pinned, committed policies/requirements-checkov.txt.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+POLICY_REPORTS := out/policies
+CHECKOV_ARGS := --skip-download --compact --external-checks-dir policies/checks
+
+$(CHECKOV_STAMP): $(UV) policies/requirements-checkov.txt
+	$(UV) venv --quiet --allow-existing $(CHECKOV_VENV)
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python -r policies/requirements-checkov.txt
+	@touch $@
+
+.PHONY: checkov
+checkov: $(CHECKOV_STAMP) ## create .venv-checkov (pinned checkov, separate from .venv)
+
+# The policy fixtures (policies/tests, collected by test-python) drive checkov.
+test-python: $(CHECKOV_STAMP)
+
+TEST_TARGETS += test-policies
+
+.PHONY: test-policies
+test-policies: $(CHECKOV_STAMP) ## checkov (built-in + policies/checks) over shared-modules and accounts: 0 failed; JUnit + GitLab SAST in out/policies
+	@mkdir -p $(POLICY_REPORTS)
+	$(CHECKOV) -d shared-modules -d accounts --framework terraform $(CHECKOV_ARGS) --quiet \
+	  -o cli -o junitxml -o gitlab_sast \
+	  --output-file-path console,$(POLICY_REPORTS)/checkov-junit.xml,$(POLICY_REPORTS)/gl-sast-report.json
