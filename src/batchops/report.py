@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from batchops.data.schema import MONITOR_NAMES
 from batchops.fs import atomic_write_text
 
 _STYLE = """
@@ -21,9 +22,11 @@ def _cell(value: Any) -> str:
     if value is None:
         return '<span class="muted">-</span>'
     text = html.escape(str(value))
-    if value in ("Succeeded", "Approved", True):
+    good = value is True or (isinstance(value, str) and value in ("Succeeded", "Approved"))
+    bad = value is False or (isinstance(value, str) and value in ("Failed", "Rejected", "refused"))
+    if good:
         return f'<span class="ok">{text}</span>'
-    if value in ("Failed", "Rejected", False, "refused"):
+    if bad:
         return f'<span class="bad">{text}</span>'
     return text
 
