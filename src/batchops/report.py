@@ -31,6 +31,11 @@ def _cell(value: Any) -> str:
     return text
 
 
+def _feature(name: str) -> str:
+    """``_c3`` -> ``height (_c3)``: Model Monitor names headerless columns by position."""
+    return f"{MONITOR_NAMES[name]} ({name})" if name in MONITOR_NAMES else name
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     if not rows:
         return '<p class="muted">none</p>'
@@ -98,7 +103,7 @@ def render(summary: dict[str, Any]) -> str:
             "status": r["status"],
             "dq_violations": len(r["data_quality_violations"]),
             "drifted_features": ", ".join(
-                sorted({str(v["feature"]) for v in r["data_quality_violations"]})
+                sorted({_feature(str(v["feature"])) for v in r["data_quality_violations"]})
             )
             or None,
             "mse": (r["model_quality"] or {}).get("mse"),
