@@ -254,7 +254,7 @@ if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
 
 
-_TIMESTAMP = re.compile(r"(?<=-)\d{14}(?=/)")
+_TIMESTAMP = re.compile(r"(?<=-)(?:\d{14}|\d{10})(?=/)")  # SDK folders: date, epoch
 
 
 def normalized(definition: dict[str, Any]) -> dict[str, Any]:
@@ -268,9 +268,26 @@ def normalized(definition: dict[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
+_CODE_FOLDER = re.compile(r"/code/([0-9a-f]{64})/")
+
+
+def _content_addressed(text: str, assets: dict[str, Path]) -> str:
+    """The SDK names uploaded scripts by a hash of their *absolute path* and content; swap
+    it for a hash of the content alone so the golden copy is the same in every checkout
+    and still changes when a script does."""
+    by_folder: dict[str, str] = {}
+    for key, path in assets.items():
+        match = _CODE_FOLDER.search("/" + key)
+        if match:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            by_folder[match.group(1)] = f"content-{digest}"
+    return _CODE_FOLDER.sub(lambda m: f"/code/{by_folder.get(m.group(1), '<hash>')}/", text)
+
+
 def check_golden(built: Built, golden: Path, *, update: bool) -> str | None:
     """None when ``built`` matches ``golden`` (rewritten first when ``update``)."""
-    current = json.dumps(normalized(built.definition), indent=2, sort_keys=True) + "\n"
+    text = json.dumps(normalized(built.definition), indent=2, sort_keys=True) + "\n"
+    current = _content_addressed(text, built.assets)
     if update or not golden.exists():
         atomic_write_text(golden, current)
         return None if update else f"{golden} did not exist; written — review and commit it"
