@@ -220,3 +220,98 @@ def test_execution_status_changes_are_emitted_as_eventbridge_events(cloud, accou
     }
     assert ("Evaluate", "Succeeded") in steps
     assert all(e["source"] == "aws.sagemaker" for e in events)
+
+
+def _noop_step(name: str, role: str, seconds: float) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.large",
+                    "InstanceCount": 1,
+                    "VolumeSizeInGB": 1,
+                }
+            },
+            "AppSpecification": {
+                "ImageUri": "sleep",
+                "ContainerEntrypoint": ["python3", "-c", f"import time; time.sleep({seconds})"],
+            },
+            "RoleArn": role,
+        },
+    }
+
+
+def test_independent_steps_run_concurrently_and_dependants_wait(account) -> None:
+    settings = load_settings("data-science")
+    sm = account("data-science").client("sagemaker")
+    last = _noop_step("Last", settings.role_arn, 0)
+    last["DependsOn"] = ["Left", "Right"]
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [],
+        "Steps": [
+            _noop_step("Left", settings.role_arn, 1.5),
+            _noop_step("Right", settings.role_arn, 1.5),
+            last,
+        ],
+    }
+    name = f"concurrency-{uuid.uuid4().hex[:8]}"
+    sm.create_pipeline(
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    )
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Succeeded"
+    steps = {
+        s["StepName"]: s
+        for s in sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+            "PipelineExecutionSteps"
+        ]
+    }
+    left, right = steps["Left"], steps["Right"]
+    assert left["StartTime"] < right["EndTime"] and right["StartTime"] < left["EndTime"], (
+        "the two independent steps overlap in time"
+    )
+    assert steps["Last"]["StartTime"] >= max(left["EndTime"], right["EndTime"])
+
+
+def test_an_unsupported_step_type_fails_the_execution_naming_it(account) -> None:
+    settings = load_settings("data-science")
+    sm = account("data-science").client("sagemaker")
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [],
+        "Steps": [{"Name": "Tune", "Type": "EMR", "Arguments": {}}],
+    }
+    name = f"unsupported-{uuid.uuid4().hex[:8]}"
+    sm.create_pipeline(
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    )
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "EMR" in described["FailureReason"]
+
+
+def test_a_crashing_script_fails_with_its_last_error_line(account) -> None:
+    settings = load_settings("data-science")
+    sm = account("data-science").client("sagemaker")
+    crash = _noop_step("Crash", settings.role_arn, 0)
+    crash["Arguments"]["AppSpecification"]["ContainerEntrypoint"] = [
+        "python3",
+        "-c",
+        "raise ValueError('column 3 is not a number')",
+    ]
+    name = f"crash-{uuid.uuid4().hex[:8]}"
+    sm.create_pipeline(
+        PipelineName=name,
+        PipelineDefinition=json.dumps(
+            {"Version": "2020-12-01", "Parameters": [], "Steps": [crash]}
+        ),
+        RoleArn=settings.role_arn,
+    )
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "ValueError: column 3 is not a number" in described["FailureReason"]
