@@ -55,10 +55,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse(argv)
-    x_train, y_train = load("train")
-    x_val, y_val = load("validation")
+def booster_params(args: argparse.Namespace) -> dict:
+    """XGBoost parameters from the script's hyperparameters (None values left out)."""
     params = {
         "objective": "reg:squarederror",
         "eval_metric": "rmse",
@@ -73,16 +71,32 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "nthread": int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or None,
     }
-    train = xgb.DMatrix(x_train, label=y_train)
-    validation = xgb.DMatrix(x_val, label=y_val)
-    booster = xgb.train(
-        {k: v for k, v in params.items() if v is not None},
-        train,
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def fit(
+    args: argparse.Namespace,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    verbose_eval: int | bool = 25,
+) -> xgb.Booster:
+    """Train with early stopping on validation; pure (no files), so benchmarks reuse it."""
+    dtrain = xgb.DMatrix(train[0], label=train[1])
+    dvalidation = xgb.DMatrix(validation[0], label=validation[1])
+    return xgb.train(
+        booster_params(args),
+        dtrain,
         num_boost_round=args.num_round,
-        evals=[(train, "train"), (validation, "validation")],
+        evals=[(dtrain, "train"), (dvalidation, "validation")],
         early_stopping_rounds=args.early_stopping_rounds,
-        verbose_eval=25,
+        verbose_eval=verbose_eval,
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    booster = fit(args, load("train"), load("validation"))
+    params = booster_params(args)
     best = booster[: booster.best_iteration + 1]
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     model_dir.mkdir(parents=True, exist_ok=True)

@@ -201,6 +201,7 @@ def deploy(
 
     if env not in DEPLOY_ENVIRONMENTS:
         raise ConfigError(f"deploy targets {' or '.join(DEPLOY_ENVIRONMENTS)}, not {env!r}")
+    read_environment_file(env)  # a hand-broken record stops the deploy before any write
     settings = load_settings(env)
     clients = clients_for(settings, endpoint)
     if ref is None:

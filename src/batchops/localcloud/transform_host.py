@@ -23,6 +23,7 @@ import importlib.util
 import io
 import re
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -80,24 +81,50 @@ def _default_output(prediction: Any, accept: str) -> str:
 
 
 def _batches(path: Path, max_bytes: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    size = 0
-    with path.open("r", encoding="utf-8") as handle:
-        for line in handle:
-            record = line.rstrip("\r\n")
-            if not record:
+    """Mini-batches of whole records, each at most ``max_bytes`` (or one record if larger).
+
+    The file is read in blocks of ``max_bytes`` and cut at the last line break, so memory
+    stays bounded by the payload size whatever the file size, and no Python-level work is
+    done per record beyond one ``str.split``.
+    """
+    carry = b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(max(max_bytes - len(carry), 1))
+            if not block:
+                break
+            data = carry + block
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
                 continue
-            batch.append(record)
-            size += len(record) + 1
-            if size >= max_bytes:
-                yield batch
-                batch, size = [], 0
-    if batch:
-        yield batch
+            carry = data[cut + 1 :]
+            records = _records(data[: cut + 1])
+            if records:
+                yield records
+    if carry:
+        records = _records(carry)
+        if records:
+            yield records
+
+
+def _records(data: bytes) -> list[str]:
+    text = data.decode("utf-8")
+    if "\r" in text or "\n\n" in text or text.startswith("\n"):
+        return [line for line in text.splitlines() if line]
+    return text.rstrip("\n").split("\n") if text.strip("\n") else []
 
 
 def _split(record: str) -> list[str]:
     return record.split(",") if '"' not in record else next(csv.reader([record]))
+
+
+def _render(rendered: Any) -> list[str]:
+    if isinstance(rendered, tuple):
+        rendered = rendered[0]
+    if isinstance(rendered, bytes):
+        rendered = rendered.decode("utf-8")
+    return rendered.rstrip("\n").split("\n") if rendered else []
 
 
 def transform_file(
@@ -107,27 +134,24 @@ def transform_file(
     output_filter = parse_filter(options.output_filter)
     join = options.join_source == "Input"
     count = 0
+    partial = target.with_name(target.name + ".partial")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", encoding="utf-8") as out:
+    with partial.open("w", encoding="utf-8") as out:
         for batch in _batches(source, int(options.max_payload_mb * 1024 * 1024)):
-            fields = [_split(r) for r in batch] if (input_filter or output_filter) else None
-            sent = [",".join(input_filter(f)) for f in fields] if input_filter and fields else batch
+            sent = [",".join(input_filter(_split(r))) for r in batch] if input_filter else batch
             data = handlers["input_fn"]("\n".join(sent) + "\n", options.content_type)
             prediction = handlers["predict_fn"](data, handlers["model"])
-            rendered = handlers["output_fn"](prediction, options.accept)
-            if isinstance(rendered, tuple):
-                rendered = rendered[0]
-            if isinstance(rendered, bytes):
-                rendered = rendered.decode("utf-8")
-            lines = rendered.rstrip("\n").split("\n") if rendered else []
+            lines = _render(handlers["output_fn"](prediction, options.accept))
             if len(lines) != len(batch):
                 raise ValueError(f"output_fn returned {len(lines)} records for {len(batch)} inputs")
             if join:
                 lines = [f"{record},{result}" for record, result in zip(batch, lines, strict=True)]
             if output_filter:
                 lines = [",".join(output_filter(_split(line))) for line in lines]
-            out.write("\n".join(lines) + "\n")
+            out.write("\n".join(lines))
+            out.write("\n")
             count += len(batch)
+    partial.replace(target)
     return count
 
 
@@ -158,8 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         files = sorted(p for p in options.input_dir.rglob("*") if p.is_file())
         for source in files:
             relative = source.relative_to(options.input_dir)
+            started = time.perf_counter()
             rows = transform_file(source, options.output_dir / f"{relative}.out", handlers, options)
-            print(f"transformed {relative}: {rows} records", flush=True)
+            seconds = time.perf_counter() - started
+            print(
+                f"transformed {relative}: {rows} records in {seconds:.3f} s "
+                f"({rows / max(seconds, 1e-9):.0f} records/s)",
+                flush=True,
+            )
     except Exception as exc:
         traceback.print_exc()
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
