@@ -1,11 +1,12 @@
-"""``batchops gitlab configure``: GitLab project settings as code (see .gitlab/README.md)."""
+"""``batchops gitlab``: project settings as code (``configure``, see .gitlab/README.md) and
+``triggers``: the pipeline triggers the local GitLab stand-in received."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from batchops.cli.common import add_endpoint
+from batchops.cli.common import add_endpoint, add_json, emit_json, print_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +34,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_endpoint(configure)
     configure.set_defaults(func=configure_project)
+    triggers = commands.add_parser(
+        "triggers",
+        help="list the deploy pipelines the approval Lambda triggered on the local cloud",
+        description="Each pipeline trigger the GitLab stand-in received (variables, never the "
+        "token) and the outcome of the deploy job it ran. Needs --endpoint or "
+        "BATCHOPS_ENDPOINT.",
+    )
+    add_endpoint(triggers)
+    add_json(triggers)
+    triggers.set_defaults(func=triggers_cmd)
 
 
 def configure_project(args: argparse.Namespace) -> int:
@@ -52,4 +63,28 @@ def configure_project(args: argparse.Namespace) -> int:
         kms_key=settings.kms_key,
     )
     configure(project, sections, secrets, dry_run=args.dry_run, emit=print)
+    return 0
+
+
+def triggers_cmd(args: argparse.Namespace) -> int:
+    from batchops.cli.notifications_cmd import fetch_internal
+
+    found = fetch_internal(args.endpoint, "gitlab-triggers")
+    if args.json:
+        emit_json(found)
+        return 0
+    rows = [
+        {
+            "id": t.get("id"),
+            "created": str(t.get("created_at", ""))[:19],
+            "ref": t.get("ref"),
+            "status": t.get("status"),
+            "env": t.get("variables", {}).get("DEPLOY_ENV"),
+            "model package": t.get("variables", {}).get("MODEL_PACKAGE_ARN"),
+            "job exit": (t.get("job") or {}).get("exit_code"),
+        }
+        for t in found
+    ]
+    columns = ["id", "created", "ref", "status", "env", "model package", "job exit"]
+    print_table(rows, columns, title=f"{len(rows)} trigger(s)")
     return 0

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "deploy_cmd",
     "demo_cmd",
     "monitor_cmd",
+    "notifications_cmd",
     "gitlab_cmd",
 )
 

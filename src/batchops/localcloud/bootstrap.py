@@ -201,8 +201,13 @@ def bootstrap_account(settings: Settings, clients: Clients, readers: list[str]) 
         )
 
 
-def bootstrap(endpoint: str) -> dict[str, Settings]:
-    """Bootstrap every environment; returns the settings used, by environment."""
+def bootstrap(endpoint: str, *, gitlab_url: str | None = None) -> dict[str, Settings]:
+    """Bootstrap every environment; returns the settings used, by environment.
+
+    ``gitlab_url`` points the approval Lambda at the GitLab stand-in (default: settings).
+    """
+    from batchops.localcloud.bootstrap_events import bootstrap_events
+
     environments = {env: load_settings(env) for env in ENVIRONMENTS}
     readers = [s.account_id for e, s in environments.items() if e != "data-science"]
 
@@ -213,8 +218,14 @@ def bootstrap(endpoint: str) -> dict[str, Settings]:
             role_arn=settings.access_role_arn,
             session_name="batchops-bootstrap",
         )
-        bootstrap_account(
-            settings, clients, readers if settings.environment == "data-science" else []
+        own_readers = readers if settings.environment == "data-science" else []
+        bootstrap_account(settings, clients, own_readers)
+        bootstrap_events(
+            settings,
+            clients,
+            environments["data-science"],
+            gitlab_url=gitlab_url,
+            readers=own_readers,
         )
 
     # accounts are independent: overlap their round trips

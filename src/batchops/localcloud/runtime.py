@@ -31,10 +31,13 @@ def start_local_cloud(
     cloud = LocalCloud(state_dir=state_dir or default_state_dir(), port=port, options=options)
     cloud.start()
     try:
+        from batchops.localcloud.events_wiring import attach_events
+
+        gitlab_url = attach_events(cloud)
         if bootstrap:
             from batchops.localcloud.bootstrap import bootstrap as run_bootstrap
 
-            run_bootstrap(cloud.endpoint)
+            run_bootstrap(cloud.endpoint, gitlab_url=gitlab_url)
     except BaseException:
         cloud.stop()
         raise

@@ -1,0 +1,389 @@
+"""Handler unit tests: moto (the local cloud server) for AWS, the stand-in as fake GitLab."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from batchops.config import STEP_STATUSES
+from batchops.functions import _runtime, approval_trigger, notify, retrain_trigger
+from batchops.functions._runtime import ConfigurationError, HandlerError, MalformedEventError
+from batchops.localcloud.gitlab_standin import GitLabStandIn
+
+from . import events as ev
+
+TOKEN = "glptt-test-token-value"
+TABLE = "batchops-data-science-idempotency"
+SECRET = "batchops/gitlab-trigger-token"
+
+
+@pytest.fixture()
+def aws(cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A fresh account of the local cloud's moto server per test (nothing leaks between tests).
+
+    ``mock_aws`` cannot be used here: it resets moto's backends, which the session's local
+    cloud shares in this process.
+    """
+    account_id = f"9{random.randrange(10**10, 10**11):011d}"
+    sts = boto3.client(
+        "sts",
+        endpoint_url=cloud.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    creds = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account_id}:role/test", RoleSessionName="handler-test"
+    )["Credentials"]
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+        "AWS_ENDPOINT_URL": cloud.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    boto3.setup_default_session()  # the default session caches the previous test's credentials
+    _runtime._clients.clear()
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="batchops-data-science-notifications")["TopicArn"]
+    queue = boto3.client("sqs").create_queue(QueueName="mail")["QueueUrl"]
+    queue_arn = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "false"},
+    )
+    yield {"topic": topic, "queue": queue}
+    _runtime._clients.clear()
+
+
+def published(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    found = sqs.receive_message(QueueUrl=aws["queue"], MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in found]
+
+
+# ----- notify ----------------------------------------------------------------------------
+RULES = [
+    {
+        "step_name": "RegisterModel",
+        "step_status": "Succeeded",
+        "step_custom_message": "A new model version waits for your review.",
+    }
+]
+
+
+@pytest.fixture()
+def notify_env(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setenv("BATCHOPS_TOPIC_ARN", aws["topic"])
+    monkeypatch.setenv("BATCHOPS_ENVIRONMENT", "data-science")
+    # the key the handler reads (the article's sample read one its config did not have)
+    monkeypatch.setenv("BATCHOPS_NOTIFICATION_CONFIG", json.dumps(RULES))
+    monkeypatch.setenv("BATCHOPS_IDEMPOTENCY_TABLE", TABLE)
+    return aws
+
+
+def test_notify_uses_the_custom_message_for_a_configured_step_and_status(notify_env) -> None:
+    result = notify.handler(
+        ev.step("RegisterModel", "Succeeded", account=ev.DS, pipeline="batchops-training")
+    )
+    assert result["status"] == "published"
+    [message] = published(notify_env)
+    assert (
+        message["Subject"] == "[batchops data-science] batchops-training RegisterModel: Succeeded"
+    )
+    assert message["Message"].startswith("A new model version waits for your review.")
+    assert "pipeline: batchops-training" in message["Message"]
+
+
+def test_notify_uses_a_default_line_for_steps_not_in_the_config(notify_env) -> None:
+    notify.handler(
+        ev.step(
+            "Train",
+            "Failed",
+            account=ev.DS,
+            pipeline="batchops-training",
+            reason="AlgorithmError: out of memory",
+        )
+    )
+    [message] = published(notify_env)
+    assert message["Message"].startswith("Step Train of pipeline batchops-training is Failed.")
+    assert "reason: AlgorithmError: out of memory" in message["Message"]
+
+
+def test_notify_reports_execution_status_changes(notify_env) -> None:
+    notify.handler(ev.execution("Succeeded"))
+    [message] = published(notify_env)
+    assert message["Message"].startswith("Pipeline batchops-training execution is Succeeded.")
+
+
+def test_notify_sends_one_message_when_the_same_event_is_delivered_twice(notify_env) -> None:
+    event = ev.step("RegisterModel", "Succeeded", account=ev.DS)
+    assert notify.handler(event)["status"] == "published"
+    assert notify.handler(event)["status"] == "duplicate"
+    assert len(published(notify_env)) == 1
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            '[{"step_name": "X", "step_status": "Done", "step_custom_message": "m"}]',
+            "unknown step_status 'Done'",
+        ),
+        ('[{"step_name": "X", "status": "Failed", "step_custom_message": "m"}]', "expected keys"),
+        ("{not json", "invalid JSON"),
+        ('{"step_name": "X"}', "expected a list"),
+    ],
+)
+def test_notify_rejects_an_invalid_notification_config(notify_env, monkeypatch, config, expected):
+    monkeypatch.setenv("BATCHOPS_NOTIFICATION_CONFIG", config)
+    with pytest.raises(ConfigurationError, match=expected):
+        notify.handler(ev.step("Train", "Failed", account=ev.DS))
+    assert published(notify_env) == []
+
+
+def test_notify_rejects_unknown_step_names_when_the_pipeline_steps_are_known(
+    notify_env, monkeypatch
+):
+    monkeypatch.setenv("BATCHOPS_KNOWN_STEPS", json.dumps(["Train", "Evaluate"]))
+    with pytest.raises(ConfigurationError, match="unknown step_name 'RegisterModel'"):
+        notify.handler(ev.step("Train", "Failed", account=ev.DS))
+
+
+def test_notify_statuses_are_the_settings_statuses() -> None:
+    assert notify.STEP_STATUSES == STEP_STATUSES
+
+
+def test_notify_fails_for_redelivery_when_sns_refuses(notify_env, monkeypatch) -> None:
+    monkeypatch.setenv("BATCHOPS_TOPIC_ARN", notify_env["topic"] + "-missing")
+    event = ev.step("Train", "Failed", account=ev.DS)
+    with pytest.raises(Exception, match="NotFound"):
+        notify.handler(event)
+    monkeypatch.setenv("BATCHOPS_TOPIC_ARN", notify_env["topic"])
+    assert notify.handler(event)["status"] == "published"  # the claim was released
+
+
+def test_notify_fails_loudly_on_a_malformed_event(notify_env) -> None:
+    event = ev.step("Train", "Failed", account=ev.DS)
+    del event["detail"]["stepName"]
+    with pytest.raises(MalformedEventError, match=r"missing field detail\.stepName"):
+        notify.handler(event)
+
+
+# ----- approval_trigger ------------------------------------------------------------------
+@pytest.fixture()
+def gitlab() -> Iterator[GitLabStandIn]:
+    server = GitLabStandIn(token=TOKEN, run_jobs=False)
+    server.timeout_delay = 1.5
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def approval_env(aws, gitlab, monkeypatch) -> GitLabStandIn:
+    boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString=TOKEN)
+    for key, value in {
+        "BATCHOPS_GITLAB_URL": gitlab.url,
+        "BATCHOPS_GITLAB_PROJECT": "ml/batchops",
+        "BATCHOPS_GITLAB_REF": "main",
+        "BATCHOPS_TRIGGER_SECRET_ID": SECRET,
+        "BATCHOPS_IDEMPOTENCY_TABLE": TABLE,
+        "BATCHOPS_MODEL_PACKAGE_GROUP_NAME": "batchops-abalone",
+        "BATCHOPS_RETRY_BASE_DELAY": "0.01",
+        "BATCHOPS_GITLAB_TIMEOUT": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return gitlab
+
+
+def test_approval_triggers_the_deploy_pipeline_with_the_version(approval_env, caplog) -> None:
+    event = ev.model_package("Approved", version=7)
+    result = approval_trigger.handler(event)
+    assert result["status"] == "triggered"
+    [trigger] = approval_env.triggers()
+    assert trigger["ref"] == "main"
+    assert trigger["variables"] == {
+        "MODEL_PACKAGE_ARN": event["detail"]["ModelPackageArn"],
+        "MODEL_PACKAGE_VERSION": "7",
+        "MODEL_PACKAGE_GROUP_NAME": "batchops-abalone",
+        "DEPLOY_ENV": "staging",
+    }
+    assert TOKEN not in caplog.text
+
+
+def test_approval_redelivered_five_times_triggers_once(approval_env) -> None:
+    event = ev.model_package("Approved")
+    outcomes = [approval_trigger.handler(event)["status"] for _ in range(6)]
+    assert outcomes == ["triggered"] + ["duplicate"] * 5
+    assert len(approval_env.triggers()) == 1
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        ev.model_package("PendingManualApproval"),
+        ev.model_package("Rejected"),
+        ev.model_package("Approved", group="someone-elses-group"),
+    ],
+    ids=["pending", "rejected", "other-group"],
+)
+def test_approval_ignores_events_that_are_not_our_approvals(approval_env, event) -> None:
+    assert approval_trigger.handler(event)["status"] == "ignored"
+    assert approval_env.triggers() == []
+
+
+def test_approval_retries_gitlab_5xx_and_timeouts_then_succeeds(approval_env) -> None:
+    approval_env.faults = [500, "timeout", 502]
+    assert approval_trigger.handler(ev.model_package("Approved"))["status"] == "triggered"
+    assert len(approval_env.requests) == 4
+    assert len(approval_env.triggers()) == 1
+
+
+def test_approval_fails_for_redelivery_when_gitlab_stays_down(approval_env) -> None:
+    approval_env.faults = [503] * 4
+    event = ev.model_package("Approved")
+    with pytest.raises(approval_trigger.GitLabUnavailableError, match="503"):
+        approval_trigger.handler(event)
+    assert approval_env.triggers() == []
+    # the claim was released: the redelivery (GitLab back) triggers, once
+    assert approval_trigger.handler(event)["status"] == "triggered"
+    assert approval_trigger.handler(event)["status"] == "duplicate"
+
+
+def test_approval_with_a_wrong_token_fails_without_retrying(approval_env) -> None:
+    boto3.client("secretsmanager").put_secret_value(SecretId=SECRET, SecretString="wrong")
+    with pytest.raises(approval_trigger.GitLabRejectedError, match="404") as raised:
+        approval_trigger.handler(ev.model_package("Approved"))
+    assert raised.value.retryable is False
+    assert len(approval_env.requests) == 1
+
+
+def test_approval_answered_401_is_not_retried(approval_env) -> None:
+    approval_env.faults = [401]
+    with pytest.raises(approval_trigger.GitLabRejectedError, match="401"):
+        approval_trigger.handler(ev.model_package("Approved"))
+    assert len(approval_env.requests) == 1
+
+
+def test_approval_without_the_trigger_secret_fails_and_triggers_nothing(approval_env) -> None:
+    boto3.client("secretsmanager").delete_secret(SecretId=SECRET, ForceDeleteWithoutRecovery=True)
+    with pytest.raises(HandlerError, match="cannot read trigger token secret"):
+        approval_trigger.handler(ev.model_package("Approved"))
+    assert approval_env.requests == []
+
+
+def test_approval_fails_loudly_on_a_malformed_event(approval_env) -> None:
+    event = ev.model_package("Approved")
+    del event["detail"]["ModelPackageArn"]
+    with pytest.raises(MalformedEventError, match="ModelPackageArn"):
+        approval_trigger.handler(event)
+
+
+def test_approval_without_configuration_names_the_missing_variable(approval_env, monkeypatch):
+    monkeypatch.delenv("BATCHOPS_GITLAB_URL")
+    with pytest.raises(ConfigurationError, match="BATCHOPS_GITLAB_URL"):
+        approval_trigger.handler(ev.model_package("Approved"))
+
+
+# ----- retrain_trigger -------------------------------------------------------------------
+@pytest.fixture()
+def retrain_env(aws, monkeypatch) -> dict[str, Any]:
+    sm = boto3.client("sagemaker")
+    sm.create_pipeline(
+        PipelineName="batchops-training-hpo",
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+        RoleArn="arn:aws:iam::111111111111:role/batchops-data-science-sagemaker-execution",
+    )
+    for key, value in {
+        "BATCHOPS_RETRAIN_PIPELINE_NAME": "batchops-training-hpo",
+        "BATCHOPS_RETRAIN_COOLDOWN_MINUTES": "60",
+        "BATCHOPS_IDEMPOTENCY_TABLE": TABLE,
+        "BATCHOPS_TOPIC_ARN": aws["topic"],
+    }.items():
+        monkeypatch.setenv(key, value)
+    return aws
+
+
+def hpo_runs() -> int:
+    found = boto3.client("sagemaker").list_pipeline_executions(PipelineName="batchops-training-hpo")
+    return len(found["PipelineExecutionSummaries"])
+
+
+def wait_until_hpo_runs_finish() -> None:
+    sm = boto3.client("sagemaker")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        runs = sm.list_pipeline_executions(PipelineName="batchops-training-hpo")
+        statuses = {r["PipelineExecutionStatus"] for r in runs["PipelineExecutionSummaries"]}
+        if not statuses & {"Executing", "Stopping"}:
+            return
+        time.sleep(0.05)
+
+
+def test_retrain_starts_the_hpo_pipeline_once_per_failed_execution(retrain_env) -> None:
+    event = ev.step("CheckModelQuality", "Failed", reason="MSE 14.2 > 10.0")
+    assert retrain_trigger.handler(event)["status"] == "started"
+    assert retrain_trigger.handler(event)["status"] == "duplicate"
+    assert hpo_runs() == 1
+    [message] = published(retrain_env)
+    assert "started" in message["Subject"]
+
+
+def test_retrain_inside_the_cooldown_starts_nothing_and_says_why(retrain_env, caplog) -> None:
+    retrain_trigger.handler(ev.step("CheckModelQuality", "Failed"))
+    second = retrain_trigger.handler(ev.step("CheckModelQuality", "Failed", account=ev.STAGING))
+    assert second["status"] == "skipped"
+    assert "60-minute window" in second["reason"]
+    assert hpo_runs() == 1
+    subjects = [m["Subject"] for m in published(retrain_env)]
+    assert any("not started" in s for s in subjects)
+    assert "retraining not started" in caplog.text
+
+
+def test_retrain_after_the_cooldown_starts_again(retrain_env, monkeypatch) -> None:
+    monkeypatch.setenv("BATCHOPS_RETRAIN_COOLDOWN_MINUTES", "0")
+    retrain_trigger.handler(ev.step("CheckModelQuality", "Failed"))
+    wait_until_hpo_runs_finish()
+    assert retrain_trigger.handler(ev.step("CheckModelQuality", "Failed"))["status"] == "started"
+    assert hpo_runs() == 2
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        ev.step("CheckModelQuality", "Succeeded"),
+        ev.step("CheckDataQuality", "Failed"),
+        ev.model_package("Approved"),
+    ],
+    ids=["succeeded", "other-step", "other-event"],
+)
+def test_retrain_ignores_everything_but_a_failed_model_quality_step(retrain_env, event) -> None:
+    assert retrain_trigger.handler(event)["status"] == "ignored"
+    assert hpo_runs() == 0
+
+
+def test_retrain_fails_loudly_on_a_malformed_event(retrain_env) -> None:
+    event = ev.step("CheckModelQuality", "Failed")
+    del event["detail"]["pipelineExecutionArn"]
+    with pytest.raises(MalformedEventError, match="pipelineExecutionArn"):
+        retrain_trigger.handler(event)
