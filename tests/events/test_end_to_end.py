@@ -15,7 +15,12 @@ pytestmark = [pytest.mark.localcloud]
 def test_approval_triggers_one_gitlab_pipeline_and_replays_add_none(
     cloud: LocalCloud, account
 ) -> None:
-    sm = account("data-science").client("sagemaker")
+    data_science = account("data-science")
+    # 'batchops gitlab configure' stores a real trigger token: the stand-in must accept it
+    data_science.client("secretsmanager").put_secret_value(
+        SecretId="batchops/gitlab-trigger-token", SecretString="glptt-rotated-token"
+    )
+    sm = data_science.client("sagemaker")
     arn = sm.create_model_package(
         ModelPackageGroupName="batchops-abalone",
         ModelApprovalStatus="PendingManualApproval",

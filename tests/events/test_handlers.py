@@ -238,6 +238,16 @@ def test_approval_redelivered_five_times_triggers_once(approval_env) -> None:
     assert len(approval_env.triggers()) == 1
 
 
+def test_approval_of_a_version_of_a_recreated_group_triggers_again(approval_env) -> None:
+    first = ev.model_package("Approved", version=1)
+    again = ev.model_package("Approved", version=1)  # same ARN: group deleted and re-created
+    again["detail"]["CreationTime"] = first["detail"]["CreationTime"] + 86_400_000
+    assert approval_trigger.handler(first)["status"] == "triggered"
+    assert approval_trigger.handler(again)["status"] == "triggered"
+    assert approval_trigger.handler(again)["status"] == "duplicate"
+    assert len(approval_env.triggers()) == 2
+
+
 @pytest.mark.parametrize(
     "event",
     [

@@ -2,9 +2,9 @@
 
 EventBridge sends *SageMaker Model Package State Change* for every create and update of a
 package (it does not say what changed), at least once. This handler acts only on versions
-of our group whose status is ``Approved``, claims the model package ARN in the idempotency
-table before calling GitLab, and marks it done afterwards; redeliveries and later updates
-of an approved version (a description edit, say) trigger nothing.
+of our group whose status is ``Approved``, claims the model package ARN (with its creation
+time) in the idempotency table before calling GitLab, and marks it done afterwards;
+redeliveries and later updates of an approved version (a description edit) trigger nothing.
 
 GitLab is called through python-gitlab's pipeline trigger API with the trigger token read
 from Secrets Manager at invocation (never from an environment variable, never logged).
@@ -153,7 +153,9 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     version = str(event["detail"].get("ModelPackageVersion") or arn.rsplit("/", 1)[-1])
     store = IdempotencyStore(require("BATCHOPS_IDEMPOTENCY_TABLE"))
     token = trigger_token(require("BATCHOPS_TRIGGER_SECRET_ID"))
-    key = f"approval#{arn}"
+    # a deleted and re-created group numbers its versions from 1 again: the creation time
+    # tells two versions with the same ARN apart
+    key = f"approval#{arn}#{event['detail'].get('CreationTime', '')}"
     claim = store.claim(key, model_package_arn=arn)
     if claim.outcome == "done":
         log_json(

@@ -22,6 +22,21 @@ if TYPE_CHECKING:
     from batchops.localcloud.server import LocalCloud
 
 
+def current_trigger_token(default: str) -> str:
+    """The trigger token in the data-science secret (what the approval Lambda sends)."""
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    from batchops.config import load_settings
+
+    settings = load_settings("data-science")
+    backend = secretsmanager_backends[settings.account_id][settings.region]
+    try:
+        value = backend.get_secret_value(settings.gitlab_trigger_secret_name, None, None)  # type: ignore[arg-type]
+    except Exception:  # no secret (yet): the bootstrap's token
+        return default
+    return str(value.get("SecretString") or default)
+
+
 def attach_events(cloud: LocalCloud) -> str:
     """Wire the event side into ``cloud``; returns the GitLab stand-in's URL."""
     from batchops.localcloud.bootstrap import LOCAL_TRIGGER_TOKEN
@@ -37,7 +52,7 @@ def attach_events(cloud: LocalCloud) -> str:
     )
     cloud.bus.subscribe(router)
     gitlab = GitLabStandIn(
-        token=LOCAL_TRIGGER_TOKEN,
+        token=lambda: current_trigger_token(LOCAL_TRIGGER_TOKEN),
         state_dir=cloud.state_dir,
         endpoint=cloud.endpoint,
         run_jobs=bool(options.get("gitlab_run_jobs", True)),

@@ -10,12 +10,16 @@ subprocess against the local cloud, one job at a time (the real jobs share a
 ``resource_group`` per account); the pipeline status follows the job's exit code and its
 log is kept under ``<state>/gitlab/``.
 
+The trigger token it accepts is the one stored in the data-science account's secret
+(``gitlab configure`` may replace the bootstrap's), as GitLab knows its own tokens.
+
 Tests inject faults (``faults``: a list of HTTP status codes or ``"timeout"`` answered to
 the next trigger calls) to exercise the handler's retries.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,7 +57,7 @@ class GitLabStandIn:
     def __init__(
         self,
         *,
-        token: str,
+        token: str | Callable[[], str],
         project_path: str = "ml/batchops",
         state_dir: Path | None = None,
         endpoint: str | None = None,
@@ -117,7 +122,8 @@ class GitLabStandIn:
         return unquote(raw) in (str(PROJECT_ID), self.project_path)
 
     def trigger(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if form.get("token") != self.token:
+        expected = self.token() if callable(self.token) else self.token
+        if not hmac.compare_digest(str(form.get("token") or ""), expected):
             return 404, {"message": "404 Not Found"}  # GitLab's answer to a bad trigger token
         ref = str(form.get("ref") or "")
         if not ref:
