@@ -31,7 +31,9 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     assert 1.6 <= versions["training"]["rmse"] <= 2.6
     assert versions["hpo"]["review_ref"], "the HPO version was approved with a review"
     assert summary["governance"]["hpo_without_review"] == "refused"
-    assert summary["governance"]["production_before_staging"] == "refused"
+    assert summary["governance"]["production_before_staging_run"] == "refused"
+    assert summary["gitlab_triggers"] == 2, "one trigger per approval"
+    assert summary["notifications"] >= 10
     production = [d["version"] for d in summary["deployments"] if d["env"] == "production"]
     assert len(set(production)) >= 2 and production[-1] == versions["hpo"]["version"]
     runs = summary["inference_runs"]

@@ -44,7 +44,6 @@ class DemoRun:
     timings: dict[str, float] = field(default_factory=dict)
     governance: dict[str, str] = field(default_factory=dict)
     executions: list[tuple[str, str]] = field(default_factory=list)  # (env, arn)
-    retraining: dict[str, Any] = field(default_factory=dict)
 
     def clients(self, env: str) -> Clients:
         return clients_for(load_settings(env), self.endpoint)
@@ -66,32 +65,77 @@ def _upload(run: DemoRun, env: str, files: dict[Layout, Path]) -> str:
     return next(u.uri for u in uploaded if u.layout in (Layout.TRAINING, Layout.INFERENCE))
 
 
-def _run_pipeline(run: DemoRun, env: str, key: str, uri: str) -> dict[str, Any]:
+def _executions(run: DemoRun, env: str, pipeline: str) -> set[str]:
+    from botocore.exceptions import ClientError
+
+    try:
+        listed = (
+            run.clients(env)
+            .client("sagemaker")
+            .list_pipeline_executions(PipelineName=pipeline, MaxResults=100)
+        )
+    except ClientError:
+        return set()
+    return {s["PipelineExecutionArn"] for s in listed.get("PipelineExecutionSummaries", [])}
+
+
+def _await_run(
+    run: DemoRun, env: str, key: str, before: set[str], *, why: str, timeout_s: float = 900
+) -> dict[str, Any]:
+    """Wait for the execution an event started (not one we start), then for its end."""
     from batchops.pipelines import deploy as pipelines
     from batchops.pipelines.project import find_pipeline
 
     settings = load_settings(env)
     _project, spec = find_pipeline(key, env)
-    bucket, _, object_key = uri[5:].partition("/")
-    clients = run.clients(env)
-    arn = pipelines.start(
-        clients, spec.pipeline_name(settings), {"InputBucket": bucket, "InputKey": object_key}
-    )
-    described = pipelines.wait(clients, arn, timeout_s=900)
+    name = spec.pipeline_name(settings)
+    deadline = time.monotonic() + 60
+    while not (new := _executions(run, env, name) - before):
+        if time.monotonic() > deadline:
+            raise PipelineError(
+                f"{why} did not start {name} in {env} within 60 s (is the event rule deployed?)"
+            )
+        time.sleep(0.2)
+    if len(new) > 1:
+        raise PipelineError(f"{why} started {len(new)} executions of {name}, expected one")
+    arn = new.pop()
+    described = pipelines.wait(run.clients(env), arn, timeout_s=timeout_s)
     run.executions.append((env, arn))
     status = described["PipelineExecutionStatus"]
     reason = described.get("FailureReason")
-    run.say(
-        f"   {spec.pipeline_name(settings)} in {env}: {status}" + (f" — {reason}" if reason else "")
-    )
+    run.say(f"   {why} -> {name} in {env}: {status}" + (f" — {reason}" if reason else ""))
     return described
 
 
+def _await_deployment(run: DemoRun, env: str, version: int, timeout_s: float = 180) -> None:
+    from batchops.deploy import read_history
+
+    settings = load_settings(env)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        history = read_history(run.clients(env), settings)
+        if history and history[-1]["version"] == version:
+            run.say(f"   GitLab deploy job -> v{version} deployed to {env}")
+            return
+        time.sleep(0.3)
+    raise PipelineError(
+        f"v{version} was not deployed to {env} within {timeout_s:.0f} s "
+        "(see `batchops gitlab triggers`)"
+    )
+
+
 def _deploy(run: DemoRun, env: str, version: int) -> None:
+    """A release manager's manual action (the protected production job, or a rollback)."""
     from batchops.deploy import deploy
 
     record = deploy(env, str(version), endpoint=run.endpoint, actor="demo-release-manager")
-    run.say(f"   deployed v{record.version} to {env}")
+    run.say(f"   release manager deployed v{record.version} to {env}")
+
+
+def _inference(run: DemoRun, env: str, files: dict[Layout, Path]) -> dict[str, Any]:
+    before = _executions(run, env, load_settings(env).pipeline_inf)
+    _upload(run, env, files)
+    return _await_run(run, env, "inference", before, why="batch upload")
 
 
 def prebuild(say: Say) -> None:
@@ -131,8 +175,9 @@ def phase_train(run: DemoRun) -> None:
     proj = project("model-build")
     for spec in proj.for_environment("data-science"):
         upsert(run.clients("data-science"), settings, build(proj, spec, settings))
-    uri = _upload(run, "data-science", {Layout.TRAINING: run.data_dir / "training-data.csv"})
-    described = _run_pipeline(run, "data-science", "training", uri)
+    before = _executions(run, "data-science", settings.pipeline_train)
+    _upload(run, "data-science", {Layout.TRAINING: run.data_dir / "training-data.csv"})
+    described = _await_run(run, "data-science", "training", before, why="training data upload")
     if described["PipelineExecutionStatus"] != "Succeeded":
         raise PipelineError(f"the training pipeline failed: {described.get('FailureReason')}")
 
@@ -141,22 +186,18 @@ def phase_approve_deploy(run: DemoRun, clean: dict[Layout, Path]) -> None:
     settings = load_settings("data-science")
     registry.approve(run.clients("data-science"), settings, 1, note="demo: data scientist")
     run.say("   v1 approved by the data scientist")
-    _deploy(run, "staging", 1)
-    _run_pipeline(run, "staging", "inference", _upload(run, "staging", clean))
+    _await_deployment(run, "staging", 1)
+    _inference(run, "staging", clean)
     _deploy(run, "production", 1)
 
 
 def phase_drift(run: DemoRun, drifted: dict[Layout, Path]) -> None:
-    described = _run_pipeline(run, "production", "inference", _upload(run, "production", drifted))
+    ds = load_settings("data-science")
+    before_hpo = _executions(run, "data-science", ds.pipeline_trainwhpo)
+    described = _inference(run, "production", drifted)
     reason = described.get("FailureReason") or ""
     if described["PipelineExecutionStatus"] == "Failed" and "CheckModelQuality" in reason:
-        run.say("   model quality failed in production -> retraining with HPO")
-        run.retraining = {"started": True, "reason": reason, "suppressed_duplicates": 0}
-        training = load_settings("data-science")
-        uri = f"s3://{training.bucket_name}/{training.training_data_prefix}"
-        _run_pipeline(run, "data-science", "hpo", uri)
-    else:
-        run.retraining = {"started": False, "reason": None, "suppressed_duplicates": 0}
+        _await_run(run, "data-science", "hpo", before_hpo, why="model-quality failure event")
 
 
 def phase_governance(run: DemoRun, clean: dict[Layout, Path]) -> None:
@@ -177,13 +218,14 @@ def phase_governance(run: DemoRun, clean: dict[Layout, Path]) -> None:
         note="demo: model review committee",
     )
     run.say(f"   v{latest.version} approved with review MRC-2026-042")
+    _await_deployment(run, "staging", latest.version)
     try:
         _deploy(run, "production", latest.version)
-        run.governance["production_before_staging"] = "allowed"
-    except GovernanceError:
-        run.governance["production_before_staging"] = "refused"
-    _deploy(run, "staging", latest.version)
-    _run_pipeline(run, "staging", "inference", _upload(run, "staging", clean))
+        run.governance["production_before_staging_run"] = "allowed"
+    except GovernanceError as exc:
+        run.governance["production_before_staging_run"] = "refused"
+        run.say(f"   production refused before a staging run: {exc}")
+    _inference(run, "staging", clean)
     _deploy(run, "production", latest.version)
     run.say("   rollback to v1, then forward again")
     _deploy(run, "staging", 1)
@@ -259,6 +301,33 @@ def _internal(endpoint: str, name: str) -> list[Any]:
         return []
 
 
+def _retraining(run: DemoRun) -> dict[str, Any]:
+    ds = load_settings("data-science")
+    started = _executions(run, "data-science", ds.pipeline_trainwhpo)
+    notes = _internal(run.endpoint, "notifications")
+    suppressed = sum(
+        1 for n in notes if "retraining" in json.dumps(n) and "not started" in json.dumps(n)
+    )
+    failed = [
+        arn
+        for env, arn in run.executions
+        if env != "data-science"
+        and "CheckModelQuality"
+        in str(
+            run.clients(env)
+            .client("sagemaker")
+            .describe_pipeline_execution(PipelineExecutionArn=arn)
+            .get("FailureReason", "")
+        )
+    ]
+    return {
+        "started": bool(started),
+        "executions": sorted(started),
+        "reason": f"model quality failed in {failed[0]}" if failed else None,
+        "suppressed_duplicates": suppressed,
+    }
+
+
 def summarize(run: DemoRun) -> dict[str, Any]:
     from batchops.deploy import list_deployments
 
@@ -283,7 +352,7 @@ def summarize(run: DemoRun) -> dict[str, Any]:
         "inference_runs": [
             _inference_run(run.clients(env), env, arn) for env, arn in inference_arns
         ],
-        "retraining": run.retraining,
+        "retraining": _retraining(run),
         "gitlab_triggers": len(_internal(run.endpoint, "gitlab-triggers")),
         "notifications": len(_internal(run.endpoint, "notifications")),
         "governance": run.governance,
