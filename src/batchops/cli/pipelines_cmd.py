@@ -104,6 +104,13 @@ def _register_follow(commands: argparse._SubParsersAction) -> None:
         add_env(sub)
         add_endpoint(sub)
         add_json(sub)
+        sub.add_argument(
+            "--logs",
+            type=int,
+            default=20 if name == "steps" else 0,
+            metavar="N",
+            help="on the local cloud, also print the last N lines of each step's log",
+        )
         sub.set_defaults(func=status_cmd)
 
 
@@ -305,7 +312,27 @@ def status_cmd(args: argparse.Namespace) -> int:
         ],
         ["step", "status", "reason"],
     )
+    if getattr(args, "logs", 0) and clients.endpoint:
+        _print_logs(clients.endpoint, arn, args.logs)
     return 0
+
+
+def _print_logs(endpoint: str, arn: str, lines: int) -> None:
+    """Tails of the step logs the local cloud keeps per execution (on AWS: CloudWatch)."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{endpoint}/_batchops/executions", timeout=10) as response:
+        records = json.load(response)
+    record = next((r for r in records if r.get("arn") == arn), None)
+    if record is None:
+        return
+    for name, step in record.get("steps", {}).items():
+        path = Path(step.get("log_path") or "")
+        if not path.is_file():
+            continue
+        tail = path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        print(f"\n--- {name} ({path})")
+        print("\n".join(tail))
 
 
 def golden_cmd(args: argparse.Namespace) -> int:
