@@ -129,6 +129,17 @@ def test_notify_uses_a_default_line_for_steps_not_in_the_config(notify_env) -> N
     assert "reason: AlgorithmError: out of memory" in message["Message"]
 
 
+def test_notify_warns_when_the_data_quality_check_found_violations(notify_env) -> None:
+    event = ev.step("CheckDataQuality", "Succeeded")
+    report = "s3://batchops-production-333333333333/p/inference/runs/x/data-quality/v.json"
+    event["detail"]["metadata"] = {"qualityCheck": {"violationReport": report}}
+    notify.handler(event)
+    [message] = published(notify_env)
+    assert "WARNING" in message["Subject"] and "violations" in message["Subject"]
+    assert message["Message"].startswith("WARNING: the data-quality check found violations")
+    assert report in message["Message"]
+
+
 def test_notify_reports_execution_status_changes(notify_env) -> None:
     notify.handler(ev.execution("Succeeded"))
     [message] = published(notify_env)

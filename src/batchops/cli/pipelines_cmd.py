@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -372,7 +373,7 @@ def delete_cmd(args: argparse.Namespace) -> int:
     for spec in project(args.project).for_environment(args.env):
         name = spec.pipeline_name(settings)
         try:
-            sm.delete_pipeline(PipelineName=name, ClientRequestToken=f"delete-{name}"[:128])
+            sm.delete_pipeline(PipelineName=name, ClientRequestToken=f"delete-{uuid.uuid4().hex}")
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
                 print(f"{name}: not found (nothing to delete)")

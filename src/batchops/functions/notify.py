@@ -112,6 +112,14 @@ def format_notification(
     lines.append(f"status: {status}")
     if detail.get("failureReason"):
         lines.append(f"reason: {detail['failureReason']}")
+    report = ((detail.get("metadata") or {}).get("qualityCheck") or {}).get("violationReport")
+    if kind == STEP_EVENT and report:
+        lines.insert(
+            0,
+            "WARNING: the data-quality check found violations (drift or schema "
+            f"changes) in this batch. Report: {report}",
+        )
+        subject = f"[batchops {environment}] WARNING {pipeline} {detail['stepName']}: violations"
     lines.append(f"time: {event.get('time', '?')}")
     return subject[:100], "\n".join(lines)
 

@@ -34,6 +34,20 @@ from batchops.pipelines.project import PipelineProject, PipelineSpec
 
 BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
 STAMPED_PARAMETERS = ("GitCommit", "UserId")
+#: Settings a definition never contains: changing them must not regenerate it.
+NOT_IN_DEFINITIONS = {
+    "gitlab_token",
+    "gitlab_url",
+    "gitlab_project",
+    "gitlab_trigger_secret_name",
+    "recreate_pipelines",
+    "email_recipient",
+    "custom_notification_config",
+    "notification_function_name",
+    "upload_training_data",
+    "upload_inference_data",
+    "user_id",
+}
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,7 @@ def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) 
     digest = hashlib.sha256()
     digest.update(project.source_digest().encode())
     digest.update(spec.key.encode())
-    digest.update(settings.model_dump_json(exclude={"gitlab_token"}).encode())
+    digest.update(settings.model_dump_json(exclude=NOT_IN_DEFINITIONS).encode())
     digest.update(version("sagemaker").encode())
     return digest.hexdigest()[:20]
 

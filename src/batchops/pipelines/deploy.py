@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,7 @@ def upsert(
         current = None
     try:
         if current is not None and recreate:
-            sm.delete_pipeline(PipelineName=name, ClientRequestToken=f"recreate-{time.time_ns()}")
+            sm.delete_pipeline(PipelineName=name, ClientRequestToken=f"recreate-{uuid.uuid4().hex}")
             current, action = None, "recreated"
         else:
             action = "created"

@@ -192,7 +192,8 @@ def run_quality_check(ctx: StepContext, args: dict[str, Any], step: dict[str, An
             "BaselineUsedForDriftCheckStatistics": used[0],
             "BaselineUsedForDriftCheckConstraints": used[1],
             "CheckJobArn": ctx.arn("processing-job", job),
-            **({"ViolationReport": report} if report else {}),
+            # like the report link the console shows: only when violations were found
+            **({"ViolationReport": report} if report and violations else {}),
         }
     }
     if violations and step.get("FailOnViolation", True):
