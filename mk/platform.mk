@@ -4,3 +4,9 @@ BENCH_TARGETS += bench-platform
 .PHONY: bench-platform
 bench-platform: $(STAMP) ## CLI start-up, local cloud ready, executor per-step overhead (benchmarks/results/platform.md)
 	$(BIN)/python benchmarks/platform_bench.py
+
+BENCH_TARGETS += bench-lifecycle
+
+.PHONY: bench-lifecycle
+bench-lifecycle: $(STAMP) ## the demo's lifecycle: warm vs cold containers vs a SageMaker estimate (benchmarks/results/lifecycle.md)
+	$(BIN)/python -m benchmarks.lifecycle --first-run

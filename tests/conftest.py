@@ -18,3 +18,97 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("BATCHOPS_CONFIG_DIR", str(REPO / "config"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+# ----- the lifecycle report -----------------------------------------------------------------
+def feature_of(statistics: dict, name: str) -> dict:
+    return next(f for f in statistics["features"] if f["name"] == name)
+
+
+@pytest.fixture
+def drift_statistics(tmp_path: Path) -> tuple[dict, dict]:
+    """statistics.json of a baseline (sex, height) and of a batch with height x1.6."""
+    import json
+
+    import numpy as np
+    import polars as pl
+
+    from batchops.monitor.dataquality import check_dataset, suggest_baseline
+
+    rng = np.random.default_rng(3)
+    heights = rng.normal(0.14, 0.04, 2000).clip(0.01)
+    base = pl.DataFrame({"sex": rng.choice(["M", "F", "I"], 2000), "height": heights})
+    drifted = base.with_columns(pl.col("height") * 1.6)
+    base.write_csv(tmp_path / "base.csv", include_header=False)  # the article's layout
+    drifted.write_csv(tmp_path / "batch.csv", include_header=False)
+    suggest_baseline(tmp_path / "base.csv", tmp_path / "baseline")
+    check_dataset(
+        tmp_path / "batch.csv",
+        tmp_path / "check",
+        tmp_path / "baseline/constraints.json",
+        tmp_path / "baseline/statistics.json",
+    )
+    read = [
+        json.loads((tmp_path / d / "statistics.json").read_text()) for d in ("baseline", "check")
+    ]
+    return read[0], read[1]
+
+
+@pytest.fixture
+def report_records(drift_statistics: tuple[dict, dict]) -> dict:
+    """Records as ``batchops.records.collect`` returns them: one training run, one drift."""
+    import json
+
+    from batchops.records import dag, histograms
+
+    baseline, batch = drift_statistics
+    definition = json.loads(
+        (REPO / "model-build/tests/golden/training-data-science.json").read_text()
+    )
+    return {
+        "accounts": {"data-science": "111111111111", "production": "333333333333"},
+        "executions": [
+            {
+                "env": "data-science",
+                "account": "111111111111",
+                "pipeline": "train<script>",
+                "arn": "arn:aws:sagemaker:us-east-1:111111111111:pipeline/t/execution/abc",
+                "status": "Succeeded",
+                "start": "2026-11-28T10:00:00.000+00:00",
+                "end": "2026-11-28T10:00:09.000+00:00",
+                "failure_reason": None,
+                "steps": [
+                    {
+                        "name": "PreprocessData",
+                        "status": "Succeeded",
+                        "start": "2026-11-28T10:00:00.500+00:00",
+                        "end": "2026-11-28T10:00:02.000+00:00",
+                        "failure_reason": None,
+                    }
+                ],
+                "dag": dag(definition),
+            }
+        ],
+        "drift": [
+            {
+                "env": "production",
+                "execution": "arn:aws:sagemaker:us-east-1:333333333333:pipeline/i/execution/def",
+                "step": "CheckDataQuality",
+                "feature": "_c3",
+                "checks": ["baseline_drift_check"],
+                "distributions": histograms(feature_of(baseline, "_c1"), feature_of(batch, "_c1")),
+            },
+            {
+                "env": "production",
+                "execution": "arn:aws:sagemaker:us-east-1:333333333333:pipeline/i/execution/def",
+                "step": "CheckDataQuality",
+                "feature": "_c0",
+                "checks": ["categorical_values_check"],
+                "distributions": histograms(feature_of(baseline, "_c0"), feature_of(batch, "_c0")),
+            },
+        ],
+        "notifications": [{"time": "t", "account": "1", "subject": "a <b>", "recipients": []}],
+        "gitlab_triggers": [
+            {"id": 1, "created_at": "t", "ref": "main", "status": "success", "variables": {}}
+        ],
+    }

@@ -41,5 +41,22 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     assert any(r["model_quality"] and not r["model_quality"]["passed"] for r in runs)
     assert any(r["model_quality"] and r["model_quality"]["passed"] for r in runs)
     assert summary["retraining"]["started"] is True
+    # the summary agrees with the records the report draws (read from the local cloud)
+    records = json.loads((tmp_path / "demo/records.json").read_text())
+    assert summary["gitlab_triggers"] == len(records["gitlab_triggers"])
+    assert summary["notifications"] == len(records["notifications"])
+    pipelines = {(e["env"], e["pipeline"]) for e in records["executions"]}
+    assert ("data-science", "batchops-training-hpo") in pipelines
+    assert {("staging", "batchops-inference"), ("production", "batchops-inference")} <= pipelines
+    inference = [e["arn"] for e in records["executions"] if e["pipeline"] == "batchops-inference"]
+    assert sorted(inference) == sorted(r["execution"] for r in runs)
+    drifted = {d["feature"] for d in records["drift"] if d["distributions"]}
+    violated = {v["feature"] for r in runs for v in r["data_quality_violations"]}
+    assert "_c3" in drifted and drifted == violated
+    assert summary["timings_s"]["total"] == pytest.approx(
+        sum(v for k, v in summary["timings_s"].items() if k[0].isdigit() and k[0] != "0"), abs=0.05
+    )
     html = (tmp_path / "demo/report.html").read_text()
-    assert "<script src=" not in html and 'id="timeline"' in html
+    assert "<script src=" not in html
+    for chart in ('id="timeline"', 'id="gantt"', 'id="dag-0"', 'id="drift-0"', 'id="deployments"'):
+        assert chart in html

@@ -75,16 +75,19 @@ def _run(browser: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_report_renders_without_console_errors(tmp_path: Path, repo_root: Path) -> None:
+def test_the_report_renders_without_console_errors(
+    tmp_path: Path, repo_root: Path, report_records: dict
+) -> None:
     browser = _chromium()
     page = tmp_path / "report.html"
-    write_report(SUMMARY, page)
+    write_report(SUMMARY, page, report_records)
     html = page.read_text()
     assert "<script src=" not in html and "http://" not in html and "https://" not in html
     dom = _run(browser, "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-500:]
     assert '<svg id="timeline"' in dom.stdout and "<rect" in dom.stdout
-    assert '<svg id="model-quality"' in dom.stdout
+    for chart in ("model-quality", "gantt", "dag-0", "drift-0", "drift-1", "deployments"):
+        assert f'<svg id="{chart}"' in dom.stdout, chart
     console_errors = [
         line for line in dom.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()
     ]

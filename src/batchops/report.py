@@ -1,4 +1,10 @@
-"""A self-contained HTML report of a lifecycle (no network: styles and SVG inline)."""
+"""A self-contained HTML report of a lifecycle (no network: styles and SVG inline).
+
+``render(summary, records)`` draws the demo's ``summary.json`` and the cloud's records
+(``batchops.records.collect``: executions with steps and DAGs, drift distributions,
+notifications, GitLab triggers). Without records (an old ``summary.json`` alone) the page
+still shows the summary's tables and says what is missing.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from batchops.data.schema import MONITOR_NAMES
+from batchops import report_svg as svg
 from batchops.fs import atomic_write_text
 
 _STYLE = """
@@ -15,6 +21,10 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid 
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 td,th{border-bottom:1px solid #e4e7eb;padding:.35rem .5rem;text-align:left}
 .ok{color:#1a7f37}.bad{color:#b42318}.muted{color:#7b8794}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #d9e2ec;border-radius:8px;
+padding:.6rem 1rem;min-width:8rem}.card b{display:block;font-size:1.4rem}
+.charts{display:flex;gap:1.5rem;flex-wrap:wrap}figure{margin:0}figcaption{font-size:.85rem}
+details{margin:.4rem 0}summary{cursor:pointer}svg.chart{max-width:100%;height:auto}
 """
 
 
@@ -31,11 +41,6 @@ def _cell(value: Any) -> str:
     return text
 
 
-def _feature(name: str) -> str:
-    """``_c3`` -> ``height (_c3)``: Model Monitor names headerless columns by position."""
-    return f"{MONITOR_NAMES[name]} ({name})" if name in MONITOR_NAMES else name
-
-
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     if not rows:
         return '<p class="muted">none</p>'
@@ -46,56 +51,95 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _timeline(timings: dict[str, float]) -> str:
-    phases = [(k, v) for k, v in timings.items() if k != "total"]
-    total = sum(v for _k, v in phases) or 1.0
-    width, bar, offset, parts = 900, 26, 0.0, []
-    for index, (name, seconds) in enumerate(phases):
-        x = 260 + offset / total * (width - 270)
-        w = max(2.0, seconds / total * (width - 270))
-        y = 10 + index * (bar + 8)
-        parts.append(
-            f'<text x="0" y="{y + 18}" font-size="12">{html.escape(name[:40])}</text>'
-            f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" fill="#3e7cb1">'
-            f"<title>{seconds:.1f}s</title></rect>"
-            f'<text x="{x + w + 4:.1f}" y="{y + 18}" font-size="12">{seconds:.1f}s</text>'
-        )
-        offset += seconds
-    height = 20 + len(phases) * (bar + 8)
+def _cards(summary: dict[str, Any], records: dict[str, Any]) -> str:
+    runs = records.get("executions", [])
+    figures = [
+        ("total", f"{summary.get('timings_s', {}).get('total', 0):.1f}s"),
+        ("pipeline runs", len(runs) if runs else "-"),
+        ("model versions", len(summary.get("model_versions", []))),
+        ("deployments", len(summary.get("deployments", []))),
+        ("GitLab triggers", summary.get("gitlab_triggers", 0)),
+        ("notifications", summary.get("notifications", 0)),
+    ]
     return (
-        f'<svg id="timeline" width="{width}" height="{height}" role="img" '
-        f'aria-label="lifecycle timeline">{"".join(parts)}</svg>'
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><b>{html.escape(str(v))}</b>{html.escape(k)}</div>'
+            for k, v in figures
+        )
+        + "</div>"
     )
 
 
-def _mq_chart(runs: list[dict[str, Any]]) -> str:
-    points = [(i, r["model_quality"]) for i, r in enumerate(runs) if r.get("model_quality")]
-    if not points:
-        return '<p class="muted">no batch with ground truth</p>'
-    top = max(max(q["mse"] or 0, q["threshold"]) for _i, q in points) * 1.15
+def _dags(records: dict[str, Any]) -> str:
+    """Each pipeline's DAG as its latest run left it; earlier runs folded underneath."""
+    runs = records.get("executions", [])
+    if not runs:
+        return '<p class="muted">no records: run `batchops report --endpoint URL`</p>'
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["env"], run["pipeline"]), []).append(run)
     parts = []
-    for slot, (index, quality) in enumerate(points):
-        h = (quality["mse"] or 0) / top * 200
-        colour = "#1a7f37" if quality["passed"] else "#b42318"
-        x = 40 + slot * 90
+    for number, ((env, pipeline), mine) in enumerate(groups.items()):
+        latest = mine[-1]
         parts.append(
-            f'<rect x="{x}" y="{220 - h:.1f}" width="50" height="{h:.1f}" '
-            f'fill="{colour}"><title>run {index + 1}: mse {quality["mse"]}</title></rect>'
-            f'<text x="{x}" y="238" font-size="11">run {index + 1}</text>'
+            f"<h3>{html.escape(pipeline)} <span class=muted>in {html.escape(env)} — "
+            f"{len(mine)} run(s), latest {_cell(latest['status'])}</span></h3>"
+            + svg.pipeline_dag(f"dag-{number}", latest)
         )
-    line = 220 - points[0][1]["threshold"] / top * 200
-    parts.append(
-        f'<line x1="30" x2="{60 + len(points) * 90}" y1="{line:.1f}" y2="{line:.1f}" '
-        'stroke="#b42318" stroke-dasharray="4"/>'
-        f'<text x="32" y="{line - 4:.1f}" font-size="11">threshold</text>'
-    )
+        for older, run in enumerate(mine[:-1]):
+            reason = f" — {html.escape(run['failure_reason'])}" if run.get("failure_reason") else ""
+            parts.append(
+                f"<details><summary>run {older + 1}: {_cell(run['status'])}{reason}</summary>"
+                + svg.pipeline_dag(f"dag-{number}-{older}", run)
+                + "</details>"
+            )
+    return "".join(parts)
+
+
+def _drift(records: dict[str, Any]) -> str:
+    items = records.get("drift", [])
+    if not items:
+        return '<p class="muted">no data-quality violation recorded</p>'
+    figures = []
+    for index, item in enumerate(items):
+        run = item["execution"].rsplit("/", 1)[-1][:10]
+        figures.append(
+            f"<figure>{svg.drift_histogram(f'drift-{index}', item)}<figcaption>"
+            f"<b>{html.escape(svg.feature_label(item['feature']))}</b> in "
+            f"{html.escape(item['env'])} run {html.escape(run)}: "
+            f"{html.escape(', '.join(item['checks']))}</figcaption></figure>"
+        )
+    return '<div class="charts">' + "".join(figures) + "</div>"
+
+
+def _notifications(notifications: list[dict[str, Any]]) -> str:
+    """Counts per kind, the warnings and failures, then every message folded."""
+    if not notifications:
+        return '<p class="muted">none recorded</p>'
+
+    def kind(note: dict[str, Any]) -> str:
+        subject = str(note.get("subject") or "")
+        if "WARNING" in subject:
+            return "warning"
+        return "failure" if "Failed" in subject else "status"
+
+    kinds: dict[str, int] = {}
+    for note in notifications:
+        kinds[kind(note)] = kinds.get(kind(note), 0) + 1
+    counts = ", ".join(f"{count} {name}" for name, count in sorted(kinds.items()))
+    alerts = [n for n in notifications if kind(n) != "status"]
     return (
-        f'<svg id="model-quality" width="{80 + len(points) * 90}" height="245">'
-        f"{''.join(parts)}</svg>"
+        f"<p>{html.escape(counts)}</p>"
+        + _table(alerts, ["time", "account", "subject"])
+        + "<details><summary>every notification</summary>"
+        + _table(notifications, ["time", "account", "subject"])
+        + "</details>"
     )
 
 
-def render(summary: dict[str, Any]) -> str:
+def render(summary: dict[str, Any], records: dict[str, Any] | None = None) -> str:
+    records = records or {}
     runs = summary.get("inference_runs", [])
     run_rows = [
         {
@@ -103,7 +147,7 @@ def render(summary: dict[str, Any]) -> str:
             "status": r["status"],
             "dq_violations": len(r["data_quality_violations"]),
             "drifted_features": ", ".join(
-                sorted({_feature(str(v["feature"])) for v in r["data_quality_violations"]})
+                sorted({svg.feature_label(str(v["feature"])) for v in r["data_quality_violations"]})
             )
             or None,
             "mse": (r["model_quality"] or {}).get("mse"),
@@ -113,13 +157,22 @@ def render(summary: dict[str, Any]) -> str:
         for r in runs
     ]
     governance = [{"rule": k, "outcome": v} for k, v in summary.get("governance", {}).items()]
+    notifications = records.get("notifications", [])
+    triggers = [
+        {**t, "variables": ", ".join(f"{k}={v}" for k, v in sorted(t["variables"].items()))}
+        for t in records.get("gitlab_triggers", [])
+    ]
     sections = [
         "<h1>batchops lifecycle report</h1>",
-        f"<p>Total {summary['timings_s'].get('total', 0):.1f}s on the local cloud; "
-        f"{summary.get('gitlab_triggers', 0)} GitLab trigger(s), "
-        f"{summary.get('notifications', 0)} notification(s).</p>",
-        "<h2>Timeline</h2>",
-        _timeline(summary.get("timings_s", {})),
+        _cards(summary, records),
+        "<h2>Lifecycle timeline</h2>",
+        "<p>Pipeline runs per account on one time axis; the darker segments are their "
+        "steps (hover for names and durations).</p>",
+        svg.gantt(records.get("executions", []), records.get("accounts", {})),
+        "<h3>Demo phases</h3>",
+        svg.phases(summary.get("timings_s", {})),
+        "<h2>Pipelines</h2>",
+        _dags(records),
         "<h2>Model versions</h2>",
         _table(
             summary.get("model_versions", []), ["version", "source", "status", "rmse", "review_ref"]
@@ -129,14 +182,21 @@ def render(summary: dict[str, Any]) -> str:
             run_rows,
             ["env", "status", "dq_violations", "drifted_features", "mse", "mq_passed", "execution"],
         ),
+        "<h2>Data drift: baseline vs batch</h2>",
+        _drift(records),
         "<h2>Model quality against the threshold</h2>",
-        _mq_chart(runs),
+        svg.model_quality(runs),
         "<h2>Deployments</h2>",
+        svg.deployments_chart(summary.get("deployments", [])),
         _table(summary.get("deployments", []), ["env", "version", "at"]),
         "<h2>Governance</h2>",
         _table(governance, ["rule", "outcome"]),
         "<h2>Retraining</h2>",
         _table([summary.get("retraining") or {}], ["started", "reason", "suppressed_duplicates"]),
+        f"<h2>GitLab triggers ({len(triggers)})</h2>",
+        _table(triggers, ["id", "created_at", "ref", "status", "variables"]),
+        f"<h2>Notifications ({len(notifications)})</h2>",
+        _notifications(notifications),
     ]
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
@@ -145,5 +205,7 @@ def render(summary: dict[str, Any]) -> str:
     )
 
 
-def write_report(summary: dict[str, Any], path: Path) -> None:
-    atomic_write_text(path, render(summary))
+def write_report(
+    summary: dict[str, Any], path: Path, records: dict[str, Any] | None = None
+) -> None:
+    atomic_write_text(path, render(summary, records))

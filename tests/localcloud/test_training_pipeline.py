@@ -32,6 +32,8 @@ def training(cloud, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def _run(clients, settings, key: str, body: bytes, **params: str):  # type: ignore[no-untyped-def]
+    """Start the pipeline ourselves on ``key``; keys here never end in ``training-data.csv``,
+    or the S3 rule of the shared local cloud would start a second run of its own."""
     clients.client("s3").put_object(Bucket=settings.bucket_name, Key=key, Body=body)
     arn = pipelines.start(
         clients,
@@ -56,7 +58,7 @@ def test_an_rmse_over_the_threshold_ends_in_the_fail_step_and_registers_nothing(
     described, steps = _run(
         clients,
         settings,
-        f"{settings.training_data_prefix}strict/training-data.csv",
+        f"{settings.training_data_prefix}strict/rows.csv",
         path.read_bytes(),
         RmseThreshold="0.5",
     )
@@ -76,10 +78,10 @@ def test_a_bad_training_file_fails_preprocess_naming_file_and_line(training):  #
     described, steps = _run(
         clients,
         settings,
-        f"{settings.training_data_prefix}bad/training-data.csv",
+        f"{settings.training_data_prefix}bad/rows.csv",
         ("\n".join(lines) + "\n").encode(),
     )
     assert described["PipelineExecutionStatus"] == "Failed"
     reason = steps["PreprocessData"]["FailureReason"]
-    assert "training-data.csv line 42 column 2 (length): expected a number" in reason
+    assert "rows.csv line 42 column 2 (length): expected a number" in reason
     assert set(steps) == {"PreprocessData"}, "nothing runs after a failed step"

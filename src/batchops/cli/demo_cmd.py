@@ -31,8 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json(demo)
     demo.set_defaults(func=demo_cmd)
 
-    report = subparsers.add_parser("report", help="rewrite report.html from OUT/summary.json")
+    report = subparsers.add_parser(
+        "report",
+        help="redraw OUT/report.html from OUT/summary.json and the cloud's records "
+        "(--endpoint: read them again from a running local cloud; else OUT/records.json)",
+    )
     report.add_argument("--out", type=Path, default=Path("out/demo"))
+    report.add_argument(
+        "--endpoint",
+        default=None,
+        help="local cloud to read the records from (default: OUT/records.json of the demo)",
+    )
     report.set_defaults(func=report_cmd)
 
 
@@ -71,6 +80,9 @@ def demo_cmd(args: argparse.Namespace) -> int:
         if cloud is not None:
             cloud.stop()
     summary["timings_s"]["wall"] = round(time.monotonic() - started, 2)
+    from batchops.fs import atomic_write_text
+
+    atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
     if args.json:
         emit_json(summary)
     else:
@@ -93,6 +105,19 @@ def report_cmd(args: argparse.Namespace) -> int:
     path = args.out / "summary.json"
     if not path.is_file():
         raise ConfigError(f"{path} not found: run `batchops demo --out {args.out}` first")
-    write_report(json.loads(path.read_text(encoding="utf-8")), args.out / "report.html")
+    saved = args.out / "records.json"
+    if args.endpoint:
+        from batchops.fs import atomic_write_text
+        from batchops.records import collect
+
+        records = collect(args.endpoint)
+        atomic_write_text(saved, json.dumps(records, indent=1, default=str) + "\n")
+    elif saved.is_file():
+        records = json.loads(saved.read_text(encoding="utf-8"))
+    else:
+        records = None
+        print(f"{saved} not found: the report shows the summary only", file=sys.stderr)
+    summary = json.loads(path.read_text(encoding="utf-8"))
+    write_report(summary, args.out / "report.html", records)
     print(args.out / "report.html", file=sys.stdout)
     return 0

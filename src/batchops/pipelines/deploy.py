@@ -161,8 +161,13 @@ def wait(
     *,
     timeout_s: float = 3600,
     on_step: Callable[[dict[str, Any]], None] | None = None,
+    max_delay_s: float = 5.0,
 ) -> dict[str, Any]:
-    """Poll until the execution ends; report each step once it reaches a final status."""
+    """Poll until the execution ends; report each step once it reaches a final status.
+
+    The delay between polls grows from 0.2 s to ``max_delay_s`` (5 s suits AWS, where
+    steps take minutes; a local cloud answers in milliseconds, so callers there pass less).
+    """
     deadline = time.monotonic() + timeout_s
     reported: set[tuple[str, str]] = set()
     delay = 0.2
@@ -181,7 +186,7 @@ def wait(
                 f"{arn} still {described['PipelineExecutionStatus']} after {timeout_s:.0f}s"
             )
         time.sleep(delay)
-        delay = min(delay * 1.5, 5.0)
+        delay = min(delay * 1.5, max_delay_s)
 
 
 def latest_execution(clients: Clients, pipeline_name: str) -> str | None:

@@ -157,6 +157,28 @@ def failure_reason(ctx: StepContext, tail: Sequence[str], code: int) -> str:
     return f"AlgorithmError: {last[:1000]} (exit code {code})"
 
 
+def _start(ctx: StepContext, argv: list[str], cwd: Path, environment: Mapping[str, str]) -> Any:
+    """A warm fork for Python commands (see ``localcloud.warm``), else a subprocess."""
+    from batchops.localcloud import warm
+
+    if argv and argv[0] == sys.executable and warm.supports(argv) and warm.enabled(ctx.options):
+        try:
+            return warm.spawn(argv, cwd, environment)
+        except OSError:
+            pass  # no zygote (e.g. no Unix sockets): a cold start still works
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(environment),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    )
+
+
 def run_container(
     ctx: StepContext,
     command: Sequence[str],
@@ -176,17 +198,7 @@ def run_container(
         log.write(f"$ {' '.join(argv)}\n")
         log.flush()
         try:
-            process = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=dict(environment),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                errors="replace",
-                start_new_session=True,
-            )
+            process = _start(ctx, argv, cwd, environment)
         except OSError as exc:
             raise StepFailed(f"ClientError: cannot start {argv[0]!r}: {exc.strerror}") from None
         assert process.stdout is not None
@@ -210,9 +222,7 @@ def run_container(
         raise StepFailed(failure_reason(ctx, tail, code))
 
 
-def _watch(
-    process: subprocess.Popen, stop: threading.Event, started: float, timeout_s: float | None
-) -> None:
+def _watch(process: Any, stop: threading.Event, started: float, timeout_s: float | None) -> None:
     while process.poll() is None:
         if stop.wait(0.2) or (timeout_s and time.monotonic() - started > timeout_s):
             process.terminate()
