@@ -19,8 +19,10 @@ locals {
         BATCHOPS_TOPIC_ARN           = module.notifications.topic_arn
         BATCHOPS_NOTIFICATION_CONFIG = jsonencode(var.custom_notification_config)
         BATCHOPS_ENVIRONMENT         = var.environment
+        # EventBridge delivers at least once: one message per event id, not one per delivery
+        BATCHOPS_IDEMPOTENCY_TABLE = module.idempotency_table.table_name
       }
-      statements = [local.publish_statement]
+      statements = [local.publish_statement, local.table_statement]
     }
     batchops-approval-trigger = {
       zip         = "approval_trigger.zip"
