@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from batchops.pipelines.build import BuildContext
 
@@ -25,8 +26,113 @@ STEPS = HERE.parent / "steps"
 PROCESSING_ROOT = "/opt/ml/processing"
 
 
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Image(_Strict):
+    framework: str
+    version: str
+
+
+class _Images(_Strict):
+    processing: _Image
+    training: _Image
+
+
+class _Instances(_Strict):
+    processing: str
+    training: str
+    quality_check: str
+
+
+class _Split(_Strict):
+    validation_fraction: float = Field(gt=0, lt=0.5)
+    test_fraction: float = Field(gt=0, lt=0.5)
+    seed: int
+
+
+#: XGBoost hyperparameters that must be numbers (others, e.g. ``objective``, are strings).
+NUMERIC_HYPERPARAMETERS = frozenset(
+    {
+        "num_round",
+        "early_stopping_rounds",
+        "max_depth",
+        "eta",
+        "min_child_weight",
+        "subsample",
+        "colsample_bytree",
+        "gamma",
+        "lambda",
+        "alpha",
+        "max_delta_step",
+    }
+)
+
+
+def _numeric(values: dict[str, int | float | str]) -> dict[str, int | float | str]:
+    for name, value in values.items():
+        if name in NUMERIC_HYPERPARAMETERS and not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number, got {value!r}")
+    return values
+
+
+class _Tuning(_Strict):
+    strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"]
+    max_jobs: int = Field(ge=1)
+    max_parallel_jobs: int = Field(ge=1)
+    objective_metric: str
+    metric_regex: str
+    static: dict[str, int | float | str]
+    integer_ranges: dict[str, tuple[int, int]]
+    continuous_ranges: dict[str, tuple[float, float]]
+
+    _numbers = field_validator("static")(_numeric)
+
+
+class PipelineConfig(_Strict):
+    """``config.yaml``: images, instances, split, approved hyperparameters, tuning budget."""
+
+    images: _Images
+    instances: _Instances
+    split: _Split
+    hyperparameters: dict[str, int | float | str]
+    tuning: _Tuning
+
+    _numbers = field_validator("hyperparameters")(_numeric)
+
+
 def load_config(path: Path = HERE / "config.yaml") -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The validated pipeline configuration; a bad file is one line naming file and key."""
+    from pydantic import ValidationError
+
+    from batchops.errors import ConfigError
+
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: the pipeline configuration file is missing") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(
+            f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
+    try:
+        config = PipelineConfig.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise ConfigError(f"{path}: {key}: {first['msg'].removeprefix('Value error, ')}") from None
+    for name, (low, high) in {
+        **config.tuning.integer_ranges,
+        **config.tuning.continuous_ranges,
+    }.items():
+        if not low < high:
+            raise ConfigError(f"{path}: tuning ranges {name}: [{low}, {high}] is empty")
+    if config.tuning.max_parallel_jobs > config.tuning.max_jobs:
+        raise ConfigError(f"{path}: tuning.max_parallel_jobs is above tuning.max_jobs")
+    return config.model_dump(mode="json")
 
 
 def _image(ctx: BuildContext, spec: dict[str, str], instance_type: str) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from batchops.config import Settings
-from batchops.errors import PipelineError
+from batchops.errors import BatchopsError, PipelineError
 from batchops.fs import atomic_write_text
 from batchops.pipelines.project import PipelineProject, PipelineSpec
 
@@ -181,7 +181,8 @@ def _generate(
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        raise PipelineError(lines[-1] if lines else f"generating {spec.key} failed")
+        last = lines[-1].removeprefix("error: ") if lines else f"generating {spec.key} failed"
+        raise PipelineError(last)
 
 
 def generate_here(
@@ -198,6 +199,8 @@ def generate_here(
         try:
             pipeline = spec.load_builder()(ctx)
             definition = json.loads(pipeline.definition())
+        except BatchopsError:  # the team's own clear errors (e.g. its config file) as they are
+            raise
         except Exception as exc:  # the SDK raises anything; name the pipeline
             raise PipelineError(
                 f"generating {spec.key} ({spec.builder}) failed: {type(exc).__name__}: {exc}"
