@@ -67,3 +67,9 @@ test-policies: $(CHECKOV_STAMP) ## checkov (built-in + policies/checks) over sha
 	$(CHECKOV) -d shared-modules -d accounts --framework terraform $(CHECKOV_ARGS) --quiet \
 	  -o cli -o junitxml -o gitlab_sast \
 	  --output-file-path console,$(POLICY_REPORTS)/checkov-junit.xml,$(POLICY_REPORTS)/gl-sast-report.json
+
+BENCH_TARGETS += bench-infra
+
+.PHONY: bench-infra
+bench-infra: $(STAMP) $(INFRA_WORK)/terraformrc $(CHECKOV_STAMP) ## infrastructure tests: parallel vs sequential, one module, apply, checkov (benchmarks/results/infra.md)
+	$(BIN)/python -m benchmarks.infra_bench
