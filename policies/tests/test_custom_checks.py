@@ -32,13 +32,17 @@ def check_ids() -> dict[str, str]:
     return found
 
 
-def run_checkov(*args: str) -> list[dict[str, Any]]:
-    """checkov's JSON reports (one per framework) for our checks only."""
+def require_checkov() -> None:
     if not CHECKOV.exists():
         message = f"checkov not installed at {CHECKOV}: run `make checkov`"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def run_checkov(*args: str) -> list[dict[str, Any]]:
+    """checkov's JSON reports (one per framework) for our checks only."""
+    require_checkov()
     command = [str(CHECKOV), *args, "--skip-download", "--compact", "-o", "json"]
     command += ["--external-checks-dir", str(CHECKS), "-c", "CKV_BATCHOPS_*"]
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
@@ -88,3 +92,32 @@ def test_each_bad_fixture_breaks_only_the_check_it_is_named_for(
         if result == "FAILED" and not name.startswith(f"{check_id.lower()}_")
     ]
     assert stray == []
+
+
+SAST_SCHEMA = ROOT / "policies" / "schemas" / "gitlab-sast-report-15.json"
+
+
+def test_the_sast_report_for_the_security_team_is_one_gitlab_ingests(tmp_path: Path) -> None:
+    """checkov's GitLab SAST output, with findings (the bad fixtures), against the rules
+    GitLab enforces when it ingests a 15.0.x SAST report (policies/schemas/)."""
+    import jsonschema
+
+    require_checkov()
+    command = [
+        str(CHECKOV), "-d", str(FIXTURES / "tf"), "--framework", "terraform",
+        "--skip-download", "--quiet", "--external-checks-dir", str(CHECKS),
+        "-o", "gitlab_sast", "--output-file-path", str(tmp_path),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    report = json.loads((tmp_path / "results_gitlab_sast.json").read_text())
+    assert report["vulnerabilities"], "the bad fixtures must show up as findings"
+    schema = json.loads(SAST_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(report), key=lambda e: e.json_path
+    )
+    assert not errors, [f"{e.json_path}: {e.message}" for e in errors[:5]]
+    # and the schema is not vacuous: what GitLab refuses, it refuses too
+    broken = {**report, "version": "2.0", "scan": {**report["scan"], "status": "ok"}}
+    assert len(list(jsonschema.Draft202012Validator(schema).iter_errors(broken))) == 2
