@@ -1,5 +1,5 @@
-"""The data-science account root applies into its own account on the local cloud, and a
-re-plan right after shows no changes; the plan JSON then passes our tag policy.
+"""Each account root applies into its own account on the local cloud, and a re-plan right
+after shows no changes; the plan JSON then passes our tag policy.
 
 The local cloud runs as a subprocess (`batchops local up --no-bootstrap`): moto's state is per
 process, and Terraform must find the accounts empty. Every resource of the root is applied;
@@ -30,7 +30,9 @@ from tfharness import write_placeholder_zip
 
 pytestmark = [pytest.mark.terraform, pytest.mark.localcloud, pytest.mark.slow]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-ENV_ACCOUNT = "data-science"
+#: Applied in this order into one local cloud, each root into its own account (data-science
+#: first: the other two name its bus and registry).
+ENV_ACCOUNTS = ("data-science", "staging", "production")
 # What moto cannot serve, so the re-plan may show it as drift; covered by the module's
 # mock tests (shared-modules/lambda-function/tests) and by checkov CKV_BATCHOPS_8 instead.
 MOTO_GAPS = {
@@ -78,11 +80,24 @@ def tf_env(work: Path) -> dict[str, str]:
     return env
 
 
-def test_data_science_root_applies_and_replans_clean(endpoint: str, tmp_path: Path) -> None:
-    tfvars = json.loads((ROOT / "accounts" / ENV_ACCOUNT / "terraform.tfvars.json").read_text())
+@pytest.fixture(scope="module")
+def outputs() -> dict[str, dict[str, object]]:
+    """Each applied root's outputs, for the roots applied after it."""
+    return {}
+
+
+@pytest.mark.parametrize("account", ENV_ACCOUNTS)
+def test_each_account_root_applies_and_replans_clean(
+    account: str, endpoint: str, tmp_path: Path, outputs: dict[str, dict[str, object]]
+) -> None:
+    tfvars = json.loads((ROOT / "accounts" / account / "terraform.tfvars.json").read_text())
     text = override(endpoint, tfvars["account_id"], tfvars["access_role_name"])
-    root = mirror_root(ENV_ACCOUNT, tmp_path, text)
+    root = mirror_root(account, tmp_path, text)
     env = tf_env(tmp_path)
+    if account != "data-science":  # what CI passes from the data-science root's outputs
+        if "data-science" not in outputs:
+            pytest.fail("the data-science root must be applied first (its test failed?)")
+        env["TF_VAR_registry_kms_key_arn"] = str(outputs["data-science"]["kms_key_arn"])
     for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
         code, out = terraform(root, env, *step)
         assert code == 0, f"terraform {step[0]} failed:\n{out[-6000:]}"
@@ -96,6 +111,7 @@ def test_data_science_root_applies_and_replans_clean(endpoint: str, tmp_path: Pa
     state = json.loads(terraform(root, env, "show", "-json")[1])
     resources = state["values"]["root_module"].get("child_modules", [])
     assert resources, "nothing was applied"
+    outputs[account] = {k: v["value"] for k, v in state["values"].get("outputs", {}).items()}
     assert_plan_passes_policies(tmp_path / "tfplan.json")
 
 
