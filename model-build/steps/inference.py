@@ -86,7 +86,9 @@ def features(transform: dict, rows: pl.DataFrame | list[list[str]]) -> np.ndarra
     frame = _frame(rows, len(transform["features"]))
     categories = transform["categories"]["sex"]
     matrix = _matrix(frame, transform, strip=False)
-    if not matrix[:, : len(categories)].any(axis=1).all():  # rare: " M" or an unknown sex
+    # each row has at most one 1 among the one-hot columns: a sum short of the row count
+    # means a sex not found as written (rare: " M", or an unknown value)
+    if matrix[:, : len(categories)].sum(dtype=np.float64) != len(matrix):
         matrix = _matrix(frame, transform, strip=True)
     if np.isnan(matrix).any():
         bad = np.isnan(matrix).any(axis=1)
@@ -95,20 +97,18 @@ def features(transform: dict, rows: pl.DataFrame | list[list[str]]) -> np.ndarra
 
 
 def _matrix(frame: pl.DataFrame, transform: dict, strip: bool) -> np.ndarray:
-    sex = pl.col(frame.columns[0])
+    """Columns written one at a time into a C-order float32 matrix (no wide temporaries)."""
+    categories = transform["categories"]["sex"]
+    matrix = np.empty((frame.height, len(categories) + frame.width - 1), dtype=np.float32)
+    sex = frame.get_column(frame.columns[0])
     if strip:
         sex = sex.str.strip_chars()
-    onehot = [
-        (sex == c).fill_null(False).cast(pl.Float32).alias(f"_sex{i}")
-        for i, c in enumerate(transform["categories"]["sex"])
-    ]
-    scaled = [
-        ((pl.col(name) - float(mean)) / float(scale)).cast(pl.Float32).alias(name)
-        for name, mean, scale in zip(
-            frame.columns[1:], transform["mean"], transform["scale"], strict=True
-        )
-    ]
-    matrix: np.ndarray = frame.select(*onehot, *scaled).to_numpy(order="c")
+    for column, category in enumerate(categories):
+        matrix[:, column] = (sex == category).fill_null(False).to_numpy()
+    measures = zip(frame.columns[1:], transform["mean"], transform["scale"], strict=True)
+    for column, (name, mean, scale) in enumerate(measures, start=len(categories)):
+        # float64 arithmetic, rounded to float32 on assignment, as at training time
+        matrix[:, column] = (frame.get_column(name).to_numpy() - float(mean)) / float(scale)
     return matrix
 
 
