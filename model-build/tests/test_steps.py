@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,3 +111,74 @@ def test_inference_handler_applies_the_saved_transform(tmp_path: Path) -> None:
     assert len(out.strip().splitlines()) == 2
     with pytest.raises(ValueError, match="record 1: expected 8 fields, got 9"):
         inference.predict_fn([["M"] + ["0.5"] * 8], model)
+
+
+def _inference() -> object:
+    sys.path.insert(0, str(STEPS))
+    try:
+        import inference
+    finally:
+        sys.path.remove(str(STEPS))
+    return inference
+
+
+TRANSFORM = {
+    "features": ["sex"] + [f"m{i}" for i in range(7)],
+    "categories": {"sex": ["M", "F", "I"]},
+    "mean": [0.52, 0.41, 0.14, 0.82, 0.34, 0.18, 0.25],
+    "scale": [0.12, 0.097, 0.035, 0.52, 0.2, 0.11, 0.18],
+}
+
+
+def test_inference_features_are_the_training_transform() -> None:
+    inference: Any = _inference()
+    rng = np.random.default_rng(1)
+    sex = rng.choice(["M", "F", "I", " F", "I ", "X"], size=500)
+    numeric = rng.uniform(0, 2, size=(500, 7)).round(4)
+    body = "".join(f"{s},{','.join(map(str, row))}\n" for s, row in zip(sex, numeric, strict=True))
+    matrix = inference.features(TRANSFORM, inference.input_fn(body, "text/csv"))
+    stripped = np.char.strip(sex.astype(str))
+    onehot = np.stack([stripped == c for c in ("M", "F", "I")], axis=1)
+    scaled = (numeric - np.array(TRANSFORM["mean"])) / np.array(TRANSFORM["scale"])
+    expected = np.hstack([onehot, scaled]).astype(np.float32)
+    assert matrix.dtype == np.float32 and matrix.flags.c_contiguous
+    np.testing.assert_array_equal(matrix, expected)  # bit for bit; "X" is all zeros
+    rows = [[s, *map(str, row)] for s, row in zip(sex, numeric, strict=True)]
+    np.testing.assert_array_equal(inference.features(TRANSFORM, rows), expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("M,1,2,3,4,5,6,7\nF,1,,3,4,5,6,7\n", "record 2: a measurement is missing"),
+        ("M,1,2,3,4,5,6,7\nF,1,2,3,4,5,6\n", "record 2: a measurement is missing"),
+        ("M,1,2,3,4,5,6,7\nF,1,2,3,4,5,6,7,8\n", "not CSV with 8 fields"),
+        ("M,1,2,3,4,x,6,7\n", "not CSV with 8 fields"),
+        ("M,1,2,3,4,5,6,7,8\n", "record 1: expected 8 fields, got 9"),
+    ],
+)
+def test_inference_rejects_malformed_records(body: str, message: str) -> None:
+    inference: Any = _inference()
+    with pytest.raises(ValueError, match=message):
+        inference.features(TRANSFORM, inference.input_fn(body, "text/csv"))
+
+
+def test_inference_of_an_empty_payload_is_empty() -> None:
+    inference: Any = _inference()
+    rows = inference.input_fn("", "text/csv")
+    assert inference.output_fn(inference.predict_fn(rows, None), "text/csv") == ""
+
+
+def test_inference_output_is_exactly_percent_4f() -> None:
+    inference: Any = _inference()
+    rng = np.random.default_rng(2)
+    values = [
+        rng.normal(10, 3, 20_000).astype(np.float32),
+        rng.normal(0, 1e-4, 1000).astype(np.float32),  # "-0.0000" and "0.0000"
+        (np.arange(-20_000, 20_000) / 32).astype(np.float32),  # exact ties: to even
+        np.array([0.0, -0.0, 0.99995, 9.99995, 99999.99995, -123456.789, 9.9e8], np.float32),
+        np.array([1.5, np.nan, np.inf], np.float32),  # not finite: the plain path
+        np.array([0.12345, 2.5, 1e12]),  # float64: the plain path
+    ]
+    for v in values:
+        assert inference.output_fn(v, "text/csv") == "".join(f"{x:.4f}\n" for x in v.tolist())

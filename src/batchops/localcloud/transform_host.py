@@ -9,6 +9,14 @@ the inference script's ``model_fn(model_dir)``, then for every input file send
 output with its input record, and ``OutputFilter`` selects fields of the joined record —
 SageMaker's pattern for keeping predictions associated with their inputs.
 
+Up to ``MaxConcurrentTransforms`` mini-batches are in flight at once (0, the default,
+means one per CPU, as a framework container's model server runs a worker per CPU), each
+handled on its own thread, so the handler functions must be thread-safe (numpy, pandas,
+polars and ``Booster.inplace_predict`` are); output keeps the input order, and at most
+one more payload than that is read ahead, so memory is bounded by the payload size.
+Payloads stay ``bytes`` from the file to ``<file>.out`` except for the ``str`` body
+``input_fn`` receives (as SageMaker decodes ``text/csv``); the join is one ``%`` pass.
+
 Only the standard library is imported here; the inference script brings its own imports.
 A script without one of the four functions gets the default the SageMaker containers
 have (``input_fn``: CSV to a list of rows, ``predict_fn``: ``model.predict``,
@@ -21,11 +29,14 @@ import argparse
 import csv
 import importlib.util
 import io
+import os
 import re
 import sys
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -80,51 +91,97 @@ def _default_output(prediction: Any, accept: str) -> str:
     return "\n".join(str(v) for v in list(prediction))
 
 
-def _batches(path: Path, max_bytes: int) -> Iterator[list[str]]:
+def _payloads(path: Path, max_bytes: int) -> Iterator[bytes]:
     """Mini-batches of whole records, each at most ``max_bytes`` (or one record if larger).
 
-    The file is read in blocks of ``max_bytes`` and cut at the last line break, so memory
-    stays bounded by the payload size whatever the file size, and no Python-level work is
-    done per record beyond one ``str.split``.
+    Each payload is the records' bytes as they are in the file, one ``\n`` after every
+    record (also the last one of a file without a final line break), blank lines and
+    ``\r`` of ``\r\n`` removed. The file is read in blocks of ``max_bytes`` cut at the
+    last line break, so memory stays bounded by the payload size whatever the file size,
+    and a record is never touched one at a time unless the block needs cleaning.
     """
     carry = b""
     with path.open("rb") as handle:
         while True:
-            block = handle.read(max(max_bytes - len(carry), 1))
-            if not block:
-                break
-            data = carry + block
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry = data
-                continue
-            carry = data[cut + 1 :]
-            records = _records(data[: cut + 1])
-            if records:
-                yield records
-    if carry:
-        records = _records(carry)
-        if records:
-            yield records
+            if len(carry) >= max_bytes:  # a record longer than a payload goes alone
+                data = carry + handle.readline()
+                carry = b""
+            else:
+                block = handle.read(max_bytes - len(carry))
+                if not block:
+                    break
+                data = carry + block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                carry = data[cut + 1 :]
+                data = data[: cut + 1]
+            payload = _clean(data)
+            if payload:
+                yield payload
+    payload = _clean(carry)
+    if payload:
+        yield payload
 
 
-def _records(data: bytes) -> list[str]:
-    text = data.decode("utf-8")
-    if "\r" in text or "\n\n" in text or text.startswith("\n"):
-        return [line for line in text.splitlines() if line]
-    return text.rstrip("\n").split("\n") if text.strip("\n") else []
+def _clean(data: bytes) -> bytes:
+    """``data``'s non-blank lines, each ended by ``\n`` (a no-op for clean blocks)."""
+    if data.endswith(b"\n") and not (b"\r" in data or b"\n\n" in data or data.startswith(b"\n")):
+        return data
+    lines = [line for line in data.splitlines() if line]
+    return b"\n".join(lines) + b"\n" if lines else b""
 
 
 def _split(record: str) -> list[str]:
     return record.split(",") if '"' not in record else next(csv.reader([record]))
 
 
-def _render(rendered: Any) -> list[str]:
+def _filtered(payload: bytes, select: Callable[[list[str]], list[str]]) -> bytes:
+    """Each record of ``payload`` with only the fields ``select`` keeps."""
+    records = payload.decode("utf-8").split("\n")[:-1]
+    return ("\n".join(",".join(select(_split(r))) for r in records) + "\n").encode("utf-8")
+
+
+def _render(rendered: Any) -> list[bytes]:
+    """``output_fn``'s result (str, bytes or ``(body, content type)``) as one item a line."""
     if isinstance(rendered, tuple):
         rendered = rendered[0]
-    if isinstance(rendered, bytes):
-        rendered = rendered.decode("utf-8")
-    return rendered.rstrip("\n").split("\n") if rendered else []
+    if isinstance(rendered, str):
+        rendered = rendered.encode("utf-8")
+    rendered = bytes(rendered).rstrip(b"\n")
+    return rendered.split(b"\n") if rendered else []
+
+
+def _joined(payload: bytes, results: list[bytes]) -> bytes:
+    """``record,result`` a line (``JoinSource=Input``): one ``%`` pass over the payload."""
+    if b"%" in payload:
+        payload = payload.replace(b"%", b"%%")
+    return payload.replace(b"\n", b",%s\n") % tuple(results)
+
+
+def _in_order(
+    work: Callable[[bytes], tuple[int, bytes]], payloads: Iterator[bytes], concurrent: int
+) -> Iterator[tuple[int, bytes]]:
+    """``work`` on each payload, up to ``concurrent`` at once, results in input order.
+
+    At most ``concurrent + 1`` payloads are read ahead, so memory stays bounded by the
+    payload size. The first failure stops the file: payloads not yet started are dropped.
+    """
+    if concurrent <= 1:
+        yield from map(work, payloads)
+        return
+    pool = ThreadPoolExecutor(concurrent, thread_name_prefix="transform")
+    pending: deque[Future[tuple[int, bytes]]] = deque()
+    try:
+        for payload in payloads:
+            pending.append(pool.submit(work, payload))
+            if len(pending) > concurrent:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def transform_file(
@@ -133,26 +190,35 @@ def transform_file(
     input_filter = parse_filter(options.input_filter)
     output_filter = parse_filter(options.output_filter)
     join = options.join_source == "Input"
+
+    def invoke(payload: bytes) -> tuple[int, bytes]:
+        """One request to the model: ``input_fn -> predict_fn -> output_fn``, assembled."""
+        records = payload.count(b"\n")
+        sent = _filtered(payload, input_filter) if input_filter else payload
+        data = handlers["input_fn"](sent.decode("utf-8"), options.content_type)
+        prediction = handlers["predict_fn"](data, handlers["model"])
+        results = _render(handlers["output_fn"](prediction, options.accept))
+        if len(results) != records:
+            raise ValueError(f"output_fn returned {len(results)} records for {records} inputs")
+        written = _joined(payload, results) if join else b"\n".join(results) + b"\n"
+        return records, _filtered(written, output_filter) if output_filter else written
+
     count = 0
     partial = target.with_name(target.name + ".partial")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with partial.open("w", encoding="utf-8") as out:
-        for batch in _batches(source, int(options.max_payload_mb * 1024 * 1024)):
-            sent = [",".join(input_filter(_split(r))) for r in batch] if input_filter else batch
-            data = handlers["input_fn"]("\n".join(sent) + "\n", options.content_type)
-            prediction = handlers["predict_fn"](data, handlers["model"])
-            lines = _render(handlers["output_fn"](prediction, options.accept))
-            if len(lines) != len(batch):
-                raise ValueError(f"output_fn returned {len(lines)} records for {len(batch)} inputs")
-            if join:
-                lines = [f"{record},{result}" for record, result in zip(batch, lines, strict=True)]
-            if output_filter:
-                lines = [",".join(output_filter(_split(line))) for line in lines]
-            out.write("\n".join(lines))
-            out.write("\n")
-            count += len(batch)
+    payloads = _payloads(source, int(options.max_payload_mb * 1024 * 1024))
+    with partial.open("wb") as out:
+        for records, written in _in_order(invoke, payloads, _concurrency(options)):
+            out.write(written)
+            count += records
     partial.replace(target)
     return count
+
+
+def _concurrency(options: argparse.Namespace) -> int:
+    """``MaxConcurrentTransforms``; 0 (unset) takes the container's default, a worker a CPU."""
+    wanted = int(getattr(options, "max_concurrent_transforms", 1) or 0)
+    return wanted if wanted > 0 else max(os.cpu_count() or 1, 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-filter", default=None)
     parser.add_argument("--join-source", default="None")
     parser.add_argument("--max-payload-mb", type=float, default=6.0)
+    parser.add_argument(
+        "--max-concurrent-transforms",
+        type=int,
+        default=0,
+        help="requests in flight at once (0: one per CPU, the container's default)",
+    )
     options = parser.parse_args(argv)
     try:
         module = _load_script(options.code_dir, options.program)

@@ -128,6 +128,8 @@ def run_transform(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
         str(processing.get("JoinSource") or "None"),
         "--max-payload-mb",
         str(args.get("MaxPayloadInMB") or 6),
+        "--max-concurrent-transforms",
+        str(args.get("MaxConcurrentTransforms") or 0),
     ]
     for key, flag in (("InputFilter", "--input-filter"), ("OutputFilter", "--output-filter")):
         if processing.get(key):
