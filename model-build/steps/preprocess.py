@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     for split, index in parts.items():
         features = apply_transform(transform, [rows[i] for i in index])
         rounded = np.round(features, 6).tolist()
-        matrix = [[rings[i], *f] for i, f in zip(index, rounded, strict=True)]
+        matrix = [[rings[i], *f] for i, f in zip(index, rounded)]
         write_csv(out / split / f"{split}.csv", matrix)
     write_csv(out / "baseline" / "training-data.csv", [rows[i] for i in parts["train"]])
     print(f"rows: {len(rows)}; train {len(parts['train'])}, validation {n_val}, test {n_test}")

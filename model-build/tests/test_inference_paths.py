@@ -1,0 +1,184 @@
+"""The inference handler with and without polars: same matrix, same bytes, same errors.
+
+SageMaker's XGBoost framework image has numpy, pandas and xgboost but no polars, so the
+handler falls back to pandas' reader there; on the local cloud polars is installed and
+used. The module is loaded twice, once with ``import polars`` made to fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+import xgboost as xgb
+
+from batchops.data.generate import generate
+from batchops.data.schema import Layout
+
+STEPS = Path(__file__).resolve().parents[1] / "steps"
+TRANSFORM = {
+    "features": ["sex"] + [f"m{i}" for i in range(7)],
+    "categories": {"sex": ["M", "F", "I"]},
+    "mean": [0.52, 0.41, 0.14, 0.82, 0.34, 0.18, 0.25],
+    "scale": [0.12, 0.097, 0.035, 0.52, 0.2, 0.11, 0.18],
+}
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, STEPS / "inference.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def paths() -> tuple[Any, Any]:
+    """(handler with polars, handler without polars)."""
+    fast = _load("inference_polars")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, "polars", None)  # ``import polars`` raises ImportError
+        fallback = _load("inference_pandas")
+    assert fast.pl is not None and fallback.pl is None
+    return fast, fallback
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("model")
+    x = np.random.default_rng(0).normal(size=(300, 10))
+    booster = xgb.train({"max_depth": 3}, xgb.DMatrix(x, label=x[:, 4] * 3), num_boost_round=8)
+    booster.save_model(str(folder / "xgboost-model.json"))
+    (folder / "transform.json").write_text(json.dumps(TRANSFORM))
+    return {"folder": str(folder)}
+
+
+def _outcome(handler: Any, model_dir: str, body: str) -> tuple[str, Any, str]:
+    """("ok", matrix, output) or ("error", message, "")."""
+    loaded = handler.model_fn(model_dir)
+    try:
+        rows = handler.input_fn(body, "text/csv")
+        matrix = handler.features(TRANSFORM, rows) if len(rows) else np.empty((0, 10))
+        output = handler.output_fn(handler.predict_fn(rows, loaded), "text/csv")
+    except ValueError as exc:
+        return "error", str(exc), ""
+    return "ok", matrix, output
+
+
+def _same(paths: tuple[Any, Any], model: dict, body: str) -> tuple[str, Any, str]:
+    fast, fallback = (_outcome(h, model["folder"], body) for h in paths)
+    assert fast[0] == fallback[0], (body[:200], fast[1], fallback[1])
+    if fast[0] == "error":
+        assert fast[1] == fallback[1]
+    else:
+        assert fast[1].dtype == fallback[1].dtype and fallback[1].flags.c_contiguous
+        np.testing.assert_array_equal(fast[1], fallback[1])  # bit for bit
+        assert fast[2] == fallback[2]  # byte for byte
+    return fast
+
+
+def _generated(tmp_path: Path, rows: int, seed: int, drift: str | None = None) -> str:
+    made = generate(
+        tmp_path / f"g{seed}", rows=1, inference_rows=rows, seed=seed, drift=drift,
+        layouts=(Layout.INFERENCE,),
+    )  # fmt: skip
+    return made.files[Layout.INFERENCE].read_text(encoding="utf-8")
+
+
+def test_generated_abalone_batches_give_the_same_bytes(
+    paths: tuple[Any, Any], model: dict, tmp_path: Path
+) -> None:
+    for seed, drift in ((1, None), (2, "height*1.6,length+0.05"), (3, None)):
+        body = _generated(tmp_path, 5000, seed, drift)
+        kind, matrix, output = _same(paths, model, body)
+        assert kind == "ok" and matrix.shape == (5000, 10)
+        assert output.count("\n") == 5000
+        crlf = body.replace("\n", "\r\n")
+        assert _same(paths, model, crlf)[2] == output
+
+
+@pytest.mark.parametrize(
+    ("drift", "message"),
+    [
+        ("diameter:missing=0.2", "a measurement is missing"),
+        ("shucked_weight:invalid=0.2", "field 6: 'n/a' is not a number"),
+    ],
+)
+def test_generated_malformed_batches_fail_the_same_way(
+    paths: tuple[Any, Any], model: dict, tmp_path: Path, drift: str, message: str
+) -> None:
+    kind, error, _ = _same(paths, model, _generated(tmp_path, 2000, 4, drift))
+    assert kind == "error" and message in error
+
+
+def test_sex_spellings_give_the_same_matrix(paths: tuple[Any, Any], model: dict) -> None:
+    sexes = ["M", "F", "I", " F", "I ", "X", "", "\u00a0M", "\x1cF", "nan", "true", '"M"']
+    rng = np.random.default_rng(5)
+    lines = [
+        f"{rng.choice(sexes)},{','.join(f'{v:.4f}' for v in rng.uniform(0, 2, 7))}"
+        for _ in range(3000)
+    ]
+    kind, matrix, _ = _same(paths, model, "\n".join(lines) + "\n")
+    assert kind == "ok" and set(matrix[:, :3].sum(axis=1).tolist()) <= {0.0, 1.0}
+
+
+def test_full_precision_numbers_parse_the_same(paths: tuple[Any, Any], model: dict) -> None:
+    rng = np.random.default_rng(6)
+    values = np.concatenate([rng.uniform(0, 3, 7000), rng.lognormal(0, 4, 7000)])
+    texts = [repr(float(v)) for v in values] + [f"{v:.9g}" for v in values]
+    lines = [f"M,{','.join(texts[i : i + 7])}" for i in range(0, len(texts) - 6, 7)]
+    assert _same(paths, model, "\n".join(lines))[0] == "ok"
+
+
+GOOD = "M,0.455,0.365,0.095,0.514,0.2245,0.101,0.15\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (GOOD, None),
+        ("\n\n" + GOOD + GOOD.rstrip("\n"), None),
+        (GOOD + "I, 0.5,\t0.3,+.1,1.,1e-1,2E-2,0.15\n", None),
+        ("", None),
+        (GOOD + "F,1,,3,4,5,6,7\n", "record 2: a measurement is missing"),
+        (GOOD + "F,1,2,3,4,5,6\n", "record 2: a measurement is missing"),
+        (GOOD + "\n" + GOOD, "record 2: a measurement is missing"),
+        (GOOD + "   \n", "record 2: a measurement is missing"),
+        (GOOD + "F,nan,2,3,4,5,6,7\n", "record 2: a measurement is missing"),
+        (GOOD + "F,1,2,3,4,5,6,7,8\n", "record 2 has 9 fields"),
+        (GOOD + "M,1,2,3,4,x,6,7\n", "record 2, field 6: 'x' is not a number"),
+        (GOOD + "M,1 ,2,3,4,5,6,7\n", "record 2, field 2: '1 ' is not a number"),
+        (GOOD + 'M,1,2,3,4,5,6,"7 "\n', "record 2, field 8: '7 ' is not a number"),
+        (GOOD + "M,true,2,3,4,5,6,7\n", "record 2, field 2: 'true' is not a number"),
+        (GOOD + "M,1_0,2,3,4,5,6,7\n", "record 2, field 2: '1_0' is not a number"),
+        (GOOD + "M,N/A,2,3,4,5,6,7\n", "record 2, field 2: 'N/A' is not a number"),
+        (GOOD.rstrip("\n") + "\rF,1,2,3,4,5,6,7\n", "record 1: a carriage return inside"),
+        ("M,1,2,3,4,5,6,7,8\n", "record 1: expected 8 fields, got 9"),
+        ("M,1,2,3,4,5,6\n", "record 1: expected 8 fields, got 7"),
+    ],
+)
+def test_edge_payloads_agree(
+    paths: tuple[Any, Any], model: dict, body: str, message: str | None
+) -> None:
+    kind, result, _ = _same(paths, model, body)
+    if message is None:
+        assert kind == "ok", result
+    else:
+        assert kind == "error" and message in result, result
+
+
+def test_handler_source_runs_on_python_38() -> None:
+    """SageMaker's XGBoost 1.7-1 image runs Python 3.8: no newer syntax, no zip(strict=)."""
+    import ast
+
+    for script in sorted(STEPS.glob("*.py")):
+        tree = ast.parse(script.read_text(encoding="utf-8"), feature_version=(3, 8))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "zip":
+                assert not node.keywords, f"{script.name}:{node.lineno}: zip(strict=) is 3.10+"
