@@ -317,8 +317,11 @@ def install_failure_reason(text: str, limit: int = 160) -> str:
     lines = [line for line in lines if line]
     for i, line in enumerate(lines):
         if line.lower().startswith(("error", "no solution", "because", "failed")):
-            detail = " ".join(lines[i : i + 2])
-            return _shorten(detail, limit)
+            detail = line
+            if i + 1 < len(lines):
+                cause = lines[i + 1].removeprefix("cause:").removeprefix("Caused by:")
+                detail += ": " + cause.strip()
+            return _shorten(detail.replace("::", ":"), limit)
     return _shorten(lines[-1], limit) if lines else "no output from uv"
 
 
@@ -652,10 +655,24 @@ def render(
     lines += goal_lines(results)
     lines += [
         "For orientation, the issue's figures at 10M rows on a comparable 2-core machine "
-        "(not measured here): " + ", ".join(f"{k} {v:g} s" for k, v in REFERENCE_10M.items()) + ".",
+        "(not measured here): "
+        + ", ".join(f"{k} {v:g} s" for k, v in REFERENCE_10M.items())
+        + "."
+        + _reference_note(results),
         "",
     ]
     return "\n".join(lines)
+
+
+def _reference_note(results: dict[int, list[Result]]) -> str:
+    floor = find(results.get(RSS_GOAL_ROWS, []), "polars floor")
+    if floor is None or floor.status != "ok" or floor.seconds is None:
+        return ""
+    times = floor.seconds / REFERENCE_10M["polars floor"]
+    return (
+        f" Here the polars floor took {floor.seconds:.2f} s at {RSS_GOAL_ROWS:,} rows, "
+        f"{times:.1f}x that figure: compare the ratios, not the seconds."
+    )
 
 
 def versions() -> str:
