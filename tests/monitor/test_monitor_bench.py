@@ -178,6 +178,24 @@ def test_a_peer_killed_at_a_smaller_size_is_not_run_again() -> None:
     assert "killed at 1,000,000 rows" in row.note
 
 
+def test_short_tools_run_again_and_the_fastest_run_counts() -> None:
+    times = iter([2.0, 1.5, 1.8])
+    calls = []
+
+    def run() -> object:
+        calls.append(1)
+        return _ok("batchops", 1000, next(times))
+
+    best = bench.best_of(run, 3, short=30)
+
+    assert (len(calls), best.seconds, best.runs) == (3, 1.5, 3)
+    assert best.note.startswith("best of 3 runs")
+    slow = bench.best_of(lambda: _ok("whylogs", 1000, 45.0), 3, short=30)
+    assert (slow.runs, slow.note) == (1, "")
+    failed = Result("evidently", 1000, "failed", note="failed")
+    assert bench.best_of(lambda: failed, 3).runs == 1
+
+
 # --------------------------------------------------------------------------- the table
 def _results() -> dict[int, list[object]]:
     small = [
