@@ -76,4 +76,4 @@ bench: $(STAMP) $(BENCH_TARGETS) ## run every benchmark and write benchmarks/res
 
 .PHONY: clean
 clean: ## remove virtualenvs, build output and local-cloud state
-	rm -rf $(VENV) $(TOOLS) dist out .batchops .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .venv-peers dist out .batchops .pytest_cache .mypy_cache .ruff_cache
