@@ -80,39 +80,80 @@ def tf_env(work: Path) -> dict[str, str]:
     return env
 
 
+class Applied:
+    """One root applied to the local cloud: what went wrong (if anything) and its records."""
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        self.problem: str | None = None
+        self.drift: list[str] = []
+        self.plan: Path | None = None
+        self.outputs: dict[str, object] = {}
+
+
+def apply_root(account: str, endpoint: str, work: Path, extra: dict[str, str]) -> Applied:
+    """init, apply, re-plan, show: the steps a CI apply job runs, into the account's role."""
+    result = Applied(account)
+    tfvars = json.loads((ROOT / "accounts" / account / "terraform.tfvars.json").read_text())
+    text = override(endpoint, tfvars["account_id"], tfvars["access_role_name"])
+    root = mirror_root(account, work, text)
+    env = {**tf_env(work), **extra}
+    for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
+        code, out = terraform(root, env, *step)
+        if code != 0:
+            result.problem = f"terraform {step[0]} failed:\n{out[-6000:]}"
+            return result
+    code, out = terraform(root, env, "plan", "-out=replan.tfplan")
+    if code != 0:
+        result.problem = f"re-plan failed:\n{out[-6000:]}"
+        return result
+    code, plan_json = terraform(root, env, "show", "-json", "replan.tfplan")
+    if code != 0:
+        result.problem = plan_json
+        return result
+    result.drift = unexpected_drift(json.loads(plan_json))
+    result.plan = work / "tfplan.json"
+    result.plan.write_text(plan_json, encoding="utf-8")
+    state = json.loads(terraform(root, env, "show", "-json")[1])
+    if not state["values"]["root_module"].get("child_modules"):
+        result.problem = "nothing was applied"
+    result.outputs = {k: v["value"] for k, v in state["values"].get("outputs", {}).items()}
+    return result
+
+
 @pytest.fixture(scope="module")
-def outputs() -> dict[str, dict[str, object]]:
-    """Each applied root's outputs, for the roots applied after it."""
-    return {}
+def applied(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Applied]:
+    """data-science first (the others name its key, bus and registry), then staging and
+    production at the same time, as their CI apply jobs would run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = apply_root("data-science", endpoint, tmp_path_factory.mktemp("data-science"), {})
+    results = {"data-science": first}
+    if first.problem:
+        return results
+    # what CI passes to the other roots from the data-science root's outputs
+    extra = {"TF_VAR_registry_kms_key_arn": str(first.outputs["kms_key_arn"])}
+    others = [a for a in ENV_ACCOUNTS if a != "data-science"]
+    with ThreadPoolExecutor(max_workers=len(others)) as pool:
+        futures = {
+            a: pool.submit(apply_root, a, endpoint, tmp_path_factory.mktemp(a), extra)
+            for a in others
+        }
+        results.update({a: f.result() for a, f in futures.items()})
+    return results
 
 
 @pytest.mark.parametrize("account", ENV_ACCOUNTS)
 def test_each_account_root_applies_and_replans_clean(
-    account: str, endpoint: str, tmp_path: Path, outputs: dict[str, dict[str, object]]
+    account: str, applied: dict[str, Applied]
 ) -> None:
-    tfvars = json.loads((ROOT / "accounts" / account / "terraform.tfvars.json").read_text())
-    text = override(endpoint, tfvars["account_id"], tfvars["access_role_name"])
-    root = mirror_root(account, tmp_path, text)
-    env = tf_env(tmp_path)
-    if account != "data-science":  # what CI passes from the data-science root's outputs
-        if "data-science" not in outputs:
-            pytest.fail("the data-science root must be applied first (its test failed?)")
-        env["TF_VAR_registry_kms_key_arn"] = str(outputs["data-science"]["kms_key_arn"])
-    for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
-        code, out = terraform(root, env, *step)
-        assert code == 0, f"terraform {step[0]} failed:\n{out[-6000:]}"
-    code, out = terraform(root, env, "plan", "-out=replan.tfplan")
-    assert code == 0, f"re-plan failed:\n{out[-6000:]}"
-    code, plan_json = terraform(root, env, "show", "-json", "replan.tfplan")
-    assert code == 0, plan_json
-    drift = unexpected_drift(json.loads(plan_json))
-    assert drift == [], f"re-plan after apply is not empty: {drift}\n{out[-6000:]}"
-    (tmp_path / "tfplan.json").write_text(plan_json, encoding="utf-8")
-    state = json.loads(terraform(root, env, "show", "-json")[1])
-    resources = state["values"]["root_module"].get("child_modules", [])
-    assert resources, "nothing was applied"
-    outputs[account] = {k: v["value"] for k, v in state["values"].get("outputs", {}).items()}
-    assert_plan_passes_policies(tmp_path / "tfplan.json")
+    if account not in applied:
+        pytest.fail("the data-science root did not apply, so this one was not tried")
+    result = applied[account]
+    assert result.problem is None, result.problem
+    assert result.drift == [], f"re-plan after apply is not empty: {result.drift}"
+    assert result.plan is not None
+    assert_plan_passes_policies(result.plan)
 
 
 def unexpected_drift(plan: dict[str, object]) -> list[str]:
