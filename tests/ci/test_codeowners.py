@@ -10,7 +10,7 @@ from ci_repo import REPO
 
 from batchops.codeowners import CodeownersError, owning_sections, parse
 
-CODEOWNERS = REPO / ".gitlab/CODEOWNERS"
+CODEOWNERS = REPO / "CODEOWNERS"
 SECTIONS = parse(CODEOWNERS.read_text(encoding="utf-8"))
 
 
@@ -78,7 +78,7 @@ def test_every_file_in_the_repository_has_an_owner() -> None:
         (".gitlab-ci.yml", {"Platform", "Security"}),
         (".gitlab/ci/infrastructure.yml", {"Platform", "Security"}),
         (".gitlab/ci/model-deploy.yml", {"Platform", "Security", "Release Management"}),
-        (".gitlab/CODEOWNERS", {"Platform", "Security"}),
+        ("CODEOWNERS", {"Platform", "Security"}),
         ("config/production.yaml", {"ML Engineering", "Release Management"}),
     ],
 )

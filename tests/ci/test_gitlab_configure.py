@@ -31,7 +31,7 @@ GROUPS = {
     "batchops/security": 104,
     "batchops/release-managers": 105,
 }
-CODEOWNERS = REPO / ".gitlab/CODEOWNERS"
+CODEOWNERS = REPO / "CODEOWNERS"
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     configure.add_argument(
         "--codeowners",
         type=Path,
-        default=Path(".gitlab/CODEOWNERS"),
-        help="CODEOWNERS file the groups come from (default: .gitlab/CODEOWNERS)",
+        default=Path("CODEOWNERS"),
+        help="CODEOWNERS file the groups come from (default: CODEOWNERS)",
     )
     configure.add_argument(
         "--dry-run", action="store_true", help="print the changes, change nothing"
