@@ -21,10 +21,6 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ----- the lifecycle report -----------------------------------------------------------------
-def feature_of(statistics: dict, name: str) -> dict:
-    return next(f for f in statistics["features"] if f["name"] == name)
-
-
 @pytest.fixture
 def drift_statistics(tmp_path: Path) -> tuple[dict, dict]:
     """statistics.json of a baseline (sex, height) and of a batch with height x1.6."""
@@ -59,7 +55,7 @@ def report_records(drift_statistics: tuple[dict, dict]) -> dict:
     """Records as ``batchops.records.collect`` returns them: one training run, one drift."""
     import json
 
-    from batchops.records import dag, histograms
+    from batchops.records import dag, feature, histograms
 
     baseline, batch = drift_statistics
     definition = json.loads(
@@ -96,7 +92,7 @@ def report_records(drift_statistics: tuple[dict, dict]) -> dict:
                 "step": "CheckDataQuality",
                 "feature": "_c3",
                 "checks": ["baseline_drift_check"],
-                "distributions": histograms(feature_of(baseline, "_c1"), feature_of(batch, "_c1")),
+                "distributions": histograms(feature(baseline, "_c1"), feature(batch, "_c1")),
             },
             {
                 "env": "production",
@@ -104,7 +100,7 @@ def report_records(drift_statistics: tuple[dict, dict]) -> dict:
                 "step": "CheckDataQuality",
                 "feature": "_c0",
                 "checks": ["categorical_values_check"],
-                "distributions": histograms(feature_of(baseline, "_c0"), feature_of(batch, "_c0")),
+                "distributions": histograms(feature(baseline, "_c0"), feature(batch, "_c0")),
             },
         ],
         "notifications": [{"time": "t", "account": "1", "subject": "a <b>", "recipients": []}],

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from batchops.records import dag, histograms
+from batchops.records import dag, feature, histograms
 from batchops.report import render
 
 
@@ -55,13 +55,9 @@ def test_the_inference_dag_joins_the_quality_check_and_the_condition(repo_root: 
     assert all(order.index(a) < order.index(b) for a, b in edges)
 
 
-def _feature(stats: dict, name: str) -> dict:
-    return next(f for f in stats["features"] if f["name"] == name)
-
-
 def test_numeric_histograms_share_one_grid_and_show_the_shift(drift_statistics: tuple) -> None:
     baseline, batch = drift_statistics
-    drawn = histograms(_feature(baseline, "_c1"), _feature(batch, "_c1"))
+    drawn = histograms(feature(baseline, "_c1"), feature(batch, "_c1"))
     assert drawn is not None and drawn["kind"] == "numeric"
     assert len(drawn["edges"]) == len(drawn["baseline"]) + 1 == len(drawn["batch"]) + 1
     assert sum(drawn["baseline"]) == pytest.approx(1.0, abs=1e-3)
@@ -74,7 +70,7 @@ def test_numeric_histograms_share_one_grid_and_show_the_shift(drift_statistics: 
 
 def test_categorical_histograms_compare_the_same_values(drift_statistics: tuple) -> None:
     baseline, batch = drift_statistics
-    drawn = histograms(_feature(baseline, "_c0"), _feature(batch, "_c0"))
+    drawn = histograms(feature(baseline, "_c0"), feature(batch, "_c0"))
     assert drawn is not None and drawn["kind"] == "categorical"
     assert drawn["values"] == ["F", "I", "M"]
     assert drawn["baseline"] == drawn["batch"]  # the batch kept the same sexes

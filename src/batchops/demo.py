@@ -31,7 +31,7 @@ from batchops.config import load_settings
 from batchops.data.schema import Layout
 from batchops.errors import DataError, GovernanceError, PipelineError
 from batchops.fs import atomic_write_text
-from batchops.records import internal
+from batchops.records import internal, read_s3_json
 
 Say = Callable[[str], None]
 
@@ -243,11 +243,6 @@ def phase_governance(run: DemoRun, clean: dict[Layout, Path]) -> None:
 
 
 # ----- records -> summary ---------------------------------------------------------------
-def _read_s3_json(clients: Clients, uri: str) -> Any:
-    bucket, _, key = uri[5:].partition("/")
-    return json.loads(clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
     import re
 
@@ -259,7 +254,7 @@ def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
     report = steps.get("CheckDataQuality", {}).get("Metadata", {}).get("QualityCheck", {})
     if report.get("ViolationReport"):
         try:
-            found = _read_s3_json(clients, report["ViolationReport"]).get("violations", [])
+            found = read_s3_json(clients, report["ViolationReport"]).get("violations", [])
         except Exception:
             found = []
         violations = [
@@ -287,7 +282,7 @@ def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
             f"s3://{settings.bucket_name}/{settings.bucket_prefix}/inference/runs/"
             f"{execution}/model-quality/model_quality.json"
         )
-        mse = _read_s3_json(clients, uri)["regression_metrics"]["mse"]["value"]
+        mse = read_s3_json(clients, uri)["regression_metrics"]["mse"]["value"]
         quality = {"mse": round(mse, 4), "threshold": threshold, "passed": True}
     return {
         "env": env,

@@ -137,12 +137,14 @@ def _executions(clients: Clients, env: str, account: str) -> list[dict[str, Any]
 
 
 # ----- drift --------------------------------------------------------------------------------
-def _s3_json(clients: Clients, uri: str) -> Any:
+def read_s3_json(clients: Clients, uri: str) -> Any:
+    """The JSON document at ``s3://bucket/key``, read with ``clients``' account."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     return json.loads(clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def _feature(statistics: dict[str, Any], name: str) -> dict[str, Any] | None:
+def feature(statistics: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """One feature's entry of a statistics.json (None when the file has no such feature)."""
     return next((f for f in statistics.get("features", []) if f.get("name") == name), None)
 
 
@@ -206,16 +208,16 @@ def _drift(clients: Clients, execution: dict[str, Any]) -> list[dict[str, Any]]:
         if not check.get("ViolationReport"):
             continue
         try:
-            violations = _s3_json(clients, check["ViolationReport"]).get("violations", [])
-            baseline = _s3_json(clients, check["BaselineUsedForDriftCheckStatistics"])
-            batch = _s3_json(clients, check["CalculatedBaselineStatistics"])
+            violations = read_s3_json(clients, check["ViolationReport"]).get("violations", [])
+            baseline = read_s3_json(clients, check["BaselineUsedForDriftCheckStatistics"])
+            batch = read_s3_json(clients, check["CalculatedBaselineStatistics"])
         except Exception:  # a record that cannot be read is left out, not invented
             continue
         for name in sorted({str(v.get("feature_name")) for v in violations}):
             checks = sorted(
                 {str(v["constraint_check_type"]) for v in violations if v["feature_name"] == name}
             )
-            features = _feature(baseline, name), _feature(batch, name)
+            features = feature(baseline, name), feature(batch, name)
             drawn = histograms(*features) if all(features) else None  # type: ignore[arg-type]
             found.append(
                 {
