@@ -37,8 +37,9 @@ LOCAL_SECRET_KEY = "batchopslocal"
 
 
 def endpoint_from(value: str | None = None) -> str | None:
-    """The endpoint given on the command line, else ``BATCHOPS_ENDPOINT``, else None (AWS)."""
-    endpoint = value or os.environ.get(ENDPOINT_ENV) or None
+    """The endpoint given on the command line, else ``BATCHOPS_ENDPOINT``, else
+    ``AWS_ENDPOINT_URL`` (the AWS CLI's and SDKs' variable), else None (AWS)."""
+    endpoint = value or os.environ.get(ENDPOINT_ENV) or os.environ.get("AWS_ENDPOINT_URL") or None
     return endpoint.rstrip("/") if endpoint else None
 
 
@@ -78,6 +79,8 @@ class Clients:
     role_arn: str | None = None
     account_id: str | None = None
     session_name: str = "batchops"
+    #: AWS named profile of the base credentials (AWS only; the local cloud needs none)
+    profile: str | None = None
     _session: Any = field(default=None, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -101,7 +104,14 @@ class Clients:
                 aws_secret_access_key=LOCAL_SECRET_KEY,
                 region_name=self.region,
             )
-        return boto3.Session(region_name=self.region)
+        from botocore.exceptions import ProfileNotFound
+
+        try:
+            return boto3.Session(region_name=self.region, profile_name=self.profile)
+        except ProfileNotFound:
+            raise CloudError(
+                f"AWS profile {self.profile!r} not found in ~/.aws/config or ~/.aws/credentials"
+            ) from None
 
     def _make_session(self) -> boto3.Session:
         import boto3
@@ -150,7 +160,9 @@ class Clients:
             return self._cache[service]
 
 
-def clients_for(settings: Settings, endpoint: str | None = None) -> Clients:
+def clients_for(
+    settings: Settings, endpoint: str | None = None, *, profile: str | None = None
+) -> Clients:
     """Clients acting in the account of ``settings.environment``."""
     endpoint = endpoint_from(endpoint)
     return Clients(
@@ -159,6 +171,7 @@ def clients_for(settings: Settings, endpoint: str | None = None) -> Clients:
         role_arn=settings.access_role_arn,
         account_id=settings.account_id,
         session_name=f"batchops-{settings.environment}",
+        profile=profile,
     )
 
 

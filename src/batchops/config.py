@@ -196,6 +196,11 @@ class Settings(BaseModel):
         "batchops/gitlab-trigger-token",
         description="Secrets Manager secret holding the pipeline trigger token (name only).",
     )
+    gitlab_read_token_secret_name: str = Field(
+        "batchops/gitlab-read-token",
+        description="Secrets Manager secret holding a read-only GitLab API token (read_api) "
+        "the approval Lambda uses to find a pipeline an unanswered trigger created (name only).",
+    )
     gitlab_token: SecretStr | None = Field(
         None,
         description="GitLab API token for 'gitlab configure' (environment variable only; "

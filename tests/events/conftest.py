@@ -40,7 +40,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
 
     state = tmp_path_factory.mktemp("events-cloud")
     started = start_local_cloud(
-        state_dir=Path(state), options={"gitlab_run_jobs": False, "router_base_delay": 0.01}
+        state_dir=Path(state), options={"gitlab_run_jobs": False, "retry_time_scale": 0.0005}
     )
     try:
         yield started

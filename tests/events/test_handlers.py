@@ -21,6 +21,8 @@ from . import events as ev
 TOKEN = "glptt-test-token-value"
 TABLE = "batchops-data-science-idempotency"
 SECRET = "batchops/gitlab-trigger-token"
+READ_TOKEN = "glpat-read-only-test-token"
+READ_SECRET = "batchops/gitlab-read-token"
 
 
 @pytest.fixture()
@@ -203,8 +205,8 @@ def test_notify_fails_loudly_on_a_malformed_event(notify_env) -> None:
 # ----- approval_trigger ------------------------------------------------------------------
 @pytest.fixture()
 def gitlab() -> Iterator[GitLabStandIn]:
-    server = GitLabStandIn(token=TOKEN, run_jobs=False)
-    server.timeout_delay = 1.5
+    server = GitLabStandIn(token=TOKEN, api_token=READ_TOKEN, run_jobs=False)
+    server.faults.timeout_delay = 1.5
     server.start()
     yield server
     server.stop()
@@ -212,14 +214,19 @@ def gitlab() -> Iterator[GitLabStandIn]:
 
 @pytest.fixture()
 def approval_env(aws, gitlab, monkeypatch) -> GitLabStandIn:
-    boto3.client("secretsmanager").create_secret(Name=SECRET, SecretString=TOKEN)
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(Name=SECRET, SecretString=TOKEN)
+    secrets.create_secret(Name=READ_SECRET, SecretString=READ_TOKEN)
+    boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName="batchops-abalone")
     for key, value in {
         "BATCHOPS_GITLAB_URL": gitlab.url,
         "BATCHOPS_GITLAB_PROJECT": "ml/batchops",
         "BATCHOPS_GITLAB_REF": "main",
         "BATCHOPS_TRIGGER_SECRET_ID": SECRET,
+        "BATCHOPS_GITLAB_READ_SECRET_ID": READ_SECRET,
         "BATCHOPS_IDEMPOTENCY_TABLE": TABLE,
         "BATCHOPS_MODEL_PACKAGE_GROUP_NAME": "batchops-abalone",
+        "BATCHOPS_TOPIC_ARN": aws["topic"],
         "BATCHOPS_RETRY_BASE_DELAY": "0.01",
         "BATCHOPS_GITLAB_TIMEOUT": "1",
     }.items():
@@ -227,31 +234,61 @@ def approval_env(aws, gitlab, monkeypatch) -> GitLabStandIn:
     return gitlab
 
 
+def approved(
+    status: str = "Approved", *, source: str = "training", review_ref: str | None = None
+) -> dict[str, Any]:
+    """A real version in the test account's registry and its state-change event."""
+    sm = boto3.client("sagemaker")
+    metadata = {"source": source, **({"review_ref": review_ref} if review_ref else {})}
+    arn = sm.create_model_package(
+        ModelPackageGroupName="batchops-abalone",
+        ModelApprovalStatus=status,
+        CustomerMetadataProperties=metadata,
+        InferenceSpecification={
+            "Containers": [{"Image": "xgboost"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    account = arn.split(":")[4]
+    event = ev.model_package(status, version=int(arn.rsplit("/", 1)[1]), account=account)
+    event["detail"]["ModelPackageArn"] = arn
+    event["resources"] = [arn]
+    event["detail"]["CustomerMetadataProperties"] = metadata
+    return event
+
+
 def test_approval_triggers_the_deploy_pipeline_with_the_version(approval_env, caplog) -> None:
-    event = ev.model_package("Approved", version=7)
+    event = approved()
     result = approval_trigger.handler(event)
     assert result["status"] == "triggered"
     [trigger] = approval_env.triggers()
     assert trigger["ref"] == "main"
-    assert trigger["variables"] == {
+    variables = trigger["variables"]
+    assert variables.pop("BATCHOPS_TRIGGER_ID").startswith("approval-")
+    assert variables == {
         "MODEL_PACKAGE_ARN": event["detail"]["ModelPackageArn"],
-        "MODEL_PACKAGE_VERSION": "7",
+        "MODEL_PACKAGE_VERSION": str(event["detail"]["ModelPackageVersion"]),
         "MODEL_PACKAGE_GROUP_NAME": "batchops-abalone",
         "DEPLOY_ENV": "staging",
     }
-    assert TOKEN not in caplog.text
+    assert set(trigger["variables"]) | {"BATCHOPS_TRIGGER_ID"} == set(
+        approval_trigger.TRIGGER_VARIABLES
+    )
+    assert TOKEN not in caplog.text and READ_TOKEN not in caplog.text
 
 
 def test_approval_redelivered_five_times_triggers_once(approval_env) -> None:
-    event = ev.model_package("Approved")
+    event = approved()
     outcomes = [approval_trigger.handler(event)["status"] for _ in range(6)]
     assert outcomes == ["triggered"] + ["duplicate"] * 5
     assert len(approval_env.triggers()) == 1
 
 
 def test_approval_of_a_version_of_a_recreated_group_triggers_again(approval_env) -> None:
-    first = ev.model_package("Approved", version=1)
-    again = ev.model_package("Approved", version=1)  # same ARN: group deleted and re-created
+    first = approved()
+    again = json.loads(json.dumps(first))  # same ARN: group deleted and re-created
+    again["id"] = "another-event"
     again["detail"]["CreationTime"] = first["detail"]["CreationTime"] + 86_400_000
     assert approval_trigger.handler(first)["status"] == "triggered"
     assert approval_trigger.handler(again)["status"] == "triggered"
@@ -259,30 +296,78 @@ def test_approval_of_a_version_of_a_recreated_group_triggers_again(approval_env)
     assert len(approval_env.triggers()) == 2
 
 
-@pytest.mark.parametrize(
-    "event",
-    [
-        ev.model_package("PendingManualApproval"),
-        ev.model_package("Rejected"),
+def test_approval_ignores_events_that_are_not_our_approvals(approval_env) -> None:
+    for event in (
+        approved("PendingManualApproval"),
+        approved("Rejected"),
         ev.model_package("Approved", group="someone-elses-group"),
-    ],
-    ids=["pending", "rejected", "other-group"],
-)
-def test_approval_ignores_events_that_are_not_our_approvals(approval_env, event) -> None:
-    assert approval_trigger.handler(event)["status"] == "ignored"
+    ):
+        assert approval_trigger.handler(event)["status"] == "ignored"
     assert approval_env.triggers() == []
 
 
+def test_a_late_redelivery_of_an_approval_the_version_lost_triggers_nothing(approval_env) -> None:
+    event = approved()
+    boto3.client("sagemaker").update_model_package(
+        ModelPackageArn=event["detail"]["ModelPackageArn"], ModelApprovalStatus="Rejected"
+    )
+    result = approval_trigger.handler(event)
+    assert result == {"status": "ignored", "reason": "the version is Rejected now"}
+    assert approval_env.triggers() == []
+
+
+def test_an_hpo_version_approved_without_review_is_set_back_and_not_deployed(aws, approval_env):
+    """Approved through the registry API (as Studio or boto3 would), not the CLI."""
+    event = approved(source="hpo")
+    result = approval_trigger.handler(event)
+    assert result["status"] == "refused"
+    assert approval_env.triggers() == []
+    package = boto3.client("sagemaker").describe_model_package(
+        ModelPackageName=event["detail"]["ModelPackageArn"]
+    )
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "model-review" in package["ApprovalDescription"]
+    [notice] = published(aws)
+    assert "was refused" in notice["Message"] and "Nothing was deployed" in notice["Message"]
+
+
+def test_an_hpo_version_approved_with_a_review_reference_is_deployed(approval_env) -> None:
+    assert approval_trigger.handler(approved(source="hpo", review_ref="MRC-7"))["status"] == (
+        "triggered"
+    )
+    assert len(approval_env.triggers()) == 1
+
+
 def test_approval_retries_gitlab_5xx_and_timeouts_then_succeeds(approval_env) -> None:
-    approval_env.faults = [500, "timeout", 502]
-    assert approval_trigger.handler(ev.model_package("Approved"))["status"] == "triggered"
+    approval_env.faults.next(500, "timeout", 502)
+    assert approval_trigger.handler(approved())["status"] == "triggered"
     assert len(approval_env.requests) == 4
     assert len(approval_env.triggers()) == 1
 
 
+def test_gitlab_creating_the_pipeline_but_answering_late_triggers_exactly_once(approval_env):
+    """The client times out after GitLab created the pipeline: a blind retry would create a
+    second; the handler finds the first by its trigger id instead."""
+    approval_env.faults.answer_late(3, delay=1.6)  # client timeout: 1 s
+    result = approval_trigger.handler(approved())
+    assert result["status"] == "triggered"
+    assert len(approval_env.requests) == 1
+    [pipeline] = approval_env.triggers()
+    assert result["pipeline_id"] == str(pipeline["id"])
+
+
+def test_a_late_answer_without_a_read_token_is_not_sent_twice(approval_env, monkeypatch) -> None:
+    monkeypatch.delenv("BATCHOPS_GITLAB_READ_SECRET_ID")
+    approval_env.faults.answer_late(3, delay=1.6)
+    event = approved()
+    with pytest.raises(approval_trigger.GitLabUnavailableError, match="outcome is unknown"):
+        approval_trigger.handler(event)
+    assert len(approval_env.triggers()) == 1  # the first send created it; nothing more
+
+
 def test_approval_fails_for_redelivery_when_gitlab_stays_down(approval_env) -> None:
-    approval_env.faults = [503] * 4
-    event = ev.model_package("Approved")
+    approval_env.faults.next(*[503] * 4)
+    event = approved()
     with pytest.raises(approval_trigger.GitLabUnavailableError, match="503"):
         approval_trigger.handler(event)
     assert approval_env.triggers() == []
@@ -294,22 +379,22 @@ def test_approval_fails_for_redelivery_when_gitlab_stays_down(approval_env) -> N
 def test_approval_with_a_wrong_token_fails_without_retrying(approval_env) -> None:
     boto3.client("secretsmanager").put_secret_value(SecretId=SECRET, SecretString="wrong")
     with pytest.raises(approval_trigger.GitLabRejectedError, match="404") as raised:
-        approval_trigger.handler(ev.model_package("Approved"))
+        approval_trigger.handler(approved())
     assert raised.value.retryable is False
     assert len(approval_env.requests) == 1
 
 
 def test_approval_answered_401_is_not_retried(approval_env) -> None:
-    approval_env.faults = [401]
+    approval_env.faults.next(401)
     with pytest.raises(approval_trigger.GitLabRejectedError, match="401"):
-        approval_trigger.handler(ev.model_package("Approved"))
+        approval_trigger.handler(approved())
     assert len(approval_env.requests) == 1
 
 
 def test_approval_without_the_trigger_secret_fails_and_triggers_nothing(approval_env) -> None:
     boto3.client("secretsmanager").delete_secret(SecretId=SECRET, ForceDeleteWithoutRecovery=True)
     with pytest.raises(HandlerError, match="cannot read trigger token secret"):
-        approval_trigger.handler(ev.model_package("Approved"))
+        approval_trigger.handler(approved())
     assert approval_env.requests == []
 
 
@@ -323,7 +408,7 @@ def test_approval_fails_loudly_on_a_malformed_event(approval_env) -> None:
 def test_approval_without_configuration_names_the_missing_variable(approval_env, monkeypatch):
     monkeypatch.delenv("BATCHOPS_GITLAB_URL")
     with pytest.raises(ConfigurationError, match="BATCHOPS_GITLAB_URL"):
-        approval_trigger.handler(ev.model_package("Approved"))
+        approval_trigger.handler(approved())
 
 
 # ----- retrain_trigger -------------------------------------------------------------------

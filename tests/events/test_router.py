@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 import zipfile
@@ -116,12 +117,101 @@ def test_router_records_a_handler_that_always_raises_as_a_dead_letter(
     [event] = test_events("broken", 1)
     cloud.bus.emit(event)
     assert cloud.router.wait_idle(30)
-    assert len(CALLS["broken"]) == 3  # the router's attempts
+    assert len(CALLS["broken"]) == 3  # Lambda's asynchronous invocation: 1 + 2 retries
     [dead] = [d for d in cloud.router.dead_letters() if d["rule"] == "test-broken"]
     assert dead["error"] == "ValueError: this handler always raises"
     assert dead["event"]["id"] == event["id"]
-    assert dead["attempts"] == 3
-    assert (cloud.state_dir / "dead-letters.jsonl").read_text().count('"rule": "test-broken"') == 1
+    assert (dead["attempts"], dead["kind"]) == (3, "lambda-async")
+    assert dead["exhausted"] == "MaximumRetryAttempts"
+    assert dead["status"] == "dropped"  # no DeadLetterConfig: AWS would drop it
+    saved = json.loads((cloud.state_dir / "dead-letters.json").read_text())
+    assert [d["id"] for d in saved if d["rule"] == "test-broken"] == [dead["id"]]
+
+
+def test_a_function_failing_every_retry_lands_in_its_dead_letter_queue_and_alarms(
+    cloud: LocalCloud, account
+) -> None:
+    """As Lambda does: after its retries, the event goes to the function's DeadLetterConfig
+    queue with Lambda's attributes; the queue's alarm notifies the topic."""
+    CALLS["broken"].clear()
+    clients = account("data-science")
+    sqs, lam, cloudwatch = (
+        clients.client("sqs"),
+        clients.client("lambda"),
+        clients.client("cloudwatch"),
+    )
+    url = sqs.create_queue(QueueName="test-broken-dlq")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    lam.update_function_configuration(
+        FunctionName="test-broken", DeadLetterConfig={"TargetArn": queue["QueueArn"]}
+    )
+    assert lam.get_function_configuration(FunctionName="test-broken")["DeadLetterConfig"] == {
+        "TargetArn": queue["QueueArn"]
+    }
+    lam.put_function_event_invoke_config(FunctionName="test-broken", MaximumRetryAttempts=1)
+    topic = "arn:aws:sns:us-east-1:111111111111:batchops-data-science-notifications"
+    cloudwatch.put_metric_alarm(
+        AlarmName="test-broken-dlq-not-empty",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "test-broken-dlq"}],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
+    before = len(cloud.outbox.read())
+    [event] = test_events("broken", 1)
+    cloud.bus.emit(event)
+    assert cloud.router.wait_idle(30)
+    assert len(CALLS["broken"]) == 2  # MaximumRetryAttempts=1
+    [message] = sqs.receive_message(
+        QueueUrl=url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    )["Messages"]
+    assert json.loads(message["Body"])["id"] == event["id"]
+    assert message["MessageAttributes"]["ErrorMessage"]["StringValue"] == (
+        "ValueError: this handler always raises"
+    )
+    alarms = [
+        m for m in cloud.outbox.read()[before:] if "test-broken-dlq-not-empty" in m["subject"]
+    ]
+    assert len(alarms) == 1 and json.loads(alarms[0]["message"])["NewStateValue"] == "ALARM"
+    lam.update_function_configuration(FunctionName="test-broken", DeadLetterConfig={})
+    lam.delete_function_event_invoke_config(FunctionName="test-broken")
+
+
+def test_a_target_that_does_not_exist_goes_to_the_rules_dead_letter_queue_without_retries(
+    cloud: LocalCloud, account
+) -> None:
+    """EventBridge does not retry what a retry cannot fix (a missing target)."""
+    clients = account("data-science")
+    sqs, events = clients.client("sqs"), clients.client("events")
+    url = sqs.create_queue(QueueName="test-rule-dlq")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name="test-missing", EventPattern='{"source": ["test.missing"]}')
+    events.put_targets(
+        Rule="test-missing",
+        Targets=[
+            {
+                "Id": "gone",
+                "Arn": "arn:aws:lambda:us-east-1:111111111111:function:no-such-function",
+                "RetryPolicy": {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 600},
+                "DeadLetterConfig": {"Arn": queue["QueueArn"]},
+            }
+        ],
+    )
+    event = {**test_events("x", 1)[0], "source": "test.missing", "id": "missing-1"}
+    cloud.bus.emit(event)
+    assert cloud.router.wait_idle(30)
+    [dead] = [d for d in cloud.router.dead_letters() if d["rule"] == "test-missing"]
+    assert (dead["attempts"], dead["exhausted"], dead["status"]) == (1, "NonRetryable", "dead")
+    [message] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["TARGET_ARN"].endswith(":function:no-such-function")
+    assert attributes["RULE_ARN"].endswith(":rule/test-missing")
+    assert attributes["EXHAUSTED_RETRY_CONDITION"] == "NonRetryable"
 
 
 def test_every_step_status_change_becomes_a_notification(cloud: LocalCloud) -> None:

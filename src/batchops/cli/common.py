@@ -34,10 +34,24 @@ def add_env(
 
 
 def add_endpoint(parser: argparse.ArgumentParser) -> None:
+    """``--endpoint`` (the local cloud) and, as AWS CLI users expect, ``--profile``/``--region``."""
     parser.add_argument(
         "--endpoint",
         default=None,
-        help="local cloud endpoint (default: $BATCHOPS_ENDPOINT; unset = real AWS)",
+        metavar="URL",
+        help="local cloud endpoint (default: $BATCHOPS_ENDPOINT, else $AWS_ENDPOINT_URL; "
+        "unset = real AWS)",
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="AWS named profile for the credentials (default: $AWS_PROFILE or the default "
+        "credential chain); ignored on the local cloud",
+    )
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="AWS region (default: the environment's 'region' setting)",
     )
 
 
@@ -48,13 +62,16 @@ def add_json(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace, environment: str | None = None) -> Settings:
     from batchops.config import load_settings
 
-    return load_settings(environment or args.env)
+    region = getattr(args, "region", None)
+    return load_settings(environment or args.env, overrides={"region": region} if region else None)
 
 
 def clients_from(args: argparse.Namespace, settings: Settings) -> Clients:
     from batchops.aws import clients_for
 
-    return clients_for(settings, getattr(args, "endpoint", None))
+    return clients_for(
+        settings, getattr(args, "endpoint", None), profile=getattr(args, "profile", None)
+    )
 
 
 def interactive() -> bool:

@@ -57,6 +57,26 @@ def _check_out(out: Path) -> None:
         raise ConfigError(f"--out {out}: not writable ({exc.strerror})") from None
 
 
+def _fresh_state_dir(folder: Path) -> None:
+    """The demo tells the story from an empty cloud: a previous demo's state is removed.
+
+    (A local cloud keeps its state across restarts; the demo's folder is its own. One that
+    a running local cloud holds is refused by the state-folder lock, not deleted.)
+    """
+    import shutil
+
+    from batchops.localcloud.persistence import StateFolderLock
+
+    if not folder.exists():
+        return
+    lock = StateFolderLock(folder)
+    lock.acquire()
+    try:
+        shutil.rmtree(folder)
+    finally:
+        lock.release()
+
+
 def demo_cmd(args: argparse.Namespace) -> int:
     from batchops.demo import prepare_data, run_demo
     from batchops.localcloud.runtime import start_local_cloud
@@ -71,6 +91,7 @@ def demo_cmd(args: argparse.Namespace) -> int:
     cloud = None
     endpoint = args.endpoint
     if endpoint is None:
+        _fresh_state_dir(args.out / "local-cloud")
         cloud = start_local_cloud(state_dir=args.out / "local-cloud")
         endpoint = cloud.endpoint
         say(f"local cloud at {endpoint} (state in {args.out / 'local-cloud'})")

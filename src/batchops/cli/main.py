@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo_cmd",
     "monitor_cmd",
     "notifications_cmd",
+    "events_cmd",
     "gitlab_cmd",
 )
 

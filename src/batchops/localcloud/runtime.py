@@ -6,7 +6,13 @@ the approval Lambda. It serves ``/_batchops/notifications``, ``/_batchops/gitlab
 ``/_batchops/dead-letters`` and ``/_batchops/router``, and stops with the cloud.
 
 Options (``LocalCloud.options``): ``gitlab_run_jobs`` (default true: a trigger runs the
-deploy job), ``router_attempts`` (3) and ``router_base_delay`` (0.2 s).
+jobs the CI file declares), ``retry_time_scale`` (1.0: AWS's retry delays; tests shrink
+them), ``persist`` (default true, or ``BATCHOPS_LOCAL_PERSIST``).
+
+Started on a state folder a previous local cloud left (a clean stop or a crash), it serves
+that state again: moto's resources, execution records, notifications, dead letters, GitLab
+pipelines. Executions that were running when it died are marked ``Failed`` with the reason
+and their step processes are stopped (:func:`recover_interrupted`).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from typing import Any
 from batchops.localcloud.aws.context import serving
 from batchops.localcloud.aws.events.router import EventRouter
 from batchops.localcloud.aws.sns.outbox import Outbox
-from batchops.localcloud.bootstrap.resources import LOCAL_TRIGGER_TOKEN
+from batchops.localcloud.bootstrap.resources import LOCAL_READ_TOKEN, LOCAL_TRIGGER_TOKEN
 from batchops.localcloud.gitlab.standin import GitLabStandIn
 from batchops.localcloud.server import LocalCloud
 
@@ -32,8 +38,8 @@ def default_state_dir() -> Path:
     return Path(".batchops") / "local" / f"{stamp}-{os.getpid()}"
 
 
-def current_trigger_token(default: str) -> str:
-    """The trigger token in the data-science secret (GitLab knows its own tokens)."""
+def current_secret(setting: str, default: str) -> str:
+    """A GitLab token kept in a data-science secret (GitLab knows its own tokens)."""
     from moto.secretsmanager.models import secretsmanager_backends
 
     from batchops.config import load_settings
@@ -41,10 +47,40 @@ def current_trigger_token(default: str) -> str:
     settings = load_settings("data-science")
     backend = secretsmanager_backends[settings.account_id][settings.region]
     try:
-        value = backend.get_secret_value(settings.gitlab_trigger_secret_name, None, None)  # type: ignore[arg-type]
+        value = backend.get_secret_value(getattr(settings, setting), None, None)  # type: ignore[arg-type]
     except Exception:  # no secret (yet): the bootstrap's token
         return default
     return str(value.get("SecretString") or default)
+
+
+def current_trigger_token(default: str) -> str:
+    """The trigger token in the data-science secret."""
+    return current_secret("gitlab_trigger_secret_name", default)
+
+
+def recover_interrupted(cloud: LocalCloud) -> list[str]:
+    """Fail the executions a previous run left running, stop their processes; returns ARNs.
+
+    The execution's status-change event goes out (the notify rule tells people); its steps'
+    do not, so an interrupted model-quality step is not mistaken for a failed check.
+    """
+    from batchops.localcloud.executor.processes import ProcessLedger
+
+    moment = datetime.now(UTC).isoformat(timespec="seconds")
+    recovered = []
+    for record in cloud.store.interrupted():
+        stopped = ProcessLedger(cloud.store.logs_dir(record) / "processes").stop_all()
+        reason = (
+            f"InternalServerError: the local cloud stopped while this execution ran; it was "
+            f"restarted at {moment} and marked Failed"
+            + (f" (stopped {len(stopped)} step process(es))" if stopped else "")
+        )
+        previous = cloud.store.mark_interrupted(record, reason)
+        with serving(cloud):
+            cloud.executor.hooks.execution_status_changed(record, previous)
+        recovered.append(record.arn)
+        logging.getLogger(__name__).warning("%s: %s", record.arn, reason)
+    return recovered
 
 
 def attach_event_side(cloud: LocalCloud) -> str:
@@ -54,13 +90,13 @@ def attach_event_side(cloud: LocalCloud) -> str:
     router = cloud.router = EventRouter(
         endpoint=cloud.endpoint,
         state_dir=cloud.state_dir,
-        max_attempts=int(options.get("router_attempts", 3)),
-        base_delay=float(options.get("router_base_delay", 0.2)),
+        retry_time_scale=float(options.get("retry_time_scale", 1.0)),
         context=lambda: serving(cloud),
     )
     cloud.bus.subscribe(router)
     gitlab = cloud.gitlab = GitLabStandIn(
         token=lambda: current_trigger_token(LOCAL_TRIGGER_TOKEN),
+        api_token=lambda: current_secret("gitlab_read_token_secret_name", LOCAL_READ_TOKEN),
         state_dir=cloud.state_dir,
         endpoint=cloud.endpoint,
         run_jobs=bool(options.get("gitlab_run_jobs", True)),
@@ -93,6 +129,7 @@ def start_local_cloud(
             from batchops.localcloud.bootstrap import bootstrap as run_bootstrap
 
             run_bootstrap(cloud.endpoint, gitlab_url=gitlab_url)
+        cloud.restored["interrupted_executions"] = recover_interrupted(cloud)
     except BaseException:
         cloud.stop()
         raise

@@ -4,14 +4,21 @@ One process serves every account (moto keys its backends by account; a client se
 its account with ``sts:AssumeRole``, exactly as CI does on AWS). Besides the AWS APIs it
 serves a few read-only documents under ``/_batchops/`` (health, the event log, the
 records the report is built from) — nothing a product code path depends on.
+
+State survives restarts (:mod:`batchops.localcloud.persistence`): every request that may
+change a service is followed by a snapshot of that service before the answer goes out, and
+a local cloud started on a state folder that holds snapshots serves them again. One local
+cloud per state folder (a lock the kernel drops when the process dies).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +30,13 @@ from batchops.localcloud.aws.logs.job_logs import JobLogsToCloudWatch
 from batchops.localcloud.aws.sagemaker.pipeline_events import PipelineStatusEvents
 from batchops.localcloud.executor.runner import Executor
 from batchops.localcloud.executor.store import ExecutionStore
+from batchops.localcloud.persistence import (
+    MotoState,
+    StateFolderLock,
+    is_mutating,
+    signing_service,
+    touched_accounts,
+)
 
 if TYPE_CHECKING:
     from batchops.localcloud.aws.events.router import EventRouter
@@ -35,16 +49,29 @@ INTERNAL_PREFIX = "/_batchops/"
 
 
 def port_in_use(host: str, port: int) -> bool:
+    """True when something listens on ``host:port`` or it cannot be bound.
+
+    The bind probe sets ``SO_REUSEADDR`` like the server does: a port left in TIME_WAIT by
+    a local cloud that crashed is free to bind again at once.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
         if probe.connect_ex((host, port)) == 0:
             return True
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
             return True
     return False
+
+
+def persistence_enabled(options: dict[str, Any]) -> bool:
+    """``options["persist"]``, else ``BATCHOPS_LOCAL_PERSIST`` (default on; 0 turns it off)."""
+    if "persist" in options:
+        return bool(options["persist"])
+    return os.environ.get("BATCHOPS_LOCAL_PERSIST", "1").lower() not in ("0", "false", "no")
 
 
 class LocalCloud:
@@ -62,6 +89,13 @@ class LocalCloud:
         self.host = host
         self.port = port
         self.options = dict(options or {})
+        self.folder_lock = StateFolderLock(self.state_dir)
+        #: moto's state on disk (None with ``options["persist"] = False``)
+        self.state: MotoState | None = (
+            MotoState(self.state_dir) if persistence_enabled(self.options) else None
+        )
+        #: what the start found of a previous run of this state folder
+        self.restored: dict[str, Any] = {}
         self.bus = EventBus(self.state_dir)
         #: the event side, attached by :func:`batchops.localcloud.runtime.start_local_cloud`
         self.router: EventRouter | None = None
@@ -73,16 +107,40 @@ class LocalCloud:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._internal: dict[str, Callable[[], Any]] = {
-            "health": lambda: {"status": "ok", "endpoint": self.endpoint},
+            "health": lambda: {
+                "status": "ok",
+                "endpoint": self.endpoint,
+                "state_dir": str(self.state_dir),
+                "restored": self.restored,
+            },
+            "persistence": self._persistence_stats,
             "events": self.bus.read,
             "executions": lambda: [r.to_json() for r in self.store.all()],
         }
         self._stopped = threading.Event()
         self._on_stop: list[Callable[[], None]] = []
 
+    def router_sessions(self) -> Any:
+        """Role credentials the event side acts with (Lambda targets, ``Invoke``)."""
+        if self.router is None:
+            from batchops.localcloud.aws.events.targets.credentials import RoleSessions
+
+            return RoleSessions(self.endpoint)
+        return self.router.sessions
+
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when the cloud stops (before the executor and the server)."""
         self._on_stop.append(callback)
+
+    def _persistence_stats(self) -> dict[str, Any]:
+        if self.state is None:
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            "snapshots": self.state.writes,
+            "seconds": round(self.state.seconds, 4),
+            "bytes": self.state.bytes_written,
+        }
 
     def add_internal(self, name: str, provider: Callable[[], Any]) -> None:
         """Serve ``provider()`` as JSON at ``/_batchops/<name>``."""
@@ -111,11 +169,29 @@ class LocalCloud:
                     [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
                 )
                 return [body]
-            return moto_app(environ, start_response)
+            if self.state is None or not is_mutating(environ):
+                return moto_app(environ, start_response)
+            service = signing_service(environ)
+            accounts = touched_accounts(service, environ)
+            # the answer leaves only once the change is on disk
+            with self.state.lock_for(service):
+                answer = list(moto_app(environ, start_response))
+                self.state.save(service, accounts)
+                if service == "sts":  # assumed-role keys live in the role account's IAM
+                    self.state.save("iam", accounts)
+            return answer
 
         return application
 
     def start(self) -> str:
+        self.folder_lock.acquire()
+        try:
+            return self._start()
+        except BaseException:
+            self.folder_lock.release()
+            raise
+
+    def _start(self) -> str:
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -125,11 +201,17 @@ class LocalCloud:
 
         from batchops.localcloud import aws
 
+        previous = self.folder_lock.holder()
+        reuse = int(previous.get("port") or 0) if self.state is not None else 0
+        if not self.port and reuse and not port_in_use(self.host, reuse):
+            self.port = reuse  # a restart on the same state folder keeps its endpoint
         if self.port and port_in_use(self.host, self.port):
             raise CloudError(
-                f"port {self.port} on {self.host} is busy (another local cloud?); pick another "
+                f"port {self.port} on {self.host} is in use by another program; pick another "
                 "with --port or omit it to use a free one"
             )
+        if self.state is not None:
+            self._restore()
         try:
             self._server = make_server(
                 self.host,
@@ -156,11 +238,31 @@ class LocalCloud:
             options=self.options,
         )
         aws.install()
+        self.folder_lock.announce(endpoint=self.endpoint, port=self.port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud-http", daemon=True
         )
         self._thread.start()
         return self.endpoint
+
+    def _restore(self) -> None:
+        """Load a previous run's moto state and execution records (before serving)."""
+        assert self.state is not None
+        started = time.monotonic()
+        services = self.state.restore()
+        executions = self.store.load()
+        if services or executions:
+            self.restored = {
+                "services": services,
+                "executions": executions,
+                "seconds": round(time.monotonic() - started, 3),
+            }
+            log.info(
+                "local cloud: restored %s and %d execution record(s) from %s",
+                ", ".join(services) or "no AWS state",
+                executions,
+                self.state_dir,
+            )
 
     def stop(self) -> None:
         if self._stopped.is_set():
@@ -173,3 +275,7 @@ class LocalCloud:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self.state is not None and self._server is not None:
+            with self.state.lock_for(None):
+                self.state.save(None)  # what direct backend calls changed, too
+        self.folder_lock.release()

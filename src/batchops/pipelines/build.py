@@ -40,6 +40,7 @@ NOT_IN_DEFINITIONS = {
     "gitlab_url",
     "gitlab_project",
     "gitlab_trigger_secret_name",
+    "gitlab_read_token_secret_name",
     "recreate_pipelines",
     "email_recipient",
     "custom_notification_config",

@@ -32,6 +32,9 @@ class CloudServices(Protocol):
     bus: EventBus
     outbox: Outbox | None
 
+    def router_sessions(self) -> Any:
+        """Role credentials the event side acts with (Lambda targets, ``Invoke``)."""
+
 
 _CURRENT: ContextVar[Any] = ContextVar("batchops_local_cloud", default=None)
 

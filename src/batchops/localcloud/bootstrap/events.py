@@ -91,8 +91,10 @@ def function_environment(
             "BATCHOPS_GITLAB_PROJECT": settings.gitlab_project,
             "BATCHOPS_GITLAB_REF": "main",
             "BATCHOPS_TRIGGER_SECRET_ID": settings.gitlab_trigger_secret_name,
+            "BATCHOPS_GITLAB_READ_SECRET_ID": settings.gitlab_read_token_secret_name,
             "BATCHOPS_IDEMPOTENCY_TABLE": idempotency_table(settings),
             "BATCHOPS_MODEL_PACKAGE_GROUP_NAME": settings.model_package_group_name,
+            "BATCHOPS_TOPIC_ARN": topic_arn(settings),
         }
     return {
         "BATCHOPS_RETRAIN_PIPELINE_NAME": settings.pipeline_trainwhpo,
@@ -111,11 +113,45 @@ def _ensure_role(iam: Any, name: str, service: str) -> str:
         )
 
 
+def dead_letter_queue(clients: Clients, settings: Settings, name: str) -> str:
+    """An SQS dead-letter queue with an alarm to the notification topic when it is not empty.
+
+    As ``shared-modules/lambda-function`` (``<function>-dlq``) and ``shared-modules/event-rules``
+    (``batchops-<env>-events-dlq``) declare them: KMS-encrypted, 14 days' retention.
+    """
+    sqs, cloudwatch = clients.client("sqs"), clients.client("cloudwatch")
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={"KmsMasterKeyId": settings.kms_key, "MessageRetentionPeriod": "1209600"},
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    cloudwatch.put_metric_alarm(
+        AlarmName=f"{name}-not-empty",
+        AlarmDescription=f"Events failed every delivery attempt and wait in {name}: see "
+        "`batchops events dead-letters`, fix the cause, then `batchops events redrive`.",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": name}],
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        TreatMissingData="notBreaching",
+        AlarmActions=[topic_arn(settings)],
+        OKActions=[topic_arn(settings)],
+    )
+    return str(arn)
+
+
 def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url: str | None) -> str:
     zip_name, handler = FUNCTIONS[name]
     iam, lam = clients.client("iam"), clients.client("lambda")
     role = _ensure_role(iam, f"{name}-{settings.environment}", "lambda.amazonaws.com")
     variables = function_environment(settings, name, gitlab_url)
+    dead_letters = {"TargetArn": dead_letter_queue(clients, settings, f"{name}-dlq")}
     try:
         lam.get_function_configuration(FunctionName=name)
     except lam.exceptions.ResourceNotFoundException:
@@ -129,6 +165,7 @@ def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url:
             MemorySize=256,
             Environment={"Variables": variables},
             Description=f"batchops {zip_name} ({settings.environment})",
+            DeadLetterConfig=dead_letters,
         )
         return str(created["FunctionArn"])
     updated = lam.update_function_configuration(
@@ -137,24 +174,50 @@ def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url:
         Handler=handler,
         Runtime=RUNTIME,
         Environment={"Variables": variables},
+        DeadLetterConfig=dead_letters,
     )
     return str(updated["FunctionArn"])
 
 
+#: every target's RetryPolicy, as shared-modules/event-rules declares it
+RETRY_POLICY = {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+
+
 def _targets(
-    stem: str, settings: Settings, arns: dict[str, str], events_role: str, registry: Settings
+    stem: str,
+    settings: Settings,
+    arns: dict[str, str],
+    events_role: str,
+    registry: Settings,
+    *,
+    dead_letters: dict[str, str],
 ) -> list[dict[str, Any]]:
-    retry = {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+    retry = RETRY_POLICY
     lambda_target = {
         "approval-to-deploy": "batchops-approval-trigger",
         "pipeline-status-to-notify": "batchops-notify",
         "model-quality-failed-to-retrain": "batchops-retrain-trigger",
     }.get(stem)
     if lambda_target:
-        return [{"Id": "lambda", "Arn": arns[lambda_target], "RetryPolicy": retry}]
+        return [
+            {
+                "Id": "lambda",
+                "Arn": arns[lambda_target],
+                "RetryPolicy": retry,
+                "DeadLetterConfig": dead_letters,
+            }
+        ]
     if stem == "model-quality-failed-to-data-science-bus":
         bus = f"arn:aws:events:{registry.region}:{registry.account_id}:event-bus/default"
-        return [{"Id": "data-science-bus", "Arn": bus, "RoleArn": events_role}]
+        return [
+            {
+                "Id": "data-science-bus",
+                "Arn": bus,
+                "RoleArn": events_role,
+                "RetryPolicy": retry,
+                "DeadLetterConfig": dead_letters,
+            }
+        ]
     training = stem.startswith("training")
     return [
         {
@@ -164,6 +227,7 @@ def _targets(
             ],
             "RoleArn": events_role,
             "RetryPolicy": retry,
+            "DeadLetterConfig": dead_letters,
             "SageMakerPipelineParameters": {
                 "PipelineParameterList": [
                     {"Name": "InputBucket", "Value": "$.detail.bucket.name"},
@@ -190,6 +254,7 @@ def bootstrap_events(
     )
     events, lam = clients.client("events"), clients.client("lambda")
     values = pattern_values(settings)
+    dead_letters = {"Arn": dead_letter_queue(clients, settings, f"batchops-{env}-events-dlq")}
     for stem, environments in RULE_ENVIRONMENTS.items():
         if env not in environments:
             continue
@@ -200,7 +265,7 @@ def bootstrap_events(
             State="ENABLED",
             Description=f"batchops: {stem.replace('-', ' ')}",
         )["RuleArn"]
-        targets = _targets(stem, settings, arns, events_role, registry)
+        targets = _targets(stem, settings, arns, events_role, registry, dead_letters=dead_letters)
         events.put_targets(Rule=rule, Targets=targets)
         for target in targets:
             if ":lambda:" in target["Arn"]:

@@ -23,6 +23,8 @@ from batchops.aws import Clients
 from batchops.config import Settings
 
 LOCAL_TRIGGER_TOKEN = "local-trigger-token"
+#: the read-only API token of the GitLab stand-in (``read_api`` on GitLab)
+LOCAL_READ_TOKEN = "local-read-api-token"
 
 _TRUST = {
     "Version": "2012-10-17",
@@ -200,4 +202,10 @@ def bootstrap_account(settings: Settings, clients: Clients, readers: list[str]) 
             Name=settings.gitlab_trigger_secret_name,
             KmsKeyId=settings.kms_key,
             SecretString=LOCAL_TRIGGER_TOKEN,
+        )
+        _exists(
+            secrets.create_secret,
+            Name=settings.gitlab_read_token_secret_name,
+            KmsKeyId=settings.kms_key,
+            SecretString=LOCAL_READ_TOKEN,
         )

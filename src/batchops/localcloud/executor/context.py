@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from batchops.errors import PipelineError
+from batchops.localcloud.executor.processes import ProcessLedger
 
 _OPT_ML = re.compile(r"(?<![\w/.])/opt/ml(?=/|$)")
 #: Environment variables a container may inherit from the host (no credentials).
@@ -202,24 +203,33 @@ def run_container(
         except OSError as exc:
             raise StepFailed(f"ClientError: cannot start {argv[0]!r}: {exc.strerror}") from None
         assert process.stdout is not None
+        pid_file = _ledger(ctx).record(process.pid, ctx.step_name)
         watchdog = threading.Thread(
             target=_watch, args=(process, ctx.stop_event, started, timeout_s), daemon=True
         )
         watchdog.start()
-        for line in process.stdout:
-            log.write(line)
-            tail.append(line)
-            if len(tail) > 50:
-                del tail[:-50]
-            if on_line:
-                on_line(line)
-        code = process.wait()
+        try:
+            for line in process.stdout:
+                log.write(line)
+                tail.append(line)
+                if len(tail) > 50:
+                    del tail[:-50]
+                if on_line:
+                    on_line(line)
+            code = process.wait()
+        finally:
+            ProcessLedger.forget(pid_file)
     if ctx.stop_event.is_set():
         raise StepStopped()
     if timeout_s and time.monotonic() - started > timeout_s and code != 0:
         raise StepFailed(f"ClientError: the job exceeded MaxRuntimeInSeconds={timeout_s:g}")
     if code != 0:
         raise StepFailed(failure_reason(ctx, tail, code))
+
+
+def _ledger(ctx: StepContext) -> ProcessLedger:
+    """Where this execution's running processes are recorded (see ``executor.processes``)."""
+    return ProcessLedger(Path(ctx.options.get("process_dir") or ctx.workspace / "processes"))
 
 
 def _watch(process: Any, stop: threading.Event, started: float, timeout_s: float | None) -> None:

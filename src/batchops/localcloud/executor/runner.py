@@ -319,7 +319,11 @@ class _Run:
             ),
             properties_of=self._properties,
             stop_event=self.stop,
-            options={**self.executor.options, "pipeline_role_arn": run.role_arn},
+            options={
+                **self.executor.options,
+                "pipeline_role_arn": run.role_arn,
+                "process_dir": str(self.logs_dir / "processes"),
+            },
             emit_job_log=lambda group, job, path: self.executor.emit_job_log(run, group, job, path),
         )
 

@@ -3,7 +3,9 @@
 The server answers ``DescribePipelineExecution``, ``ListPipelineExecutions`` and
 ``ListPipelineExecutionSteps`` from these records (moto has no steps at all), and every
 change is also written to ``<state>/executions/<id>.json`` (atomic), so a run can be
-inspected after the local cloud stopped.
+inspected after the local cloud stopped and a restarted local cloud on the same state
+folder serves them again (:meth:`ExecutionStore.load`). An execution that was still running
+when the local cloud died is marked ``Failed`` with the reason (:meth:`ExecutionStore.interrupted`).
 """
 
 from __future__ import annotations
@@ -114,6 +116,30 @@ class ExecutionRecord:
             step.pop("properties", None)
         return data
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ExecutionRecord:
+        """The record :meth:`to_json` wrote (step properties are not kept)."""
+        fields = dict(data)
+        for name in ("created", "ended", "last_modified"):
+            fields[name] = _moment(fields.get(name))
+        steps = {}
+        for name, saved in (fields.pop("steps", None) or {}).items():
+            step = dict(saved)
+            for moment in ("start_time", "end_time"):
+                step[moment] = _moment(step.get(moment))
+            steps[name] = StepRecord(**step)
+        fields["steps"] = steps
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in fields.items() if k in known})
+
+
+def _moment(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
 
 class ExecutionStore:
     def __init__(self, state_dir: Path) -> None:
@@ -155,6 +181,46 @@ class ExecutionStore:
         with self._lock:
             record.last_modified = now()
             atomic_write_json(self._dir / f"{record.execution_id}.json", record.to_json())
+
+    def load(self) -> int:
+        """Read the records a previous run of this state folder wrote; returns how many."""
+        import json
+        import logging
+
+        loaded = 0
+        for path in sorted(self._dir.glob("*.json")):
+            try:
+                record = ExecutionRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError) as exc:
+                logging.getLogger(__name__).error(
+                    "execution record %s is unreadable (%s); skipped", path, exc
+                )
+                continue
+            with self._lock:
+                self._records[record.arn] = record
+            loaded += 1
+        return loaded
+
+    def interrupted(self) -> list[ExecutionRecord]:
+        """Records a previous run left ``Executing``/``Stopping`` (it died meanwhile)."""
+        with self._lock:
+            return [r for r in self._records.values() if r.status not in TERMINAL]
+
+    def mark_interrupted(self, record: ExecutionRecord, reason: str) -> str:
+        """Fail ``record`` and its unfinished steps with ``reason``; returns the old status."""
+        with self._lock:
+            previous = record.status
+            moment = now()
+            for step in record.steps.values():
+                if step.status not in TERMINAL:
+                    step.status = "Failed"
+                    step.end_time = moment
+                    step.failure_reason = reason
+            record.status = "Stopped" if previous == "Stopping" else "Failed"
+            record.failure_reason = reason
+            record.ended = moment
+            self.save(record)
+        return previous
 
     def logs_dir(self, record: ExecutionRecord) -> Path:
         folder = self._dir / record.execution_id

@@ -1,20 +1,26 @@
-"""A GitLab stand-in on 127.0.0.1: the API calls batchops makes, and the deploy job.
+"""A GitLab stand-in on 127.0.0.1: the API calls batchops makes, and the jobs of the CI file.
 
 It answers what python-gitlab sends for a pipeline trigger
-(``POST /api/v4/projects/:id/trigger/pipeline`` with the trigger token, ref and
-variables) and the lookups around it (``GET /api/v4/projects/:id``,
-``.../pipelines``, ``.../pipelines/:pid``). Each accepted trigger is recorded (never the
-token) and then, like the real model-deploy job, runs
-``batchops deploy --env $DEPLOY_ENV --model-package-arn $MODEL_PACKAGE_ARN`` as a
-subprocess against the local cloud, one job at a time (the real jobs share a
-``resource_group`` per account); the pipeline status follows the job's exit code and its
-log is kept under ``<state>/gitlab/``.
+(``POST /api/v4/projects/:id/trigger/pipeline`` with the trigger token, ref and variables)
+and the read API the approval Lambda uses to find out whether an earlier, unanswered
+trigger created a pipeline (``GET .../pipelines`` with ``source``/``ref``/``updated_after``,
+``.../pipelines/:pid``, ``.../pipelines/:pid/variables``, ``.../pipelines/:pid/jobs``; these
+need an API token in ``PRIVATE-TOKEN``, as on GitLab).
 
-The trigger token it accepts is the one stored in the data-science account's secret
-(``gitlab configure`` may replace the bootstrap's), as GitLab knows its own tokens.
+What a trigger may do is what the project's settings allow (:mod:`.trigger_policy`): the
+trigger token is required, only the documented pipeline variables are accepted — anything
+else (``PYTHONPATH``…) is refused with GitLab's answer and logged by name only — and what
+runs is derived from the repository's CI files (:mod:`.ci_jobs`): ``workflow:rules``, the
+routing to child pipelines, each job's ``rules`` and ``script``. Jobs run one pipeline at a
+time (the real deploy jobs share a ``resource_group``), as a shell with the job's variables;
+logs are kept under ``<state>/gitlab/``.
 
-Tests inject faults (``faults``: a list of HTTP status codes or ``"timeout"`` answered to
-the next trigger calls) to exercise the handler's retries.
+Pipelines are kept in ``<state>/gitlab/pipelines.json`` (atomic writes): a restarted local
+cloud lists them again, and a job that was running when it died is marked failed.
+
+Faults for tests (:mod:`.faults`): status codes or ``"timeout"`` for the next triggers
+(``faults``), failing every trigger for a while (``fail_for``), creating the pipeline but
+answering late (``answer_late``).
 """
 
 from __future__ import annotations
@@ -35,53 +41,69 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from batchops.fs import atomic_write_json
+from batchops.localcloud.gitlab.ci_jobs import PipelineFiltered, Plan, PlannedJob, plan_trigger
+from batchops.localcloud.gitlab.faults import Faults
+from batchops.localcloud.gitlab.trigger_policy import refused_variables
+
 log = logging.getLogger(__name__)
 PROJECT_ID = 1
+TokenSource = str | Callable[[], str]
 
 
-def deploy_command(variables: dict[str, str]) -> list[str]:
-    """The model-deploy job's script line (``.gitlab/ci/model-deploy.yml``)."""
-    script = Path(sys.executable).with_name("batchops")
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "batchops.cli.main"]
-    return [
-        *base,
-        "deploy",
-        "--env",
-        variables.get("DEPLOY_ENV", "staging"),
-        "--model-package-arn",
-        variables["MODEL_PACKAGE_ARN"],
-    ]
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _value(source: TokenSource | None) -> str:
+    if source is None:
+        return ""
+    return source() if callable(source) else source
 
 
 class GitLabStandIn:
     def __init__(
         self,
         *,
-        token: str | Callable[[], str],
+        token: TokenSource,
+        api_token: TokenSource | None = None,
         project_path: str = "ml/batchops",
         state_dir: Path | None = None,
         endpoint: str | None = None,
         run_jobs: bool = True,
+        repo_root: Path | None = None,
     ) -> None:
         self.token = token
+        self.api_token = api_token
         self.project_path = project_path
         self.state_dir = Path(state_dir) if state_dir else None
         self.endpoint = endpoint
         self.run_jobs = run_jobs
-        self.faults: list[int | str] = []
-        self.timeout_delay = 3.0
+        self.repo_root = repo_root
+        self.faults = Faults()
         self.requests: list[dict[str, Any]] = []
         self._pipelines: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._jobs: queue.Queue[int | None] = queue.Queue()
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
+        self._load()
 
     # ----- lifecycle ---------------------------------------------------------------------
+    @property
+    def _folder(self) -> Path | None:
+        return self.state_dir / "gitlab" if self.state_dir else None
+
     def start(self) -> str:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        port = int(self._saved().get("port") or 0)
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self))
+        except OSError:  # the previous port is taken: any free one
+            self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        if self._folder is not None:
+            atomic_write_json(self._folder / "standin.json", {"port": self._server.server_port})
         threading.Thread(
             target=self._server.serve_forever, name="gitlab-standin", daemon=True
         ).start()
@@ -95,17 +117,59 @@ class GitLabStandIn:
             self._server = None
         self._jobs.put(None)
 
+    def _saved(self) -> dict[str, Any]:
+        if self._folder is None:
+            return {}
+        try:
+            return dict(json.loads((self._folder / "standin.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return {}
+
+    # ----- persistence -------------------------------------------------------------------
+    def _load(self) -> None:
+        """Pipelines of a previous run; a job it left running was interrupted: failed."""
+        if self._folder is None:
+            return
+        path = self._folder / "pipelines.json"
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.error("GitLab stand-in: %s is unreadable (%s); starting empty", path, exc)
+            return
+        for record in saved:
+            if record.get("status") in ("created", "pending", "running"):
+                record["status"] = "failed"
+                record["failure_reason"] = "the local cloud stopped while the pipeline ran"
+                for job in record.get("jobs", []):
+                    if job.get("status") in ("created", "pending", "running"):
+                        job["status"] = "failed"
+                        job["failure_reason"] = "runner_system_failure"
+            self._pipelines[int(record["id"])] = record
+
+    def _save(self) -> None:
+        """Write every pipeline (caller holds the lock)."""
+        if self._folder is not None:
+            atomic_write_json(
+                self._folder / "pipelines.json",
+                [self._pipelines[k] for k in sorted(self._pipelines)],
+            )
+
     # ----- records -----------------------------------------------------------------------
     def triggers(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [dict(p) for p in sorted(self._pipelines.values(), key=lambda p: p["id"])]
+            return [json.loads(json.dumps(self._pipelines[k])) for k in sorted(self._pipelines)]
 
     def wait_jobs(self, timeout: float = 120.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if all(p["status"] not in ("created", "running") for p in self._pipelines.values()):
-                    return True
+                busy = [
+                    p for p in self._pipelines.values() if p["status"] in ("created", "running")
+                ]
+            if not busy:
+                return True
             time.sleep(0.1)
         return False
 
@@ -121,107 +185,262 @@ class GitLabStandIn:
     def matches_project(self, raw: str) -> bool:
         return unquote(raw) in (str(PROJECT_ID), self.project_path)
 
+    def authorized(self, headers: Any) -> bool:
+        """The read API needs an API token (``PRIVATE-TOKEN`` or ``Authorization: Bearer``)."""
+        expected = _value(self.api_token)
+        given = headers.get("PRIVATE-TOKEN") or ""
+        bearer = headers.get("Authorization") or ""
+        if bearer.startswith("Bearer "):
+            given = given or bearer[7:]
+        return bool(expected) and hmac.compare_digest(given, expected)
+
+    # ----- the trigger API -----------------------------------------------------------------
     def trigger(self, form: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        expected = self.token() if callable(self.token) else self.token
-        if not hmac.compare_digest(str(form.get("token") or ""), expected):
+        if not hmac.compare_digest(str(form.get("token") or ""), _value(self.token)):
             return 404, {"message": "404 Not Found"}  # GitLab's answer to a bad trigger token
         ref = str(form.get("ref") or "")
         if not ref:
-            return 400, {"message": "ref is missing"}
+            return 400, {"error": "ref is missing"}
         variables = {str(k): str(v) for k, v in (form.get("variables") or {}).items()}
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        with self._lock:
-            pipeline_id = len(self._pipelines) + 1
-            record = {
-                "id": pipeline_id,
-                "iid": pipeline_id,
-                "project_id": PROJECT_ID,
-                "ref": ref,
-                "sha": "0" * 40,
-                "source": "trigger",
-                "status": "created",
-                "created_at": now,
-                "updated_at": now,
-                "web_url": f"{self.url}/{self.project_path}/-/pipelines/{pipeline_id}",
-                "variables": variables,
-                "job": {"command": None, "exit_code": None, "log": None},
+        refused = refused_variables(variables)
+        if refused:
+            log.warning(
+                "GitLab stand-in: trigger refused, variables not allowed: %s", ", ".join(refused)
+            )
+            return 400, {
+                "message": {"base": ["Insufficient permissions to set pipeline variables"]}
             }
+        with self._lock:
+            pipeline_id = max(self._pipelines, default=0) + 1
+        predefined = self._predefined(pipeline_id, ref)
+        try:
+            plan = plan_trigger(self._repo(), {**predefined, **variables})
+        except PipelineFiltered as exc:
+            return 400, {"message": {"base": [str(exc)]}}
+        return 201, self._create(pipeline_id, ref, variables, plan)
+
+    def _repo(self) -> Path:
+        if self.repo_root is not None:
+            return self.repo_root
+        from batchops.config import find_config_dir
+
+        return find_config_dir().parent
+
+    def _predefined(self, pipeline_id: int, ref: str) -> dict[str, str]:
+        return {
+            "CI": "true",
+            "GITLAB_CI": "true",
+            "CI_PIPELINE_SOURCE": "trigger",
+            "CI_PIPELINE_ID": str(pipeline_id),
+            "CI_COMMIT_BRANCH": ref,
+            "CI_COMMIT_REF_NAME": ref,
+            "CI_DEFAULT_BRANCH": "main",
+            "CI_PROJECT_ID": str(PROJECT_ID),
+            "CI_PROJECT_PATH": self.project_path,
+            "CI_SERVER_URL": self.url,
+        }
+
+    def _create(
+        self, pipeline_id: int, ref: str, variables: dict[str, str], plan: Plan
+    ) -> dict[str, Any]:
+        now = _now()
+        jobs = [
+            {
+                "id": pipeline_id * 100 + index,
+                "name": job.name,
+                "stage": job.stage,
+                "status": "manual" if job.when == "manual" else "created",
+                "script": list(job.script),
+            }
+            for index, job in enumerate(plan.jobs, start=1)
+        ]
+        record = {
+            "id": pipeline_id,
+            "iid": pipeline_id,
+            "project_id": PROJECT_ID,
+            "name": plan.name,
+            "ref": ref,
+            "sha": "0" * 40,
+            "source": "trigger",
+            "status": "created",
+            "created_at": now,
+            "updated_at": now,
+            "web_url": f"{self.url}/{self.project_path}/-/pipelines/{pipeline_id}",
+            "variables": variables,
+            "jobs": jobs,
+            "job": {"command": None, "exit_code": None, "log": None},
+        }
+        with self._lock:
             self._pipelines[pipeline_id] = record
-        if self.run_jobs and "MODEL_PACKAGE_ARN" in variables:
+            self._save()
+        if self.run_jobs:
             self._jobs.put(pipeline_id)
         else:
             self._set(pipeline_id, status="skipped")
-        public = {k: v for k, v in record.items() if k not in ("variables", "job")}
-        return 201, public
+        return self.public(record)
+
+    @staticmethod
+    def public(record: dict[str, Any]) -> dict[str, Any]:
+        """A pipeline as GitLab's API shows it."""
+        return {k: v for k, v in record.items() if k not in ("variables", "job", "jobs")}
 
     def pipeline(self, pipeline_id: int) -> dict[str, Any] | None:
         with self._lock:
             found = self._pipelines.get(pipeline_id)
-            return {k: v for k, v in found.items() if k != "job"} if found else None
+            return self.public(found) if found else None
+
+    def variables_of(self, pipeline_id: int) -> list[dict[str, str]] | None:
+        with self._lock:
+            found = self._pipelines.get(pipeline_id)
+            if found is None:
+                return None
+            return [
+                {"key": k, "variable_type": "env_var", "value": v}
+                for k, v in found["variables"].items()
+            ]
+
+    def jobs_of(self, pipeline_id: int) -> list[dict[str, Any]] | None:
+        with self._lock:
+            found = self._pipelines.get(pipeline_id)
+            return None if found is None else [dict(j) for j in found.get("jobs", [])]
+
+    def list_pipelines(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """``GET /projects/:id/pipelines`` with GitLab's filters, newest first by default."""
+
+        def first(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        with self._lock:
+            found = [self.public(p) for p in self._pipelines.values()]
+        for name in ("source", "ref", "status", "name"):
+            wanted = first(name)
+            if wanted is not None:
+                found = [p for p in found if str(p.get(name)) == wanted]
+        after, before = first("updated_after"), first("updated_before")
+        if after:
+            found = [p for p in found if _moment(p["updated_at"]) > _moment(after)]
+        if before:
+            found = [p for p in found if _moment(p["updated_at"]) < _moment(before)]
+        order = first("order_by") or "id"
+        found.sort(key=lambda p: p.get(order) or 0, reverse=(first("sort") or "desc") == "desc")
+        per_page = min(max(int(first("per_page") or 20), 1), 100)
+        page = max(int(first("page") or 1), 1)
+        return found[(page - 1) * per_page : page * per_page]
 
     def _set(self, pipeline_id: int, **changes: Any) -> None:
         with self._lock:
             record = self._pipelines[pipeline_id]
             record.update(changes)
-            record["updated_at"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+            record["updated_at"] = _now()
+            self._save()
 
-    # ----- the deploy job ----------------------------------------------------------------
+    def _set_job(self, pipeline_id: int, job_id: int, **changes: Any) -> None:
+        with self._lock:
+            record = self._pipelines[pipeline_id]
+            for job in record.get("jobs", []):
+                if job["id"] == job_id:
+                    job.update(changes)
+            record["updated_at"] = _now()
+            self._save()
+
+    # ----- running the jobs ----------------------------------------------------------------
     def _job_worker(self) -> None:
         while True:
             pipeline_id = self._jobs.get()
             if pipeline_id is None:
                 return
             try:
-                self._run_job(pipeline_id)
+                self._run_pipeline(pipeline_id)
             except Exception as exc:  # a broken job must not stop the next one
-                log.exception("GitLab stand-in: job of pipeline %s crashed", pipeline_id)
+                log.exception("GitLab stand-in: pipeline %s crashed", pipeline_id)
                 self._set(pipeline_id, status="failed", failure_reason=str(exc))
 
-    def _run_job(self, pipeline_id: int) -> None:
+    def _run_pipeline(self, pipeline_id: int) -> None:
         with self._lock:
-            variables = dict(self._pipelines[pipeline_id]["variables"])
-        command = deploy_command(variables)
+            record = json.loads(json.dumps(self._pipelines[pipeline_id]))
+        variables = record["variables"]
+        plan = plan_trigger(
+            self._repo(), {**self._predefined(pipeline_id, record["ref"]), **variables}
+        )
+        self._set(pipeline_id, status="running")
+        status = "success"
+        for job, planned in zip(record["jobs"], plan.jobs, strict=False):
+            if planned.when == "manual":
+                continue
+            if status != "success":
+                self._set_job(pipeline_id, job["id"], status="skipped")
+                continue
+            code = self._run_job(pipeline_id, job["id"], planned, {**plan.variables, **variables})
+            if code != 0:
+                status = "failed"
+        manual = any(j.when == "manual" for j in plan.jobs)
+        self._set(pipeline_id, status="manual" if status == "success" and manual else status)
+
+    def _run_job(
+        self, pipeline_id: int, job_id: int, job: PlannedJob, variables: dict[str, str]
+    ) -> int:
+        bin_dir = str(Path(sys.executable).parent)
         environ = {
             **os.environ,
+            **job.variables,
             **variables,
-            "CI": "true",
-            "CI_PIPELINE_ID": str(pipeline_id),
-            "CI_PIPELINE_SOURCE": "trigger",
+            "CI_JOB_ID": str(job_id),
+            "CI_JOB_NAME": job.name,
+            "CI_JOB_STAGE": job.stage,
+            "CI_PROJECT_DIR": str(self._repo()),
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
         }
         if self.endpoint:
             environ["BATCHOPS_ENDPOINT"] = self.endpoint
-        log_path = (
-            (self.state_dir / "gitlab" / f"pipeline-{pipeline_id}.log") if self.state_dir else None
-        )
+        script = "set -eo pipefail\n" + "\n".join(job.script) + "\n"
+        command = ["bash", "-c", script]
+        log_path = self._folder / f"pipeline-{pipeline_id}-{job.name}.log" if self._folder else None
+        self._set_job(pipeline_id, job_id, status="running", started_at=_now())
         self._set(
             pipeline_id,
-            status="running",
-            job={"command": command, "exit_code": None, "log": str(log_path or "")},
+            job={
+                "name": job.name,
+                "command": list(job.script),
+                "exit_code": None,
+                "log": str(log_path or ""),
+            },
         )
         completed = subprocess.run(
             command,
             env=environ,
+            cwd=self._repo(),
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
             timeout=1800,
+            check=False,
         )
+        output = completed.stdout + completed.stderr
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text(
-                f"$ {' '.join(command)}\n{completed.stdout}{completed.stderr}", encoding="utf-8"
+                "".join(f"$ {line}\n" for line in job.script) + output, encoding="utf-8"
             )
         status = "success" if completed.returncode == 0 else "failed"
+        self._set_job(
+            pipeline_id, job_id, status=status, finished_at=_now(), exit_code=completed.returncode
+        )
         self._set(
             pipeline_id,
-            status=status,
             job={
-                "command": command,
+                "name": job.name,
+                "command": list(job.script),
                 "exit_code": completed.returncode,
                 "log": str(log_path or ""),
-                "output_tail": (completed.stdout + completed.stderr)[-2000:],
+                "output_tail": output[-2000:],
             },
         )
+        return completed.returncode
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _handler_for(standin: GitLabStandIn) -> type[BaseHTTPRequestHandler]:
@@ -233,11 +452,14 @@ def _handler_for(standin: GitLabStandIn) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (a late answer): GitLab's work is done
 
         def _parts(self) -> list[str]:
             path = urlparse(self.path).path
@@ -245,14 +467,29 @@ def _handler_for(standin: GitLabStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             parts = self._parts()
-            if len(parts) >= 2 and parts[0] == "projects" and standin.matches_project(parts[1]):
-                if len(parts) == 2:
-                    return self._send(200, standin.project())
-                if parts[2:3] == ["pipelines"] and len(parts) == 3:
-                    return self._send(200, [standin.pipeline(p["id"]) for p in standin.triggers()])
-                if parts[2:3] == ["pipelines"] and len(parts) == 4 and parts[3].isdigit():
-                    found = standin.pipeline(int(parts[3]))
-                    return self._send(200 if found else 404, found or {"message": "404 Not Found"})
+            if not (len(parts) >= 2 and parts[0] == "projects"):
+                return self._send(404, {"message": "404 Not Found"})
+            if not standin.authorized(self.headers):
+                return self._send(401, {"message": "401 Unauthorized"})
+            if not standin.matches_project(parts[1]):
+                return self._send(404, {"message": "404 Project Not Found"})
+            rest = parts[2:]
+            if not rest:
+                return self._send(200, standin.project())
+            if rest == ["pipelines"]:
+                query = parse_qs(urlparse(self.path).query)
+                return self._send(200, standin.list_pipelines(query))
+            if rest[0] == "pipelines" and len(rest) >= 2 and rest[1].isdigit():
+                pipeline_id = int(rest[1])
+                answer: Any = None
+                if len(rest) == 2:
+                    answer = standin.pipeline(pipeline_id)
+                elif rest[2:] == ["variables"]:
+                    answer = standin.variables_of(pipeline_id)
+                elif rest[2:] == ["jobs"]:
+                    answer = standin.jobs_of(pipeline_id)
+                if answer is not None:
+                    return self._send(200, answer)
             return self._send(404, {"message": "404 Not Found"})
 
         def do_POST(self) -> None:
@@ -266,15 +503,17 @@ def _handler_for(standin: GitLabStandIn) -> type[BaseHTTPRequestHandler]:
                 and standin.matches_project(parts[1])
             ):
                 return self._send(404, {"message": "404 Not Found"})
+            fault = standin.faults.take()
             with standin._lock:
-                fault = standin.faults.pop(0) if standin.faults else None
-                standin.requests.append({"path": self.path, "fault": fault})
-            if fault == "timeout":
-                time.sleep(standin.timeout_delay)
-                return self._send(504, {"message": "timeout"})
-            if isinstance(fault, int):
-                return self._send(fault, {"message": f"{fault} injected fault"})
+                standin.requests.append({"path": self.path, "fault": fault, "at": _now()})
+            if fault is not None and fault.before:
+                time.sleep(fault.delay)
+                return self._send(fault.status, {"message": fault.message})
             status, body = standin.trigger(_form(raw, self.headers.get("Content-Type", "")))
+            if fault is not None:  # created, answered late (after the client's timeout)
+                time.sleep(fault.delay)
+                if fault.status:
+                    return self._send(fault.status, {"message": fault.message})
             return self._send(status, body)
 
     return Handler

@@ -17,10 +17,13 @@ target of one source does not hold up the others. Targets:
   are resolved from the event, as EventBridge's dynamic path parameters are);
 * event bus: forward to that bus (another account's, if its bus policy allows it).
 
-A failed delivery is retried with exponential backoff, up to the target's
-``RetryPolicy`` and the router's limit; then it is recorded as a dead letter
-(``<state>/dead-letters.jsonl``, ``/_batchops/dead-letters``) — never dropped silently.
-Errors a handler marks ``retryable = False`` go there at once.
+A failed delivery is retried as AWS retries it (:mod:`.retries`): a target EventBridge
+cannot reach follows the target's ``RetryPolicy`` (default 185 attempts / 24 h); a Lambda
+function that raises follows Lambda's asynchronous-invocation retries (default 2 more, after
+1 and 2 minutes). Retries are scheduled, never slept in a lane, so one failing target holds
+up nothing else. When the retries are exhausted the event goes to the dead-letter queue AWS
+would use (:mod:`.dead_letters`) and is recorded (``/_batchops/dead-letters``); errors a
+retry cannot fix (a missing function or pipeline, a refused policy) go there at once.
 """
 
 from __future__ import annotations
@@ -32,14 +35,22 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from batchops.localcloud.aws.events.dead_letters import DeadLetters
+from batchops.localcloud.aws.events.retries import RetryPolicy, RetryScheduler
 from batchops.localcloud.aws.events.targets.credentials import RoleSessions
-from batchops.localcloud.aws.events.targets.errors import PermanentDeliveryError
-from batchops.localcloud.aws.events.targets.lambda_function import invoke_function
+from batchops.localcloud.aws.events.targets.errors import FunctionError, PermanentDeliveryError
+from batchops.localcloud.aws.events.targets.lambda_function import (
+    find_function,
+    invoke_function,
+    on_failure_destination,
+)
 from batchops.localcloud.aws.events.targets.payload import as_message, target_payload
 from batchops.localcloud.aws.events.targets.queues_and_topics import (
     publish_to_topic,
@@ -56,6 +67,24 @@ MAX_HOPS = 4
 def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+@dataclass
+class Delivery:
+    """One event on its way to one target, with what happened so far."""
+
+    event: dict[str, Any]
+    account: str
+    region: str
+    rule: str
+    rule_arn: str
+    target: dict[str, Any]
+    hops: int
+    #: "eventbridge" until a Lambda function ran (then "lambda-async": Lambda retries)
+    stage: str = "eventbridge"
+    attempts: int = 0
+    started: float = field(default_factory=time.monotonic)
+    stage_started: float = field(default_factory=time.monotonic)
 
 
 class _Lane:
@@ -95,23 +124,26 @@ class EventRouter:
         *,
         endpoint: str,
         state_dir: Path,
-        max_attempts: int = 3,
-        base_delay: float = 0.2,
+        retry_time_scale: float = 1.0,
         context: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> None:
-        """``context`` is entered around every delivery (the local cloud's request context)."""
+        """``context`` is entered around every delivery (the local cloud's request context).
+
+        ``retry_time_scale`` multiplies AWS's retry delays and event ages (tests: 0.001).
+        """
         self.endpoint = endpoint
         self._context = context
-        self.max_attempts = max_attempts
-        self.base_delay = base_delay
-        self.dead_letter_path = Path(state_dir) / "dead-letters.jsonl"
+        self.retry_time_scale = retry_time_scale
+        self.dead = DeadLetters(state_dir)
         self.stats: Counter[str] = Counter()
         self.recent: deque[dict[str, Any]] = deque(maxlen=2000)
-        self._dead: list[dict[str, Any]] = []
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._lock = threading.Lock()
-        self._sessions = RoleSessions(endpoint)
+        self.sessions = self._sessions = RoleSessions(endpoint)
         self._stopped = False
+        self._retrying = 0
+        self._retry_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="router-retry")
+        self._scheduler = RetryScheduler(self._run_retry)
 
     # ----- intake ------------------------------------------------------------------------
     def __call__(self, event: dict[str, Any]) -> None:
@@ -136,8 +168,8 @@ class EventRouter:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                busy = any(lane.pending for lane in self._lanes.values())
-            if not busy:
+                busy = any(lane.pending for lane in self._lanes.values()) or self._retrying
+            if not busy and not len(self._scheduler):
                 return True
             time.sleep(0.01)
         return False
@@ -146,10 +178,12 @@ class EventRouter:
         with self._lock:
             self._stopped = True
             lanes = list(self._lanes.values())
+        self._scheduler.stop()
         for lane in lanes:
             lane.queue.put(_STOP)
         for lane in lanes:
             lane.thread.join(timeout=5)
+        self._retry_pool.shutdown(wait=False, cancel_futures=True)
 
     # ----- matching ----------------------------------------------------------------------
     @staticmethod
@@ -181,112 +215,129 @@ class EventRouter:
                 continue
             self.stats["matched"] += 1
             for target in list(rule.targets):
-                self._deliver(
-                    event, account, region=region, rule=rule.name, target=target, hops=hops
+                self._attempt(
+                    Delivery(event, account, region, rule.name, rule.arn, dict(target), hops)
                 )
 
     # ----- delivery ----------------------------------------------------------------------
-    def _deliver(
-        self,
-        event: dict[str, Any],
-        account: str,
-        *,
-        region: str,
-        rule: str,
-        target: dict[str, Any],
-        hops: int,
-    ) -> None:
-        retry_policy = target.get("RetryPolicy") or {}
-        attempts = self.max_attempts
-        if "MaximumRetryAttempts" in retry_policy:
-            attempts = min(attempts, int(retry_policy["MaximumRetryAttempts"]) + 1)
-        started = time.monotonic()
-        for attempt in range(1, max(attempts, 1) + 1):
-            try:
-                result = self._invoke(event, target, account, hops)
-            except Exception as exc:
-                retryable = getattr(exc, "retryable", True)
-                log.warning(
-                    "rule %s -> %s: attempt %d/%d failed: %s",
-                    rule,
-                    target["Arn"],
-                    attempt,
-                    attempts,
-                    one_line(exc),
-                )
-                if attempt < attempts and retryable:
-                    time.sleep(self.base_delay * 2 ** (attempt - 1))
-                    continue
-                self._dead_letter(
-                    event, account, rule=rule, target=target, attempts=attempt, exc=exc
-                )
-                return
-            self.stats["delivered"] += 1
-            self.recent.append(
-                {
-                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                    "event_id": event.get("id"),
-                    "detail_type": event.get("detail-type"),
-                    "account": account,
-                    "rule": rule,
-                    "target": target["Arn"],
-                    "attempts": attempt,
-                    "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                    "result": result,
-                }
-            )
-            return
-
-    def _dead_letter(
-        self,
-        event: dict[str, Any],
-        account: str,
-        *,
-        rule: str,
-        target: dict[str, Any],
-        attempts: int,
-        exc: BaseException,
-    ) -> None:
-        record = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "account": account,
-            "rule": rule,
-            "target_id": target.get("Id"),
-            "target_arn": target["Arn"],
-            "attempts": attempts,
-            "error": one_line(exc),
-            "error_type": type(exc).__name__,
-            "event": event,
-        }
-        self.stats["dead_letters"] += 1
+    def _run_retry(self, action: Callable[[], None]) -> None:
         with self._lock:
-            self._dead.append(record)
-            with self.dead_letter_path.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record, default=str, sort_keys=True) + "\n")
-        log.error(
-            "rule %s -> %s: dead letter after %d attempt(s): %s",
-            rule,
-            target["Arn"],
-            attempts,
+            if self._stopped:
+                return
+            self._retrying += 1
+
+        def run() -> None:
+            try:
+                with self._context():
+                    action()
+            except Exception:
+                log.exception("event router: unexpected error in a retry")
+            finally:
+                with self._lock:
+                    self._retrying -= 1
+
+        self._retry_pool.submit(run)
+
+    def _attempt(self, delivery: Delivery) -> None:
+        delivery.attempts += 1
+        try:
+            result = self._invoke(delivery)
+        except FunctionError as exc:
+            self._failed(delivery, exc.cause, stage="lambda-async", permanent=False)
+            return
+        except PermanentDeliveryError as exc:
+            self._failed(delivery, exc, stage=delivery.stage, permanent=True)
+            return
+        except Exception as exc:
+            self._failed(delivery, exc, stage=delivery.stage, permanent=False)
+            return
+        self.stats["delivered"] += 1
+        self.recent.append(
+            {
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "event_id": delivery.event.get("id"),
+                "detail_type": delivery.event.get("detail-type"),
+                "account": delivery.account,
+                "rule": delivery.rule,
+                "target": delivery.target["Arn"],
+                "attempts": delivery.attempts,
+                "duration_ms": round((time.monotonic() - delivery.started) * 1000, 1),
+                "result": result,
+            }
+        )
+
+    def _policy(self, delivery: Delivery) -> RetryPolicy:
+        if delivery.stage == "lambda-async":
+            function = find_function(delivery.target["Arn"])
+            config = function.event_invoke_config[0].config if function.event_invoke_config else {}
+            return RetryPolicy.of_function(config, self.retry_time_scale)
+        return RetryPolicy.of_target(delivery.target, self.retry_time_scale)
+
+    def _failed(
+        self, delivery: Delivery, exc: BaseException, *, stage: str, permanent: bool
+    ) -> None:
+        if stage != delivery.stage:  # the event reached Lambda: its retries from here on
+            delivery.stage, delivery.attempts = stage, 1
+            delivery.stage_started = time.monotonic()
+        policy = self._policy(delivery)
+        exhausted = None if not permanent else "NonRetryable"
+        if exhausted is None:
+            exhausted = policy.exhausted(
+                delivery.attempts - 1, time.monotonic() - delivery.stage_started
+            )
+        log.warning(
+            "rule %s -> %s: attempt %d failed (%s): %s",
+            delivery.rule,
+            delivery.target["Arn"],
+            delivery.attempts,
+            policy.kind,
             one_line(exc),
         )
-        queue_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
-        if queue_arn:
-            try:
-                send_to_queue(queue_arn, json.dumps(record, default=str))
-            except Exception as dlq_error:
-                log.error("dead-letter queue %s unreachable: %s", queue_arn, one_line(dlq_error))
+        if exhausted is None:
+            self.stats["retries"] += 1
+            self._scheduler.later(policy.delay(delivery.attempts), lambda: self._attempt(delivery))
+            return
+        self._dead_letter(delivery, exc, exhausted)
+
+    def _dead_letter(self, delivery: Delivery, exc: BaseException, exhausted: str) -> None:
+        if delivery.stage == "lambda-async":
+            queue_arn = on_failure_destination(delivery.target["Arn"])
+            function_arn: str | None = delivery.target["Arn"]
+        else:
+            queue_arn = (delivery.target.get("DeadLetterConfig") or {}).get("Arn")
+            function_arn = None
+        self.stats["dead_letters"] += 1
+        self.dead.record(
+            delivery.event,
+            account=delivery.account,
+            rule=delivery.rule,
+            rule_arn=delivery.rule_arn,
+            target=delivery.target,
+            kind=delivery.stage,
+            attempts=delivery.attempts,
+            error=one_line(exc),
+            error_code=getattr(exc, "error_code", None) or type(exc).__name__,
+            exhausted=exhausted,
+            queue_arn=queue_arn,
+            function_arn=function_arn,
+        )
+        log.error(
+            "rule %s -> %s: dead letter after %d attempt(s) (%s): %s",
+            delivery.rule,
+            delivery.target["Arn"],
+            delivery.attempts,
+            exhausted,
+            one_line(exc),
+        )
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self._dead)
+        return self.dead.all()
 
     def status(self) -> dict[str, Any]:
         return {"stats": dict(self.stats), "recent": list(self.recent)[-200:]}
 
-    def _invoke(
-        self, event: dict[str, Any], target: dict[str, Any], rule_account: str, hops: int
-    ) -> Any:
+    def _invoke(self, delivery: Delivery) -> Any:
+        event, target = delivery.event, delivery.target
         arn = str(target["Arn"])
         parts = arn.split(":")
         if len(parts) < 6:
@@ -308,11 +359,11 @@ class EventRouter:
         if service == "events" and ":event-bus/" in arn:
             return self._forward(
                 event,
-                source_account=rule_account,
+                source_account=delivery.account,
                 target_account=account,
                 region=region,
                 bus_name=arn.split(":event-bus/", 1)[1],
-                hops=hops,
+                hops=delivery.hops,
             )
         raise PermanentDeliveryError(
             f"target {arn}: the local cloud does not deliver to {service} targets"

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchops.localcloud.aws.events.dead_letters import _persist
+
 
 def publish_to_topic(arn: str, message: str) -> Any:
     from moto.sns.models import sns_backends
 
     _, _, _, region, account, _ = arn.split(":", 5)
-    return {"message_id": sns_backends[account][region].publish(message=message, arn=arn)}
+    message_id = sns_backends[account][region].publish(message=message, arn=arn)
+    _persist("sns", account)
+    return {"message_id": message_id}
 
 
 def send_to_queue(arn: str, body: str) -> Any:
@@ -17,4 +21,5 @@ def send_to_queue(arn: str, body: str) -> Any:
 
     _, _, _, region, account, name = arn.split(":", 5)
     sqs_backends[account][region].send_message(name, body)
+    _persist("sqs", account)
     return {"queue": name}

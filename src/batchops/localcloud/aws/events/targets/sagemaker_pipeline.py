@@ -34,14 +34,26 @@ def start_pipeline(
                     f"parameter {entry['Name']}: {entry['Value']} not in event"
                 )
         parameters.append({"Name": entry["Name"], "Value": str(value)})
-    started = (
-        sessions.clients(role, region)
-        .client("sagemaker")
-        .start_pipeline_execution(
-            PipelineName=arn.rsplit("/", 1)[1],
-            PipelineParameters=parameters,
-            PipelineExecutionDisplayName=f"event-{str(event.get('id', ''))[:8]}",
-            ClientRequestToken=f"{event.get('id', uuid.uuid4())}-{target.get('Id', '')}"[:128],
+    from botocore.exceptions import ClientError
+
+    try:
+        started = (
+            sessions.clients(role, region)
+            .client("sagemaker")
+            .start_pipeline_execution(
+                PipelineName=arn.rsplit("/", 1)[1],
+                PipelineParameters=parameters,
+                PipelineExecutionDisplayName=f"event-{str(event.get('id', ''))[:8]}",
+                ClientRequestToken=f"{event.get('id', uuid.uuid4())}-{target.get('Id', '')}"[:128],
+            )
         )
-    )
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)
+        code = exc.response.get("Error", {}).get("Code", "")
+        if status >= 500 or code in ("ThrottlingException", "ResourceLimitExceeded"):
+            raise  # EventBridge retries throttling and 5xx
+        raise PermanentDeliveryError(  # a missing pipeline, a refused role: no retry helps
+            f"StartPipelineExecution {arn}: {code}: {exc.response['Error'].get('Message', '')}",
+            "SDK_CLIENT_ERROR",
+        ) from None
     return {"pipeline_execution_arn": started["PipelineExecutionArn"]}

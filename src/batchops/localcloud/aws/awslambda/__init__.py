@@ -1,0 +1,1 @@
+"""Lambda, where moto falls short of what the local cloud needs."""
