@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None:
     env = {**os.environ, "BATCHOPS_BUILD_DIR": str(repo_root / ".batchops/build")}
+    tracked = {p.name: p.read_bytes() for p in (repo_root / "model-deploy/environments").iterdir()}
     done = subprocess.run(
         [sys.executable, "-m", "batchops", "demo", "--out", str(tmp_path / "demo")],
         cwd=repo_root,
@@ -25,6 +26,11 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
         check=False,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    # local deployments are recorded under the local cloud's state, never in the checkout
+    after = {p.name: p.read_bytes() for p in (repo_root / "model-deploy/environments").iterdir()}
+    assert after == tracked, "a local deploy rewrote model-deploy/environments/"
+    local_record = tmp_path / "demo/local-cloud/environments/production.yaml"
+    assert "current:" in local_record.read_text()
     summary = json.loads((tmp_path / "demo/summary.json").read_text())
     versions = {v["source"]: v for v in summary["model_versions"]}
     assert set(versions) == {"training", "hpo"}

@@ -47,6 +47,10 @@ class BadInput(Exception):
     """A problem in the input data, reported as SageMaker's FailureReason."""
 
 
+#: the fewest training rows a split into train/validation/test can use
+#: (batchops.data.schema.MIN_TRAINING_ROWS says the same; a test compares them)
+MIN_ROWS = 20
+
 def fail(message: str) -> None:
     out = Path(f"{ROOT}/opt/ml/output")
     out.mkdir(parents=True, exist_ok=True)
@@ -69,8 +73,10 @@ def read_rows(folder: Path) -> tuple[list[list[str]], list[float]]:
                 if not fields or all(not f.strip() for f in fields):
                     continue
                 rows.append(parse_row(path.name, number, fields, rings))
-    if len(rows) < 20:
-        raise BadInput(f"{files[0].name}: only {len(rows)} data rows; at least 20 are needed")
+    if len(rows) < MIN_ROWS:
+        raise BadInput(
+            f"{files[0].name}: only {len(rows)} data rows; at least {MIN_ROWS} are needed"
+        )
     return rows, rings
 
 

@@ -56,6 +56,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ("python-gitlab", "requests", "requests-toolbelt", "charset-normalizer", "idna", "certifi"),
     ),
     Function("retrain_trigger", "batchops.functions.retrain_trigger.handler"),
+    Function("pipeline_trigger", "batchops.functions.pipeline_trigger.handler"),
 )
 
 

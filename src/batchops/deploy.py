@@ -9,9 +9,13 @@ registry cross-account (the group's resource policy must allow it), enforces the
 
 — then upserts the inference pipeline with the version's ARN, image, model data and
 drift-check baselines stamped into the parameter defaults, and records the deployment
-twice: in the target account (``<bucket_prefix>/deployments/history.json``, the record
-``deployments list`` reads) and in ``model-deploy/environments/<env>.yaml`` (the GitOps
-record a merge request shows). A failure before the upsert records nothing.
+in the target account (``<bucket_prefix>/deployments/history.json``, the record
+``deployments list`` reads) and as the GitOps record ``model-deploy/environments/<env>.yaml``
+— which only a CI job deploying to AWS writes (its artefact is what a merge request shows).
+A deployment to the local cloud keeps that file under the local cloud's state folder
+(``<state>/environments/``), so a local experiment never rewrites tracked files; a deploy
+from a laptop to AWS writes none (the account's history is the record). A failure before
+the upsert records nothing.
 """
 
 from __future__ import annotations
@@ -90,17 +94,40 @@ def _write_history(clients: Clients, settings: Settings, history: list[dict[str,
     )
 
 
-def environments_dir() -> Path:
+def environments_dir(endpoint: str | None = None) -> Path | None:
+    """Where the GitOps record of a deployment goes (None: nowhere, see the module docs)."""
+    from batchops.aws import endpoint_from
     from batchops.config import find_config_dir
 
     override = os.environ.get(ENVIRONMENTS_DIR_ENV)
     if override:
         return Path(override)
-    return find_config_dir().parent / "model-deploy" / "environments"
+    local = endpoint_from(endpoint)
+    if local:
+        return _local_state_dir(local) / "environments"
+    if os.environ.get("CI"):
+        return find_config_dir().parent / "model-deploy" / "environments"
+    return None
 
 
-def read_environment_file(env: str) -> dict[str, Any]:
-    path = environments_dir() / f"{env}.yaml"
+def _local_state_dir(endpoint: str) -> Path:
+    """The state folder of the local cloud at ``endpoint`` (it says so on /_batchops/health)."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_batchops/health", timeout=10) as answer:
+            return Path(json.load(answer)["state_dir"])
+    except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+        raise CloudError(
+            f"cannot ask the local cloud at {endpoint} for its state folder: {exc}"
+        ) from None
+
+
+def read_environment_file(env: str, folder: Path | None = None) -> dict[str, Any]:
+    if folder is None:
+        return {"environment": env, "current": None, "history": []}
+    path = folder / f"{env}.yaml"
     if not path.exists():
         return {"environment": env, "current": None, "history": []}
     try:
@@ -114,17 +141,17 @@ def read_environment_file(env: str) -> dict[str, Any]:
     return data
 
 
-def _write_environment_file(env: str, record: Deployment) -> None:
-    data = read_environment_file(env)
+def _write_environment_file(env: str, record: Deployment, folder: Path | None) -> None:
+    if folder is None:
+        return
+    data = read_environment_file(env, folder)
     history = [*data.get("history", []), record.to_json()]
     document = {"environment": env, "current": record.to_json(), "history": history}
     header = (
         "# What is deployed in this environment: written by `batchops deploy`,\n"
         "# reviewed in the merge request. Do not edit by hand.\n"
     )
-    atomic_write_text(
-        environments_dir() / f"{env}.yaml", header + yaml.safe_dump(document, sort_keys=False)
-    )
+    atomic_write_text(folder / f"{env}.yaml", header + yaml.safe_dump(document, sort_keys=False))
 
 
 def _latest_inference_succeeded(clients: Clients, settings: Settings, arn: str) -> str | None:
@@ -201,7 +228,8 @@ def deploy(
 
     if env not in DEPLOY_ENVIRONMENTS:
         raise ConfigError(f"deploy targets {' or '.join(DEPLOY_ENVIRONMENTS)}, not {env!r}")
-    read_environment_file(env)  # a hand-broken record stops the deploy before any write
+    record_folder = environments_dir(endpoint)
+    read_environment_file(env, record_folder)  # a hand-broken record stops it before any write
     settings = load_settings(env)
     clients = clients_for(settings, endpoint)
     if ref is None:
@@ -244,15 +272,56 @@ def deploy(
     )
     history = read_history(clients, settings)
     _write_history(clients, settings, [*history, record.to_json()])
-    _write_environment_file(env, record)
+    _write_environment_file(env, record, record_folder)
     return record
+
+
+def pinned_model_arn(clients: Clients, pipeline_name: str) -> str | None:
+    """The ModelPackageArn default of a deployed inference pipeline (None: not pinned)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        described = clients.client("sagemaker").describe_pipeline(PipelineName=pipeline_name)
+    except ClientError:
+        return None
+    definition = json.loads(described.get("PipelineDefinition") or "{}")
+    for parameter in definition.get("Parameters", []):
+        if parameter.get("Name") == "ModelPackageArn" and parameter.get("DefaultValue"):
+            return str(parameter["DefaultValue"])
+    return None
+
+
+def require_pinned_approved(
+    clients: Clients, settings: Settings, parameters: dict[str, str]
+) -> None:
+    """An inference run scores with an approved version only (a rejected one stops serving)."""
+    arn = parameters.get("ModelPackageArn") or pinned_model_arn(clients, settings.pipeline_inf)
+    if not arn:
+        return
+    version = registry.resolve(clients, settings, arn)
+    if version.status != registry.APPROVED:
+        raise GovernanceError(
+            f"{settings.pipeline_inf} in {settings.environment} runs v{version.version}, which "
+            f"is {version.status} now: deploy an approved version first (`batchops deploy "
+            f"--env {settings.environment}` takes the latest approved)"
+        )
 
 
 def list_deployments(env: str | None, endpoint: str | None) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name in [env] if env else list(DEPLOY_ENVIRONMENTS):
         settings = load_settings(name)
-        history = read_history(clients_for(settings, endpoint), settings)
+        clients = clients_for(settings, endpoint)
+        history = read_history(clients, settings)
         for index, item in enumerate(history):
-            rows.append({**item, "current": index == len(history) - 1})
+            current = index == len(history) - 1
+            row = {**item, "current": current}
+            if current:  # a version rejected since it was deployed must not look fine
+                try:
+                    row["status_now"] = registry.resolve(
+                        clients, settings, item["model_package_arn"]
+                    ).status
+                except Exception:  # the registry is unreadable: say so, do not guess
+                    row["status_now"] = "unknown"
+            rows.append(row)
     return rows

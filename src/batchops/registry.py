@@ -218,7 +218,18 @@ def reject(clients: Clients, settings: Settings, ref: str | int, *, reason: str)
 
 
 def require_deployable(version: ModelVersion) -> None:
+    """Only approved versions are deployed — and an HPO version only with its review record.
+
+    The review rule is checked here too (not only when approving through the CLI): a
+    version approved through the registry API directly (Studio, boto3) is refused at deploy.
+    """
     if version.status != APPROVED:
         raise GovernanceError(
             f"v{version.version} is {version.status}: only approved versions are deployed"
+        )
+    if version.source == "hpo" and not (version.review_ref or "").strip():
+        raise GovernanceError(
+            f"v{version.version} comes from the HPO pipeline and has no model-review record "
+            "(customer metadata review_ref): it is not deployed; approve it with "
+            "`batchops models approve V --review-ref REF`"
         )

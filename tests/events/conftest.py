@@ -20,18 +20,16 @@ HANDLERS = types.ModuleType("events_test_handlers")
 sys.modules[HANDLERS.__name__] = HANDLERS
 
 
-def trivial_definition() -> str:
-    """A pipeline with the InputBucket/InputKey parameters and no steps (runs in no time)."""
-    return json.dumps(
-        {
-            "Version": "2020-12-01",
-            "Parameters": [
-                {"Name": "InputBucket", "Type": "String", "DefaultValue": "none"},
-                {"Name": "InputKey", "Type": "String", "DefaultValue": "none"},
-            ],
-            "Steps": [],
-        }
-    )
+def trivial_definition(pinned: str | None = None) -> str:
+    """A pipeline with the InputBucket/InputKey parameters and no steps (runs in no time);
+    ``pinned``: the ModelPackageArn an inference pipeline is deployed with."""
+    parameters = [
+        {"Name": "InputBucket", "Type": "String", "DefaultValue": "none"},
+        {"Name": "InputKey", "Type": "String", "DefaultValue": "none"},
+    ]
+    if pinned:
+        parameters.append({"Name": "ModelPackageArn", "Type": "String", "DefaultValue": pinned})
+    return json.dumps({"Version": "2020-12-01", "Parameters": parameters, "Steps": []})
 
 
 @pytest.fixture(scope="session")
@@ -58,17 +56,19 @@ def account(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> Callable[[str
     return make
 
 
-def ensure_pipeline(clients: Clients, name: str, env: str) -> str:
+def ensure_pipeline(clients: Clients, name: str, env: str, pinned: str | None = None) -> str:
     settings = load_settings(env)
     sm = clients.client("sagemaker")
     existing = sm.list_pipelines(PipelineNamePrefix=name)["PipelineSummaries"]
     for summary in existing:
         if summary["PipelineName"] == name:
+            if pinned:
+                sm.update_pipeline(PipelineName=name, PipelineDefinition=trivial_definition(pinned))
             return str(summary["PipelineArn"])
     return str(
         sm.create_pipeline(
             PipelineName=name,
-            PipelineDefinition=trivial_definition(),
+            PipelineDefinition=trivial_definition(pinned),
             RoleArn=settings.role_arn,
         )["PipelineArn"]
     )

@@ -22,10 +22,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return first, second
 
 
-def test_build_writes_three_byte_identical_zips_twice(built) -> None:
+def test_build_writes_four_byte_identical_zips_twice(built) -> None:
     first, second = built
     names = sorted(p.name for p in first.glob("*.zip"))
-    assert names == ["approval_trigger.zip", "notify.zip", "retrain_trigger.zip"]
+    assert names == [
+        "approval_trigger.zip",
+        "notify.zip",
+        "pipeline_trigger.zip",
+        "retrain_trigger.zip",
+    ]
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes()
 

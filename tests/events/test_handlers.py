@@ -272,7 +272,7 @@ def test_approval_triggers_the_deploy_pipeline_with_the_version(approval_env, ca
         "MODEL_PACKAGE_GROUP_NAME": "batchops-abalone",
         "DEPLOY_ENV": "staging",
     }
-    assert set(trigger["variables"]) | {"BATCHOPS_TRIGGER_ID"} == set(
+    assert set(trigger["variables"]) | {"BATCHOPS_TRIGGER_ID", "REPLACES_MODEL_PACKAGE_ARN"} == set(
         approval_trigger.TRIGGER_VARIABLES
     )
     assert TOKEN not in caplog.text and READ_TOKEN not in caplog.text

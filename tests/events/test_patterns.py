@@ -33,10 +33,13 @@ def test_every_pattern_file_renders_for_every_environment() -> None:
             assert matcher(name, env).get_pattern()["source"]
 
 
-def test_approval_pattern_matches_only_approved_versions_of_our_group() -> None:
-    assert matches("approval-to-deploy", "data-science", ev.model_package("Approved"))
-    for status in ("PendingManualApproval", "Rejected"):
-        assert not matches("approval-to-deploy", "data-science", ev.model_package(status))
+def test_approval_pattern_matches_approvals_and_rejections_of_our_group() -> None:
+    """Approved: deploy it; Rejected: put the previous approved version back."""
+    for status in ("Approved", "Rejected"):
+        assert matches("approval-to-deploy", "data-science", ev.model_package(status))
+    assert not matches(
+        "approval-to-deploy", "data-science", ev.model_package("PendingManualApproval")
+    )
     assert not matches("approval-to-deploy", "data-science", ev.model_package(group="other"))
     assert not matches("approval-to-deploy", "data-science", ev.step("RegisterModel", "Succeeded"))
 

@@ -232,7 +232,20 @@ def test_every_step_status_change_becomes_a_notification(cloud: LocalCloud) -> N
 
 def test_s3_put_under_the_inference_prefix_starts_the_inference_pipeline(cloud, account) -> None:
     staging = account("staging")
-    ensure_pipeline(staging, "batchops-inference", "staging")
+    approved = (
+        account("data-science")
+        .client("sagemaker")
+        .create_model_package(
+            ModelPackageGroupName="batchops-abalone",
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [{"Image": "xgboost"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+    )
+    ensure_pipeline(staging, "batchops-inference", "staging", pinned=approved)
     settings = load_settings("staging")
     s3 = staging.client("s3")
     key = f"{settings.inference_data_prefix}2026-01-05/inference-data.csv"

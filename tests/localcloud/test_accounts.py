@@ -129,5 +129,5 @@ def test_internal_health_document(cloud) -> None:
 
 def test_a_busy_port_is_a_clear_error(cloud, tmp_path) -> None:
     other = LocalCloud(state_dir=tmp_path, port=cloud.port)
-    with pytest.raises(CloudError, match=f"port {cloud.port} .* is busy"):
+    with pytest.raises(CloudError, match=f"port {cloud.port} .* is in use"):
         other.start()

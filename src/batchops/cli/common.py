@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,6 +73,38 @@ def clients_from(args: argparse.Namespace, settings: Settings) -> Clients:
     return clients_for(
         settings, getattr(args, "endpoint", None), profile=getattr(args, "profile", None)
     )
+
+
+def output_folder(path: Path, option: str = "--out") -> Path:
+    """``path`` created if missing and writable, or one line naming the option and why not."""
+    from batchops.errors import ConfigError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        if isinstance(exc, (NotADirectoryError, FileExistsError)):
+            why = "a file is in the way (expected a folder)"
+        raise ConfigError(f"{option} {path}: cannot write there: {why}") from None
+    return path
+
+
+def read_json_file(path: Path) -> Any:
+    """A JSON document, or one line naming the file, line and column of what is wrong."""
+    from batchops.errors import DataError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); was it cut short? "
+            "Write it again (e.g. `batchops report --endpoint URL`)"
+        ) from None
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text") from None
 
 
 def interactive() -> bool:

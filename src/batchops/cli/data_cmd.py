@@ -70,10 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def generate_cmd(args: argparse.Namespace) -> int:
+    from batchops.cli.common import output_folder
     from batchops.data.generate import generate
 
     result = generate(
-        args.out,
+        output_folder(args.out),
         rows=args.rows,
         seed=args.seed,
         inference_rows=args.inference_rows,
@@ -133,7 +134,9 @@ def validate_cmd(args: argparse.Namespace) -> int:
                 print(f"error {problem}")
             if report.truncated:
                 print(f"      {report.path}: stopped after {len(report.problems)} problems")
-    return 0 if all(r.ok for r in reports) else 1
+    from batchops.errors import DataError
+
+    return 0 if all(r.ok for r in reports) else DataError.exit_code
 
 
 def upload_cmd(args: argparse.Namespace) -> int:

@@ -36,25 +36,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="redraw OUT/report.html from OUT/summary.json and the cloud's records "
         "(--endpoint: read them again from a running local cloud; else OUT/records.json)",
     )
-    report.add_argument("--out", type=Path, default=Path("out/demo"))
+    report.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/demo"),
+        help="the demo's output folder (summary.json, records.json; default out/demo)",
+    )
     report.add_argument(
         "--endpoint",
         default=None,
         help="local cloud to read the records from (default: OUT/records.json of the demo)",
     )
+    report.add_argument(
+        "--force",
+        action="store_true",
+        help="with --endpoint: replace an existing OUT/records.json (default: refuse)",
+    )
+    add_json(report)
     report.set_defaults(func=report_cmd)
 
 
 def _check_out(out: Path) -> None:
-    from batchops.errors import ConfigError
+    from batchops.cli.common import output_folder
 
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: not writable ({exc.strerror})") from None
+    output_folder(out)
 
 
 def _fresh_state_dir(folder: Path) -> None:
@@ -84,7 +89,6 @@ def demo_cmd(args: argparse.Namespace) -> int:
     _check_out(args.out)
     if args.data_dir is not None:  # bad data stops the demo before anything starts
         prepare_data(args.data_dir, args.out / "data")
-    os.environ["BATCHOPS_ENVIRONMENTS_DIR"] = str((args.out / "environments").resolve())
     os.environ.setdefault("BATCHOPS_BUILD_DIR", str(Path(".batchops/build").resolve()))
     say = (lambda _text: None) if args.json else (lambda text: print(text, flush=True))
     started = time.monotonic()
@@ -120,6 +124,7 @@ def demo_cmd(args: argparse.Namespace) -> int:
 
 
 def report_cmd(args: argparse.Namespace) -> int:
+    from batchops.cli.common import read_json_file
     from batchops.errors import ConfigError
     from batchops.report import write_report
 
@@ -127,18 +132,26 @@ def report_cmd(args: argparse.Namespace) -> int:
     if not path.is_file():
         raise ConfigError(f"{path} not found: run `batchops demo --out {args.out}` first")
     saved = args.out / "records.json"
+    summary = read_json_file(path)
     if args.endpoint:
         from batchops.fs import atomic_write_text
         from batchops.records import collect
 
+        if saved.exists() and not args.force:
+            raise ConfigError(
+                f"{saved} exists: pass --force to replace it with the records of "
+                f"{args.endpoint} (it is what the report of the finished demo was drawn from)"
+            )
         records = collect(args.endpoint)
         atomic_write_text(saved, json.dumps(records, indent=1, default=str) + "\n")
     elif saved.is_file():
-        records = json.loads(saved.read_text(encoding="utf-8"))
+        records = read_json_file(saved)
     else:
         records = None
         print(f"{saved} not found: the report shows the summary only", file=sys.stderr)
-    summary = json.loads(path.read_text(encoding="utf-8"))
     write_report(summary, args.out / "report.html", records)
-    print(args.out / "report.html", file=sys.stdout)
+    if args.json:
+        emit_json({"report": str(args.out / "report.html"), "records": records is not None})
+    else:
+        print(args.out / "report.html", file=sys.stdout)
     return 0

@@ -58,6 +58,23 @@ def list_cmd(args: argparse.Namespace) -> int:
         emit_json(rows)
     else:
         print_table(
-            rows, ["environment", "version", "at", "deployed_by", "current", "model_package_arn"]
+            rows,
+            [
+                "environment",
+                "version",
+                "at",
+                "deployed_by",
+                "current",
+                "status_now",
+                "model_package_arn",
+            ],
         )
+        for row in rows:
+            if row.get("current") and row.get("status_now") not in (None, "Approved"):
+                print(
+                    f"warning: {row['environment']} runs v{row['version']}, which is "
+                    f"{row['status_now']} now: its inference runs are refused; `batchops "
+                    f"deploy --env {row['environment']}` deploys the latest approved version",
+                    file=sys.stderr,
+                )
     return 0

@@ -22,12 +22,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "staging and production accounts, run SageMaker pipeline executions, and route "
         "events. Stops on Ctrl-C or SIGTERM.",
     )
-    up.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    up.add_argument(
+        "--port",
+        type=port_number,
+        default=0,
+        help="TCP port on 127.0.0.1, 1-65535 (default: the state folder's previous port if "
+        "free, else a free one)",
+    )
     up.add_argument(
         "--state-dir",
         type=Path,
         default=None,
-        help="where executions, logs and the event log are kept (default .batchops/local-PORT)",
+        help="folder that keeps the cloud's state across restarts (AWS resources, executions, "
+        "logs, events, dead letters, GitLab pipelines); start again on it to continue "
+        "(default: a new folder under .batchops/local/)",
     )
     up.add_argument(
         "--no-bootstrap",
@@ -37,7 +45,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument(
         "--keep-workspaces", action="store_true", help="keep step workspaces after success"
     )
+    up.add_argument(
+        "--json",
+        action="store_true",
+        help="first stdout line: a JSON object (endpoint, state_dir, restored) instead of "
+        "endpoint=URL",
+    )
     up.set_defaults(func=up_cmd)
+
+
+def port_number(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range (1-65535, 0 = any)")
+    return port
 
 
 def up_cmd(args: argparse.Namespace) -> int:
@@ -51,6 +75,10 @@ def up_cmd(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if args.state_dir is not None and args.state_dir.exists() and not args.state_dir.is_dir():
+        from batchops.errors import ConfigError
+
+        raise ConfigError(f"--state-dir {args.state_dir}: is a file, expected a folder")
     cloud = start_local_cloud(
         port=args.port,
         state_dir=args.state_dir,
@@ -58,10 +86,29 @@ def up_cmd(args: argparse.Namespace) -> int:
         options={"keep_workspaces": args.keep_workspaces},
     )
     try:
-        print(f"endpoint={cloud.endpoint}", flush=True)
+        if args.json:
+            import json
+
+            document = {
+                "endpoint": cloud.endpoint,
+                "state_dir": str(cloud.state_dir),
+                "restored": cloud.restored,
+                "ready_s": round(time.monotonic() - started, 2),
+            }
+            print(json.dumps(document), flush=True)
+        else:
+            print(f"endpoint={cloud.endpoint}", flush=True)
+        restored = cloud.restored
+        note = ""
+        if restored.get("services") or restored.get("executions"):
+            note = (
+                f"\n  restored from {cloud.state_dir}: {restored.get('executions', 0)} "
+                f"execution record(s), {len(restored.get('interrupted_executions', []))} "
+                "interrupted (marked Failed)"
+            )
         print(
-            f"local cloud ready in {time.monotonic() - started:.1f}s; state in {cloud.state_dir}\n"
-            f"  export BATCHOPS_ENDPOINT={cloud.endpoint}\n  stop with Ctrl-C",
+            f"local cloud ready in {time.monotonic() - started:.1f}s; state in {cloud.state_dir}"
+            f"{note}\n  export BATCHOPS_ENDPOINT={cloud.endpoint}\n  stop with Ctrl-C",
             file=sys.stderr,
             flush=True,
         )

@@ -16,6 +16,23 @@ from collections.abc import Sequence
 from batchops import __version__
 from batchops.errors import BatchopsError
 
+#: Exit codes besides the error classes' own (:mod:`batchops.errors`).
+USAGE = 2
+INTERNAL = 70
+EXIT_CODES = """\
+exit codes (the same in every command):
+  0   success
+  1   another failure (a check that found problems says which)
+  2   usage or settings: a command-line argument, an option or a setting is invalid
+  3   data: a data file does not follow the layout
+  4   AWS or the local cloud: unreachable, or it refused a request
+  5   not found: a named pipeline, execution, version or dead letter does not exist
+  6   governance refusal: a registry or promotion rule forbids the action
+  7   pipeline: a definition cannot be built or stored, or a run failed (--wait)
+  70  internal error (a bug; -vv shows the traceback)
+  130 interrupted (Ctrl-C)
+"""
+
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "config_cmd",
@@ -43,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="batchops",
         description=DESCRIPTION,
+        epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"batchops {__version__}")
@@ -72,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command:
             parser.parse_args([args.command, "--help"])
         parser.print_help()
-        return 2
+        return USAGE
     _configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)
@@ -84,6 +102,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        line, code = describe_unexpected(exc)
+        print(f"error: {line}", file=sys.stderr)
+        if args.verbose >= 2:
+            import traceback
+
+            traceback.print_exc()
+        return code
+
+
+def describe_unexpected(exc: BaseException) -> tuple[str, int]:
+    """One line and an exit code for an error no command turned into a BatchopsError."""
+    from batchops.errors import CloudError, ConfigError
+
+    if isinstance(exc, OSError) and getattr(exc, "filename", None):
+        return f"{exc.filename}: {exc.strerror or exc}", ConfigError.exit_code
+    module = type(exc).__module__
+    if module.startswith(("botocore", "boto3", "urllib3", "requests")):
+        from batchops.aws import error_message
+
+        return f"AWS request failed: {error_message(exc)}", CloudError.exit_code  # type: ignore[arg-type]
+    text = str(exc).strip().splitlines()
+    return (
+        f"internal error: {type(exc).__name__}: {text[0] if text else ''} "
+        "(a bug: rerun with -vv for the traceback and report it)",
+        INTERNAL,
+    )
 
 
 def entrypoint() -> None:

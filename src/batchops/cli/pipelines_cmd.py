@@ -86,8 +86,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="S3_URI",
         help="data to process: s3://bucket/key (file or prefix)",
     )
-    st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
-    st.add_argument("--wait", action="store_true", help="wait for the end; exit 1 if it fails")
+    st.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pipeline parameter for this run (repeatable)",
+    )
+    st.add_argument("--wait", action="store_true", help="wait for the end; exit 7 if the run fails")
     st.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (3600)")
     add_json(st)
     st.set_defaults(func=start_cmd)
@@ -240,6 +246,10 @@ def start_cmd(args: argparse.Namespace) -> int:
     clients = clients_from(args, settings)
     parameters = {**_input_parameters(args.input), **_params(args.param)}
     name = spec.pipeline_name(settings)
+    if spec.key == "inference":
+        from batchops.deploy import require_pinned_approved
+
+        require_pinned_approved(clients, settings, parameters)
     arn = deploy.start(clients, name, parameters)
     if not args.json:
         print(f"started {name}: {arn}", file=sys.stderr)
@@ -258,7 +268,9 @@ def start_cmd(args: argparse.Namespace) -> int:
             f"{result['status']}: {name}"
             + (f" ({result['failure_reason']})" if result.get("failure_reason") else "")
         )
-    return 0 if result["status"] == "Succeeded" else 1
+    from batchops.errors import PipelineError
+
+    return 0 if result["status"] == "Succeeded" else PipelineError.exit_code
 
 
 def _summary(clients: Any, described: dict[str, Any]) -> dict[str, Any]:
@@ -358,7 +370,9 @@ def golden_cmd(args: argparse.Namespace) -> int:
             f"--project {args.project} --update` and commit",
             file=sys.stderr,
         )
-    return 1 if failures else 0
+    from batchops.errors import PipelineError
+
+    return PipelineError.exit_code if failures else 0
 
 
 def delete_cmd(args: argparse.Namespace) -> int:

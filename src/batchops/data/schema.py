@@ -27,6 +27,10 @@ FEATURES: tuple[str, ...] = (
     "shell_weight",
 )
 TARGET = "rings"
+#: The fewest rows the training pipeline accepts (``model-build/steps/preprocess.py``
+#: ``MIN_ROWS``; a test keeps the two equal): ``data validate`` checks it, so a file is not
+#: accepted here and refused by the pipeline later.
+MIN_TRAINING_ROWS = 20
 COLUMNS: tuple[str, ...] = (*FEATURES, TARGET)
 NUMERIC_FEATURES: tuple[str, ...] = FEATURES[1:]
 

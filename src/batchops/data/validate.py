@@ -2,7 +2,10 @@
 
 A problem is reported the way compilers do, ``path:line:column: what (expected ...)``,
 so an editor can jump to it. Validation streams the file (constant memory) and stops
-after ``max_problems``. A header line is a problem: the article's layout is headerless.
+after ``max_problems``. A header line is a problem: the article's layout is headerless. So
+are a UTF-8 byte-order mark (the pipeline's CSV reader would keep it in the first value), a
+field too long to be a value, and a training file with fewer rows than the training
+pipeline needs (:data:`~batchops.data.schema.MIN_TRAINING_ROWS`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from batchops.data.schema import COLUMN_SPECS, SEXES, Layout
+from batchops.data.schema import COLUMN_SPECS, MIN_TRAINING_ROWS, SEXES, Layout
 from batchops.errors import DataError
+
+BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -100,11 +105,29 @@ def validate_file(path: Path, layout: Layout | None = None, *, max_problems: int
     columns = layout.columns
     problems: list[Problem] = []
     rows = 0
-    for number, line in _lines(path):
+    for number, raw in _lines(path):
+        line = raw
+        if number == 1 and line.startswith(BOM):
+            problems.append(
+                Problem(
+                    path,
+                    1,
+                    1,
+                    "the file starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 "
+                    "without BOM (the pipeline would read it as part of the first value)",
+                )
+            )
+            line = line[len(BOM) :]
         if line.strip() == "":
             continue
         rows += 1
-        values = next(csv.reader(io.StringIO(line)))
+        try:
+            values = next(csv.reader(io.StringIO(line)))
+        except csv.Error as exc:
+            problems.append(Problem(path, number, None, _csv_problem(exc, line)))
+            if len(problems) >= max_problems:
+                return Report(path, layout, rows, tuple(problems), truncated=True)
+            continue
         if len(values) != len(columns):
             kind = "ragged line" if rows > 1 else "wrong column count"
             problems.append(
@@ -128,7 +151,26 @@ def validate_file(path: Path, layout: Layout | None = None, *, max_problems: int
             return Report(path, layout, rows, tuple(problems), truncated=True)
     if rows == 0:
         problems.append(Problem(path, 1, None, "empty file (expected at least one data row)"))
+    elif layout is Layout.TRAINING and rows < MIN_TRAINING_ROWS:
+        problems.append(
+            Problem(
+                path,
+                rows,
+                None,
+                f"only {rows} data row(s); the training pipeline needs at least "
+                f"{MIN_TRAINING_ROWS}",
+            )
+        )
     return Report(path, layout, rows, tuple(problems), truncated=False)
+
+
+def _csv_problem(exc: csv.Error, line: str) -> str:
+    if "field larger than field limit" in str(exc):
+        return (
+            f"a field is longer than {csv.field_size_limit():,} characters (the line has "
+            f"{len(line):,}); expected short CSV values — is this the right file?"
+        )
+    return f"not a CSV line: {exc}"
 
 
 def validate_dataset(

@@ -25,6 +25,12 @@ with exponential backoff; when GitLab stays down the claim is released and the h
 raises, so Lambda retries the event and finally puts it in the dead-letter queue, where
 ``batchops events redrive`` picks it up — nothing is lost.
 
+A version rejected *after* its deploy was triggered must stop serving: the handler triggers
+the deploy pipeline again with the newest approved version before it (``REPLACES_MODEL_PACKAGE_ARN``
+names the rejected one) — staging is redeployed at once, production by a release manager
+through the protected gate — and tells the team; meanwhile the inference trigger refuses
+batches for a version that is no longer approved (:mod:`.pipeline_trigger`).
+
 Environment: BATCHOPS_GITLAB_URL, BATCHOPS_GITLAB_PROJECT, BATCHOPS_GITLAB_REF,
 BATCHOPS_TRIGGER_SECRET_ID, BATCHOPS_IDEMPOTENCY_TABLE, BATCHOPS_MODEL_PACKAGE_GROUP_NAME;
 optional BATCHOPS_GITLAB_READ_SECRET_ID (the read token), BATCHOPS_TOPIC_ARN (governance
@@ -63,6 +69,7 @@ TRIGGER_VARIABLES = (
     "MODEL_PACKAGE_GROUP_NAME",
     "DEPLOY_ENV",
     "BATCHOPS_TRIGGER_ID",
+    "REPLACES_MODEL_PACKAGE_ARN",
 )
 PENDING = "PendingManualApproval"
 
@@ -337,10 +344,14 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if event_group != group:
         log_json(log, logging.INFO, "ignored: another model package group", group=event_group)
         return {"status": "ignored", "reason": f"group {event_group!r} is not {group!r}"}
-    if status != "Approved":
+    if status not in ("Approved", "Rejected"):
         log_json(log, logging.INFO, "ignored: not approved", model_package_arn=arn, status=status)
         return {"status": "ignored", "reason": f"status {status}"}
     package = current_package(arn)
+    if status == "Rejected":
+        if package.get("ModelApprovalStatus") != "Rejected":
+            return {"status": "ignored", "reason": "the version is no longer rejected"}
+        return _replace_rejected(event, package, group)
     if package.get("ModelApprovalStatus") != "Approved":
         now_status = package.get("ModelApprovalStatus")
         log_json(
@@ -359,13 +370,102 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return _trigger_once(event, arn, group)
 
 
-def _trigger_once(event: dict[str, Any], arn: str, group: str) -> dict[str, Any]:
-    version = str(event["detail"].get("ModelPackageVersion") or arn.rsplit("/", 1)[-1])
-    store = IdempotencyStore(require("BATCHOPS_IDEMPOTENCY_TABLE"))
-    token = trigger_token(require("BATCHOPS_TRIGGER_SECRET_ID"))
+def _approval_key(arn: str, event: dict[str, Any]) -> str:
     # a deleted and re-created group numbers its versions from 1 again: the creation time
     # tells two versions with the same ARN apart
-    key = f"approval#{arn}#{event['detail'].get('CreationTime', '')}"
+    return f"approval#{arn}#{event['detail'].get('CreationTime', '')}"
+
+
+def previous_approved(group: str, rejected: str) -> dict[str, Any] | None:
+    """The newest approved version of ``group`` other than ``rejected`` (None: there is none)."""
+    sm = client("sagemaker")
+    summaries: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 100,
+    }
+    while True:
+        page = sm.list_model_packages(**kwargs)
+        summaries.extend(page.get("ModelPackageSummaryList", []))
+        if not page.get("NextToken"):
+            break
+        kwargs["NextToken"] = page["NextToken"]
+    candidates = [s for s in summaries if s["ModelPackageArn"] != rejected]
+    candidates.sort(key=lambda s: int(s.get("ModelPackageVersion") or 0), reverse=True)
+    return candidates[0] if candidates else None
+
+
+def _replace_rejected(event: dict[str, Any], package: dict[str, Any], group: str) -> dict[str, Any]:
+    """A rejected version whose deploy we triggered: deploy the previous approved one."""
+    arn = package["ModelPackageArn"]
+    store = IdempotencyStore(require("BATCHOPS_IDEMPOTENCY_TABLE"))
+    deployed = store.get(_approval_key(arn, event))
+    if deployed.get("status") != "done":
+        log_json(
+            log,
+            logging.INFO,
+            "ignored: a rejected version that was never deployed",
+            model_package_arn=arn,
+        )
+        return {"status": "ignored", "reason": "never deployed"}
+    version = package.get("ModelPackageVersion", arn.rsplit("/", 1)[-1])
+    previous = previous_approved(group, arn)
+    topic = env().get("BATCHOPS_TOPIC_ARN", "").strip()
+    if previous is None:
+        if topic:
+            client("sns").publish(
+                TopicArn=topic,
+                Subject=f"batchops: v{version} rejected, nothing to fall back on"[:100],
+                Message=(
+                    f"Model version {version} ({arn}) was rejected after its deployment and no "
+                    "other version is approved: the inference pipelines refuse new batches "
+                    "until one is approved and deployed."
+                ),
+            )
+        return {"status": "no-fallback", "model_package_arn": arn}
+    replacement = str(previous["ModelPackageArn"])
+    result = _trigger_once(
+        event,
+        replacement,
+        group,
+        key=f"rejection#{arn}#{event['detail'].get('CreationTime', '')}",
+        replaces=arn,
+    )
+    if topic and result["status"] == "triggered":
+        client("sns").publish(
+            TopicArn=topic,
+            Subject=f"batchops: v{version} rejected, v{previous.get('ModelPackageVersion')} "
+            "goes back"[:100],
+            Message=(
+                f"Model version {version} ({arn}) was rejected after its deployment. The "
+                f"deploy pipeline {result.get('pipeline_id')} puts back version "
+                f"{previous.get('ModelPackageVersion')} ({replacement}): staging now, production "
+                "when a release manager runs its gate. Until then the inference pipelines "
+                "refuse new batches for the rejected version."
+            ),
+        )
+    return {**result, "replaces": arn}
+
+
+def _trigger_once(
+    event: dict[str, Any],
+    arn: str,
+    group: str,
+    *,
+    key: str | None = None,
+    replaces: str | None = None,
+) -> dict[str, Any]:
+    version = (
+        arn.rsplit("/", 1)[-1]
+        if replaces
+        else str(event["detail"].get("ModelPackageVersion") or arn.rsplit("/", 1)[-1])
+    )
+    store = IdempotencyStore(require("BATCHOPS_IDEMPOTENCY_TABLE"))
+    token = trigger_token(require("BATCHOPS_TRIGGER_SECRET_ID"))
+    key = key or _approval_key(arn, event)
     claim = store.claim(key, model_package_arn=arn)
     if claim.outcome == "done":
         log_json(
@@ -383,6 +483,8 @@ def _trigger_once(event: dict[str, Any], arn: str, group: str) -> dict[str, Any]
         "DEPLOY_ENV": DEPLOY_ENV,
         "BATCHOPS_TRIGGER_ID": trigger_id_of(key),
     }
+    if replaces:
+        variables["REPLACES_MODEL_PACKAGE_ARN"] = replaces
     try:
         pipeline = trigger_deploy(token, variables, since=event_time(event))
     except Exception as exc:

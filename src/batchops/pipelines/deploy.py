@@ -18,7 +18,7 @@ from typing import Any
 
 from batchops.aws import Clients, error_message
 from batchops.config import Settings
-from batchops.errors import PipelineError
+from batchops.errors import CloudError, NotFoundError, PipelineError
 from batchops.pipelines.build import Built
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
@@ -168,17 +168,26 @@ def wait(
     The delay between polls grows from 0.2 s to ``max_delay_s`` (5 s suits AWS, where
     steps take minutes; a local cloud answers in milliseconds, so callers there pass less).
     """
+    from botocore.exceptions import BotoCoreError
+
     deadline = time.monotonic() + timeout_s
     reported: set[tuple[str, str]] = set()
     delay = 0.2
     while True:
-        described = describe(clients, arn)
-        if on_step is not None:
-            for step in sorted(steps(clients, arn), key=lambda s: str(s.get("StartTime"))):
-                marker = (step["StepName"], step.get("StepStatus", ""))
-                if marker[1] not in ("Executing", "Starting") and marker not in reported:
-                    reported.add(marker)
-                    on_step(step)
+        try:
+            described = _poll(clients, arn, on_step, reported)
+        except BotoCoreError as exc:
+            where = clients.endpoint or "AWS"
+            hint = (
+                "; if the local cloud stopped, start it again on the same --state-dir (the run "
+                "is then marked Failed) and see `batchops pipelines status "
+                f"{arn}`"
+                if clients.endpoint
+                else ""
+            )
+            raise CloudError(
+                f"lost {where} while waiting for {arn}: {type(exc).__name__}{hint}"
+            ) from None
         if described["PipelineExecutionStatus"] in TERMINAL:
             return described
         if time.monotonic() > deadline:
@@ -189,9 +198,41 @@ def wait(
         delay = min(delay * 1.5, max_delay_s)
 
 
+def _poll(
+    clients: Clients,
+    arn: str,
+    on_step: Callable[[dict[str, Any]], None] | None,
+    reported: set[tuple[str, str]],
+) -> dict[str, Any]:
+    """One look at the execution; reports each step that reached a final status once."""
+    described = describe(clients, arn)
+    if on_step is not None:
+        for step in sorted(steps(clients, arn), key=lambda s: str(s.get("StartTime"))):
+            marker = (step["StepName"], step.get("StepStatus", ""))
+            if marker[1] not in ("Executing", "Starting") and marker not in reported:
+                reported.add(marker)
+                on_step(step)
+    return described
+
+
 def latest_execution(clients: Clients, pipeline_name: str) -> str | None:
-    listed = clients.client("sagemaker").list_pipeline_executions(
-        PipelineName=pipeline_name, SortBy="CreationTime", SortOrder="Descending", MaxResults=1
-    )
+    from botocore.exceptions import ClientError
+
+    try:
+        listed = clients.client("sagemaker").list_pipeline_executions(
+            PipelineName=pipeline_name,
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
+            raise NotFoundError(
+                f"pipeline {pipeline_name} does not exist in this account yet (create it with "
+                "`batchops pipelines upsert --project ... --env ...`)"
+            ) from None
+        raise PipelineError(
+            f"cannot list executions of {pipeline_name}: {error_message(exc)}"
+        ) from None
     summaries = listed.get("PipelineExecutionSummaries", [])
     return str(summaries[0]["PipelineExecutionArn"]) if summaries else None

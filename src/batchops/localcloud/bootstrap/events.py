@@ -1,10 +1,13 @@
 """The event wiring of each account, as the Terraform roots create it on AWS.
 
 * Lambda functions (configuration and the zips ``python -m batchops.build`` makes, each
-  with its own role): ``batchops-notify`` everywhere, ``batchops-approval-trigger`` and
-  ``batchops-retrain-trigger`` in data-science;
+  with its own role and dead-letter queue): ``batchops-notify`` and
+  ``batchops-pipeline-trigger`` (new data -> one run per object version) everywhere,
+  ``batchops-approval-trigger`` and ``batchops-retrain-trigger`` in data-science;
 * EventBridge rules ``batchops-<pattern file>`` with patterns from
   ``src/batchops/events/*.json`` (the same files Terraform reads) and their targets;
+* the rules' dead-letter queue ``batchops-<env>-events-dlq``; every queue has an alarm to the
+  account's notification topic;
 * in data-science, a bus policy letting staging and production forward events to it.
 
 The local router delivers to these targets; it runs the handlers in-process (Lambda's
@@ -41,7 +44,13 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         "batchops.functions.approval_trigger.handler",
     ),
     "batchops-retrain-trigger": ("retrain_trigger", "batchops.functions.retrain_trigger.handler"),
+    "batchops-pipeline-trigger": (
+        "pipeline_trigger",
+        "batchops.functions.pipeline_trigger.handler",
+    ),
 }
+#: functions every account has (the rest live in data-science only)
+EVERY_ACCOUNT = ("batchops-notify", "batchops-pipeline-trigger")
 
 
 def _trust(service: str) -> str:
@@ -94,6 +103,16 @@ def function_environment(
             "BATCHOPS_GITLAB_READ_SECRET_ID": settings.gitlab_read_token_secret_name,
             "BATCHOPS_IDEMPOTENCY_TABLE": idempotency_table(settings),
             "BATCHOPS_MODEL_PACKAGE_GROUP_NAME": settings.model_package_group_name,
+            "BATCHOPS_TOPIC_ARN": topic_arn(settings),
+        }
+    if function == "batchops-pipeline-trigger":
+        training = settings.environment == "data-science"
+        return {
+            "BATCHOPS_PIPELINE_NAME": settings.pipeline_train
+            if training
+            else settings.pipeline_inf,
+            "BATCHOPS_REQUIRE_APPROVED_MODEL": "false" if training else "true",
+            "BATCHOPS_IDEMPOTENCY_TABLE": idempotency_table(settings),
             "BATCHOPS_TOPIC_ARN": topic_arn(settings),
         }
     return {
@@ -197,6 +216,9 @@ def _targets(
         "approval-to-deploy": "batchops-approval-trigger",
         "pipeline-status-to-notify": "batchops-notify",
         "model-quality-failed-to-retrain": "batchops-retrain-trigger",
+        # new data: one run per object version (the trigger dedupes; see pipeline_trigger)
+        "training-data-to-training-pipeline": "batchops-pipeline-trigger",
+        "inference-data-to-inference-pipeline": "batchops-pipeline-trigger",
     }.get(stem)
     if lambda_target:
         return [
@@ -218,24 +240,7 @@ def _targets(
                 "DeadLetterConfig": dead_letters,
             }
         ]
-    training = stem.startswith("training")
-    return [
-        {
-            "Id": "pipeline",
-            "Arn": pattern_values(settings)[
-                "pipeline_train_arn" if training else "pipeline_inf_arn"
-            ],
-            "RoleArn": events_role,
-            "RetryPolicy": retry,
-            "DeadLetterConfig": dead_letters,
-            "SageMakerPipelineParameters": {
-                "PipelineParameterList": [
-                    {"Name": "InputBucket", "Value": "$.detail.bucket.name"},
-                    {"Name": "InputKey", "Value": "$.detail.object.key"},
-                ]
-            },
-        }
-    ]
+    raise ValueError(f"no target for rule {stem}")
 
 
 def bootstrap_events(
@@ -247,7 +252,7 @@ def bootstrap_events(
     readers: list[str] | None = None,
 ) -> None:
     env = settings.environment
-    functions = [n for n in FUNCTIONS if env == "data-science" or n == "batchops-notify"]
+    functions = [n for n in FUNCTIONS if env == "data-science" or n in EVERY_ACCOUNT]
     arns = {name: ensure_function(clients, settings, name, gitlab_url) for name in functions}
     events_role = _ensure_role(
         clients.client("iam"), f"batchops-{env}-eventbridge", "events.amazonaws.com"

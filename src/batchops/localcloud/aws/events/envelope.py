@@ -180,7 +180,7 @@ def s3_object_created(
                 "key": key.name,
                 "size": key.size,
                 "etag": key.etag.replace('"', ""),
-                **({"version-id": key.version_id} if key.version_id else {}),
+                **({"version-id": key.version_id} if key.version_id not in (None, "null") else {}),
                 "sequencer": f"{int(datetime.now(UTC).timestamp() * 1e6):016X}",
             },
             "request-id": uuid.uuid4().hex[:16].upper(),

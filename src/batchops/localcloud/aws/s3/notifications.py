@@ -3,6 +3,10 @@
 moto's S3 calls its EventBridge hook for objects created in a bucket whose notification
 configuration enables EventBridge; the local cloud turns that into the *Object Created*
 event AWS sends (one builder: :mod:`batchops.localcloud.aws.events.envelope`) on its bus.
+S3 sends one event per object version: moto also notifies ``Put`` for the object a
+``CompleteMultipartUpload`` assembles, before the ``CompleteMultipartUpload`` notification
+itself — that first one is not sent (an upload over the multipart threshold started two
+training runs otherwise).
 ``GetBucketNotificationConfiguration`` also reports ``EventBridgeConfiguration``, which moto
 stores but does not return (Terraform would otherwise plan a change forever).
 """
@@ -21,6 +25,8 @@ def install() -> None:
     from moto.s3.responses import S3Response
 
     def send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        if event_name.endswith(":Put") and getattr(key, "multipart", None) is not None:
+            return  # the CompleteMultipartUpload event for this version follows
         event = s3_object_created(account=account_id, bucket=bucket, key=key, event_name=event_name)
         cloud = current_cloud_or_none()
         if event is not None and cloud is not None:
