@@ -108,8 +108,12 @@ def git_commit(cwd: Path | None = None) -> str:
 
 
 def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) -> str:
+    from batchops.pipelines.step_code import shipped_digest
+
     digest = hashlib.sha256()
     digest.update(project.source_digest().encode())
+    # the batchops modules shipped inside the team's step code (e.g. the quality engines)
+    digest.update(shipped_digest(list(project.root.glob("steps/*.py"))).encode())
     digest.update(spec.key.encode())
     digest.update(settings.model_dump_json(exclude=NOT_IN_DEFINITIONS).encode())
     digest.update(version("sagemaker").encode())
