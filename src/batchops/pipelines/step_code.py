@@ -28,6 +28,7 @@ from pathlib import Path
 from batchops.build import deterministic_zip
 from batchops.errors import PipelineError
 from batchops.fs import atomic_write_bytes
+from batchops.pipelines.build_folder import build_root
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # src/batchops
 PACKAGE = PACKAGE_ROOT.name
@@ -134,8 +135,6 @@ def step_code(script: Path, out_dir: Path | None = None) -> str:
     Pass the result as ``code=`` to ``ScriptProcessor.run``: the job runs
     ``python3 /opt/ml/processing/input/code/<script>.pyz``.
     """
-    from batchops.pipelines.build import build_root
-
     out_dir = build_root() if out_dir is None else out_dir
     data = build_archive(script)
     digest = hashlib.sha256(data).hexdigest()[:16]
