@@ -47,7 +47,8 @@ def test_the_deploy_job_is_the_ci_files_job_and_follows_its_changes(standin) -> 
     """Change the deploy job's script in the CI file: the stand-in runs the new script."""
     ci = standin.repo_root / ".gitlab" / "ci" / "model-deploy.yml"
     text = ci.read_text()
-    original = 'batchops deploy --env staging ${MODEL_PACKAGE_ARN:+--model-package-arn "$MODEL_PACKAGE_ARN"}'
+    arn_option = '${MODEL_PACKAGE_ARN:+--model-package-arn "$MODEL_PACKAGE_ARN"}'
+    original = f"batchops deploy --env staging {arn_option}"
     assert original in text, "the deploy job's script line"
     ci.write_text(text.replace(original, 'echo "deploying $MODEL_PACKAGE_ARN from the CI file"', 1))
     trigger(standin, {"MODEL_PACKAGE_ARN": ARN, "DEPLOY_ENV": "staging"})
