@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,48 @@ def test_config_show_bad_file_is_one_line_and_exit_code(
     assert main(["config", "show", "--env", "staging"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown key 'colour'" in err
+
+
+# ----- issue 19, defect 5: no setting switches a rule off, misspellings are errors ----------
+@pytest.mark.parametrize("value", [".inf", "1e309", "NaN", "-inf", "0", "-3"])
+def test_a_quality_threshold_that_switches_the_gate_off_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings("staging", environ={"BATCHOPS_ACCURACY_MSE_THRESHOLD": value})
+    message = str(refused.value)
+    assert message.startswith("environment variable BATCHOPS_ACCURACY_MSE_THRESHOLD:")
+    assert "finite" in message or "greater than 0" in message
+    assert "\n" not in message
+
+
+def test_a_misspelt_batchops_variable_is_an_error_naming_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"did you mean BATCHOPS_ACCURACY_MSE_THRESHOLD\?"):
+        load_settings("staging", environ={"BATCHOPS_ACURACY_MSE_THRESHOLD": "3"})
+    # tooling variables and unrelated names are not settings and not errors
+    load_settings("staging", environ={"BATCHOPS_ENDPOINT": "http://x", "BATCHOPS_LOCAL_WARM": "0"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("BUCKET_NAME", "My_Bucket", "only lowercase letters"),
+        ("BUCKET_NAME", "ab", "3 to 63"),
+        ("BUCKET_NAME", "a..b", "two adjacent periods"),
+        ("BUCKET_NAME", "192.168.1.1", "IP address"),
+        ("BUCKET_NAME", "xn--bucket", "reserved"),
+        ("BUCKET_NAME", "bucket-s3alias", "reserved"),
+        ("BUCKET_NAME", "-bucket", "begin and end"),
+        ("MODEL_PACKAGE_GROUP_NAME", "my_group", "SageMaker name"),
+        ("PIPELINE_INF", "x" * 64, "SageMaker name"),
+        ("NOTIFICATION_FUNCTION_NAME", "a b", "Lambda function name"),
+        ("REGION", "useast1", "AWS region"),
+        ("SUBNET_ID", "subnet-xyz", "subnet id"),
+        ("SG_ID", "sg-1", "security group id"),
+        ("GITLAB_URL", "gitlab.example.com", "http(s) URL"),
+        ("ACCOUNT_ID", "1234", "12-digit"),
+        ("ROLE_ARN", "arn:aws:iam::1:role/x", "IAM role ARN"),
+    ],
+)
+def test_names_arns_and_ids_follow_aws_rules(key: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)) as refused:
+        load_settings("staging", environ={f"BATCHOPS_{key}": value})
+    assert f"BATCHOPS_{key}" in str(refused.value)

@@ -99,8 +99,6 @@ class Settings(BaseModel):
     # ----- the article's variables table ---------------------------------------------
     bucket_name: str = Field(
         description="S3 bucket that stores data, scripts and model artefacts.",
-        min_length=3,
-        max_length=63,
     )
     bucket_prefix: str = Field(
         "pipeline_shared/batch-scoring",
@@ -147,6 +145,7 @@ class Settings(BaseModel):
     accuracy_mse_threshold: float = Field(
         10.0,
         gt=0,
+        allow_inf_nan=False,
         description="Maximum MSE before the model needs an update (model-quality check).",
     )
     role_arn: str = Field(description="IAM role ARN of the SageMaker pipeline execution role.")
@@ -206,6 +205,67 @@ class Settings(BaseModel):
         description="GitLab API token for 'gitlab configure' (environment variable only; "
         "never in a file).",
     )
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        """S3's naming rules for general purpose buckets (S3 User Guide, "Bucket naming rules")."""
+        problem = bucket_name_problem(value)
+        if problem:
+            raise ValueError(f"{value!r} is not a valid S3 bucket name: {problem}")
+        return value
+
+    @field_validator(
+        "model_package_group_name", "pipeline_inf", "pipeline_train", "pipeline_trainwhpo"
+    )
+    @classmethod
+    def _sagemaker_name(cls, value: str) -> str:
+        # SageMaker API: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$ (groups), {0,255} (pipelines)
+        if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", value):
+            raise ValueError(
+                f"expected a SageMaker name (letters, digits and hyphens, not starting or ending "
+                f"with a hyphen, at most 63 characters), got {value!r}"
+            )
+        return value
+
+    @field_validator("notification_function_name")
+    @classmethod
+    def _function_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", value):
+            raise ValueError(
+                f"expected a Lambda function name (1-64 letters, digits, '-' or '_'), got {value!r}"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", value):
+            raise ValueError(f"expected an AWS region like us-east-1, got {value!r}")
+        return value
+
+    @field_validator("subnet_id")
+    @classmethod
+    def _subnet(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"subnet-([0-9a-f]{8}|[0-9a-f]{17})", value):
+            raise ValueError(f"expected a subnet id like subnet-0123456789abcdef0, got {value!r}")
+        return value
+
+    @field_validator("sg_id")
+    @classmethod
+    def _security_group(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"sg-([0-9a-f]{8}|[0-9a-f]{17})", value):
+            raise ValueError(
+                f"expected a security group id like sg-0123456789abcdef0, got {value!r}"
+            )
+        return value
+
+    @field_validator("gitlab_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", value):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
 
     @field_validator("account_id", "registry_account_id")
     @classmethod
@@ -271,6 +331,62 @@ class Settings(BaseModel):
         return ordered
 
 
+def bucket_name_problem(name: str) -> str | None:
+    """What breaks S3's bucket naming rules in ``name`` (None: it follows them)."""
+    if not 3 <= len(name) <= 63:
+        return f"{len(name)} characters (3 to 63 allowed)"
+    if not re.fullmatch(r"[a-z0-9.-]+", name):
+        return "only lowercase letters, digits, '.' and '-' are allowed"
+    if not (name[0].isalnum() and name[-1].isalnum()):
+        return "it must begin and end with a letter or digit"
+    if ".." in name:
+        return "two adjacent periods"
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", name):
+        return "it is formatted as an IP address"
+    for prefix in ("xn--", "sthree-", "amzn-s3-demo-"):
+        if name.startswith(prefix):
+            return f"the prefix {prefix!r} is reserved"
+    for suffix in ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"):
+        if name.endswith(suffix):
+            return f"the suffix {suffix!r} is reserved"
+    return None
+
+
+#: ``BATCHOPS_*`` variables that are not settings: tooling, and the Lambda functions'
+#: configuration. Any other ``BATCHOPS_*`` name close to a setting is a misspelling.
+NOT_SETTINGS = frozenset(
+    {
+        "ENDPOINT",
+        "CONFIG_DIR",
+        "BUILD_DIR",
+        "ENVIRONMENTS_DIR",
+        "LOCAL_WARM",
+        "LOCAL_PERSIST",
+        "CONTAINER_ROOT",
+        "GIT_COMMIT",
+        "TEST_KEEP",
+        "ENVIRONMENT",
+        # Lambda configuration (functions' environments)
+        "TOPIC_ARN",
+        "IDEMPOTENCY_TABLE",
+        "TRIGGER_ID",
+        "TRIGGER_SECRET_ID",
+        "GITLAB_READ_SECRET_ID",
+        "GITLAB_REF",
+        "GITLAB_TIMEOUT",
+        "GITLAB_ATTEMPTS",
+        "RETRY_BASE_DELAY",
+        "RETRAIN_PIPELINE_NAME",
+        "RETRAIN_COOLDOWN_MINUTES",
+        "REQUIRE_APPROVED_MODEL",
+        "NOTIFICATION_CONFIG",
+        "KNOWN_STEPS",
+        "PIPELINE_NAME",
+        "MODEL_QUALITY_STEP",
+    }
+)
+
+
 def find_config_dir(start: Path | None = None) -> Path:
     """``BATCHOPS_CONFIG_DIR`` or the nearest ``config/`` folder holding environment files."""
     explicit = os.environ.get("BATCHOPS_CONFIG_DIR")
@@ -317,6 +433,7 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
             continue
         name = key[len(ENV_PREFIX) :].lower()
         if name not in fields or name == "environment":
+            _unknown_variable(key)
             continue  # BATCHOPS_ENDPOINT, BATCHOPS_CONFIG_DIR... are not settings
         if name == "gitlab_token":
             values[name] = (raw, key)
@@ -331,6 +448,21 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, tuple[Any, str]]:
     return values
 
 
+def _unknown_variable(key: str) -> None:
+    """A ``BATCHOPS_*`` name that is no setting: a misspelling is an error, not a no-op."""
+    suffix = key[len(ENV_PREFIX) :]
+    if suffix in NOT_SETTINGS:
+        return
+    near = difflib.get_close_matches(
+        suffix.lower(), [f for f in Settings.model_fields if f != "environment"], n=1, cutoff=0.8
+    )
+    if near:
+        raise ConfigError(
+            f"environment variable {key}: not a setting (did you mean "
+            f"{ENV_PREFIX}{near[0].upper()}?)"
+        )
+
+
 def _describe_error(err: Mapping[str, Any]) -> str:
     kind = err.get("type", "")
     got = err.get("input")
@@ -338,6 +470,11 @@ def _describe_error(err: Mapping[str, Any]) -> str:
         return "required setting is missing"
     if kind in ("float_parsing", "float_type"):
         return f"expected a number, got {got!r}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {got!r}"
+    if kind == "greater_than":
+        limit = (err.get("ctx") or {}).get("gt")
+        return f"expected a number greater than {limit}, got {got!r}"
     if kind in ("bool_parsing", "bool_type"):
         return f"expected true or false, got {got!r}"
     if kind in ("string_type",):
