@@ -30,7 +30,7 @@ from batchops.aws import Clients, clients_for
 from batchops.config import load_settings
 from batchops.data.schema import Layout
 from batchops.errors import DataError, GovernanceError, PipelineError
-from batchops.fs import atomic_write_text
+from batchops.fs import atomic_write_text, json_default
 from batchops.records import internal, read_s3_json
 
 Say = Callable[[str], None]
@@ -441,11 +441,15 @@ def run_demo(endpoint: str, data_dir: Path | None, out: Path, say: Say) -> dict[
     with run.phase("4. governance: review of the HPO version, promotion, rollback"):
         phase_governance(run, clean)
     summary = summarize(run)
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    atomic_write_text(
+        out / "summary.json", json.dumps(summary, indent=2, default=json_default) + "\n"
+    )
     from batchops.records import collect
     from batchops.report import write_report
 
     records = collect(endpoint)
-    atomic_write_text(out / "records.json", json.dumps(records, indent=1, default=str) + "\n")
+    atomic_write_text(
+        out / "records.json", json.dumps(records, indent=1, default=json_default) + "\n"
+    )
     write_report(summary, out / "report.html", records)
     return summary

@@ -27,5 +27,16 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def json_default(value: Any) -> Any:
+    """JSON for what ``json`` cannot write: datetimes as ISO 8601, the rest as text."""
+    from datetime import date, datetime
+
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    atomic_write_text(
+        path, json.dumps(data, indent=2, sort_keys=False, default=json_default) + "\n"
+    )

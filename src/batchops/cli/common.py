@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +113,9 @@ def interactive() -> bool:
 
 
 def emit_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=False, default=str)
+    from batchops.fs import json_default
+
+    json.dump(data, sys.stdout, indent=2, sort_keys=False, default=json_default)
     sys.stdout.write("\n")
 
 
@@ -140,13 +142,39 @@ def print_table(
         print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
 
 
+class Progress:
+    """What a long command reports while it works: a status line and finished items."""
+
+    def __init__(self, status: Any = None) -> None:
+        self._status = status
+
+    def update(self, text: str) -> None:
+        """The current state (a spinner's text on a terminal; nothing in CI)."""
+        if self._status is not None:
+            self._status.update(text)
+
+    def line(self, text: str) -> None:
+        """A finished item: printed above the spinner on a terminal, a plain line in CI."""
+        if self._status is not None:
+            self._status.console.print(text, highlight=False, markup=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+
 @contextmanager
-def progress(message: str) -> Iterator[Callable[[str], None]]:
-    """A spinner with a status line on a terminal; silent in CI and pipes."""
+def progress(message: str, *, quiet: bool = False) -> Iterator[Progress]:
+    """A rich spinner with ``message`` on a terminal; in CI or a pipe one plain line.
+
+    ``quiet`` (``--json``): nothing at all, stdout stays a JSON document.
+    """
+    if quiet:
+        yield Progress()
+        return
     if not interactive():
-        yield lambda _text: None
+        print(f"{message}...", file=sys.stderr, flush=True)
+        yield Progress()
         return
     from rich.console import Console
 
     with Console(stderr=True).status(message) as status:
-        yield lambda text: status.update(f"{message} {text}")
+        yield Progress(status)

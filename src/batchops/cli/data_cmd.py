@@ -151,7 +151,17 @@ def upload_cmd(args: argparse.Namespace) -> int:
         files[Layout.INFERENCE] = args.inference
     if args.ground_truth:
         files[Layout.GROUND_TRUTH] = args.ground_truth
-    uploaded = upload_files(settings, clients_from(args, settings), files, batch_id=args.batch_id)
+    from batchops.cli.common import progress
+
+    with progress(f"uploading to s3://{settings.bucket_name}", quiet=args.json) as shown:
+        uploaded = upload_files(
+            settings,
+            clients_from(args, settings),
+            files,
+            batch_id=args.batch_id,
+            on_progress=shown.update,
+            warn=shown.line,
+        )
     rows = [{"layout": u.layout.value, "rows": u.rows, "uri": u.uri} for u in uploaded]
     if args.json:
         emit_json(rows)

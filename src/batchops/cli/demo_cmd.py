@@ -105,9 +105,11 @@ def demo_cmd(args: argparse.Namespace) -> int:
         if cloud is not None:
             cloud.stop()
     summary["timings_s"]["wall"] = round(time.monotonic() - started, 2)
-    from batchops.fs import atomic_write_text
+    from batchops.fs import atomic_write_text, json_default
 
-    atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
+    atomic_write_text(
+        args.out / "summary.json", json.dumps(summary, indent=2, default=json_default) + "\n"
+    )
     if args.json:
         emit_json(summary)
     else:
@@ -134,7 +136,7 @@ def report_cmd(args: argparse.Namespace) -> int:
     saved = args.out / "records.json"
     summary = read_json_file(path)
     if args.endpoint:
-        from batchops.fs import atomic_write_text
+        from batchops.fs import atomic_write_text, json_default
         from batchops.records import collect
 
         if saved.exists() and not args.force:
@@ -143,7 +145,7 @@ def report_cmd(args: argparse.Namespace) -> int:
                 f"{args.endpoint} (it is what the report of the finished demo was drawn from)"
             )
         records = collect(args.endpoint)
-        atomic_write_text(saved, json.dumps(records, indent=1, default=str) + "\n")
+        atomic_write_text(saved, json.dumps(records, indent=1, default=json_default) + "\n")
     elif saved.is_file():
         records = read_json_file(saved)
     else:

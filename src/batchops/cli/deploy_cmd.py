@@ -16,7 +16,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Production accepts only the version deployed to staging whose latest staging "
         "inference run succeeded. Without a version, the latest approved one is deployed.",
     )
-    dep.add_argument("--env", required=True, choices=["staging", "production"])
+    dep.add_argument(
+        "--env",
+        required=True,
+        choices=["staging", "production"],
+        help="the account to deploy to (production only after a successful staging run)",
+    )
     which = dep.add_mutually_exclusive_group()
     which.add_argument("--model-version", default=None, help="version number, e.g. 3")
     which.add_argument("--model-package-arn", default=None, help="model package ARN")
@@ -27,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     deps = subparsers.add_parser("deployments", help="current and past deployments")
     commands = deps.add_subparsers(dest="deployments_command", metavar="ACTION")
     ls = commands.add_parser("list", help="deployments per environment, oldest first")
-    ls.add_argument("--env", default=None, choices=["staging", "production"])
+    ls.add_argument(
+        "--env",
+        default=None,
+        choices=["staging", "production"],
+        help="only this environment (default: both)",
+    )
     add_endpoint(ls)
     add_json(ls)
     ls.set_defaults(func=list_cmd)

@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--dry-run", action="store_true", help="print the changes, change nothing"
     )
     add_endpoint(configure)
+    add_json(configure)
     configure.set_defaults(func=configure_project)
     triggers = commands.add_parser(
         "triggers",
@@ -62,7 +63,23 @@ def configure_project(args: argparse.Namespace) -> int:
         name=settings.gitlab_trigger_secret_name,
         kms_key=settings.kms_key,
     )
-    configure(project, sections, secrets, dry_run=args.dry_run, emit=print)
+    lines: list[str] = []
+    changes = configure(
+        project,
+        sections,
+        secrets,
+        dry_run=args.dry_run,
+        emit=lines.append if args.json else print,
+    )
+    if args.json:
+        emit_json(
+            {
+                "project": project.project,
+                "dry_run": args.dry_run,
+                "changes": [change.describe() for change in changes],
+                "log": lines,
+            }
+        )
     return 0
 
 

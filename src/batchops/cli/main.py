@@ -29,9 +29,16 @@ exit codes (the same in every command):
   5   not found: a named pipeline, execution, version or dead letter does not exist
   6   governance refusal: a registry or promotion rule forbids the action
   7   pipeline: a definition cannot be built or stored, or a run failed (--wait)
+  8   quality violations found (monitor check --fail-on-violation, monitor model-quality)
   70  internal error (a bug; -vv shows the traceback)
   130 interrupted (Ctrl-C)
 """
+
+SHORT_EXIT_CODES = (
+    "exit codes: 0 ok, 1 other failure, 2 usage or settings, 3 data, 4 AWS/local cloud, "
+    "5 not found, 6 governance refusal, 7 pipeline, 8 quality violations, 70 internal error "
+    "(see batchops --help)"
+)
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -71,7 +78,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"batchops.cli.{name}")
         module.register(subparsers)
+    _document_exit_codes(parser)
     return parser
+
+
+def _document_exit_codes(parser: argparse.ArgumentParser) -> None:
+    """Every command's --help names the exit codes (the full table is in batchops --help)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _document_exit_codes(sub)
+            return
+    if parser.epilog and "exit codes" in parser.epilog:
+        return
+    line = SHORT_EXIT_CODES
+    if parser.epilog:
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = f"{parser.epilog.rstrip()}\n\n{line}"
+    else:
+        parser.epilog = line
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -81,7 +81,12 @@ def _register_model_quality(commands: argparse._SubParsersAction) -> None:
     mq.add_argument("--predictions", type=Path, required=True, help="CSV file or folder")
     mq.add_argument("--ground-truth", type=Path, required=True, help="CSV file or folder")
     mq.add_argument("--threshold", type=float, required=True, help="e.g. accuracy_mse_threshold")
-    mq.add_argument("--metric", choices=["mse", "rmse", "mae", "r2"], default="mse")
+    mq.add_argument(
+        "--metric",
+        choices=["mse", "rmse", "mae", "r2"],
+        default="mse",
+        help="the metric compared with --threshold (default mse)",
+    )
     mq.add_argument(
         "--prediction-column", default=None, help="name or 0-based index (default: last column)"
     )
@@ -115,14 +120,16 @@ def _dataset_format(args: argparse.Namespace) -> Any:
 
 
 def baseline_cmd(args: argparse.Namespace) -> int:
+    from batchops.cli.common import progress
     from batchops.monitor.dataquality import suggest_baseline
 
-    result = suggest_baseline(
-        args.data,
-        args.out,
-        _dataset_format(args),
-        categorical_drift_method=args.categorical_drift_method,
-    )
+    with progress(f"profiling {args.data}", quiet=args.json):
+        result = suggest_baseline(
+            args.data,
+            args.out,
+            _dataset_format(args),
+            categorical_drift_method=args.categorical_drift_method,
+        )
     files = {key: str(path) for key, path in result.files.items()}
     if args.json:
         emit_json({"item_count": result.item_count, "features": result.features, "files": files})

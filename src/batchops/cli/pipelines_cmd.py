@@ -68,12 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     golden.add_argument("--project", required=True, help="model-build or model-deploy")
     golden.add_argument("--update", action="store_true", help="rewrite the golden copies")
+    add_json(golden)
     golden.set_defaults(func=golden_cmd)
 
     delete = commands.add_parser("delete", help="delete the project's pipelines in an environment")
     delete.add_argument("--project", required=True, help="model-build or model-deploy")
     add_env(delete)
     add_endpoint(delete)
+    add_json(delete)
     delete.set_defaults(func=delete_cmd)
 
     st = commands.add_parser("start", help="start an execution; --wait to follow it")
@@ -169,9 +171,11 @@ def build_all(project_name: str, env: str, *, force: bool = False) -> list[Any]:
 
 
 def build_cmd(args: argparse.Namespace) -> int:
+    from batchops.cli.common import progress
     from batchops.fs import atomic_write_text
 
-    built = build_all(args.project, args.env, force=args.force)
+    with progress(f"building the {args.project} definitions for {args.env}", quiet=args.json):
+        built = build_all(args.project, args.env, force=args.force)
     rows = []
     for item in built:
         if args.out:
@@ -195,6 +199,7 @@ def build_cmd(args: argparse.Namespace) -> int:
 
 
 def upsert_cmd(args: argparse.Namespace) -> int:
+    from batchops.cli.common import progress
     from batchops.pipelines.build import stamp
     from batchops.pipelines.deploy import upsert
 
@@ -202,7 +207,9 @@ def upsert_cmd(args: argparse.Namespace) -> int:
     clients = clients_from(args, settings)
     overrides = _params(args.param)
     rows = []
-    for item in build_all(args.project, args.env):
+    with progress(f"building the {args.project} definitions for {args.env}", quiet=args.json):
+        built = build_all(args.project, args.env)
+    for item in built:
         stamp(item.definition, overrides)
         done = upsert(clients, settings, item, recreate=args.recreate)
         rows.append(
@@ -231,12 +238,6 @@ def _input_parameters(uri: str | None) -> dict[str, str]:
     return {"InputBucket": bucket, "InputKey": key}
 
 
-def _step_line(step: dict[str, Any]) -> None:
-    reason = step.get("FailureReason")
-    line = f"  {step.get('StepStatus', '?'):<10} {step['StepName']}"
-    print(line + (f": {reason}" if reason else ""), file=sys.stderr, flush=True)
-
-
 def start_cmd(args: argparse.Namespace) -> int:
     from batchops.pipelines import deploy
     from batchops.pipelines.project import find_pipeline
@@ -257,9 +258,19 @@ def start_cmd(args: argparse.Namespace) -> int:
         if args.json:
             emit_json({"pipeline": name, "arn": arn, "status": "Executing"})
         return 0
-    described = deploy.wait(
-        clients, arn, timeout_s=args.timeout, on_step=None if args.json else _step_line
-    )
+    from batchops.cli.common import progress
+
+    with progress(f"waiting for {name}", quiet=args.json) as shown:
+
+        def step_done(step: dict[str, Any]) -> None:
+            reason = step.get("FailureReason")
+            line = f"  {step.get('StepStatus', '?'):<10} {step['StepName']}"
+            shown.line(line + (f": {reason}" if reason else ""))
+            shown.update(f"waiting for {name}: {step['StepName']} {step.get('StepStatus')}")
+
+        described = deploy.wait(
+            clients, arn, timeout_s=args.timeout, on_step=None if args.json else step_done
+        )
     result = _summary(clients, described)
     if args.json:
         emit_json(result)
@@ -355,15 +366,29 @@ def golden_cmd(args: argparse.Namespace) -> int:
 
     proj = project(args.project)
     failures = 0
+    results = []
     for spec in proj.pipelines:
         env = spec.environments[0]
         built = build(proj, spec, load_settings(env))
         golden = proj.golden_path(spec, env)
         problem = check_golden(built, golden, update=args.update)
-        print(f"{'DIFFERS' if problem else 'ok':7} {spec.key} ({env}) {golden}")
+        results.append(
+            {
+                "pipeline": spec.key,
+                "env": env,
+                "golden": str(golden),
+                "differs": bool(problem),
+                "difference": problem or None,
+            }
+        )
+        if not args.json:
+            print(f"{'DIFFERS' if problem else 'ok':7} {spec.key} ({env}) {golden}")
+            if problem:
+                print(problem)
         if problem:
-            print(problem)
             failures += 1
+    if args.json:
+        emit_json(results)
     if failures:
         print(
             f"{failures} definition(s) changed: review, then `batchops pipelines golden-check "
@@ -384,14 +409,21 @@ def delete_cmd(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     sm = clients_from(args, settings).client("sagemaker")
+    results = []
     for spec in project(args.project).for_environment(args.env):
         name = spec.pipeline_name(settings)
         try:
             sm.delete_pipeline(PipelineName=name, ClientRequestToken=f"delete-{uuid.uuid4().hex}")
         except ClientError as exc:
             if exc.response["Error"]["Code"] in ("ResourceNotFound", "ValidationException"):
-                print(f"{name}: not found (nothing to delete)")
+                results.append({"pipeline": name, "deleted": False, "reason": "not found"})
+                if not args.json:
+                    print(f"{name}: not found (nothing to delete)")
                 continue
             raise PipelineError(f"cannot delete {name}: {error_message(exc)}") from None
-        print(f"deleted {name}")
+        results.append({"pipeline": name, "deleted": True, "reason": None})
+        if not args.json:
+            print(f"deleted {name}")
+    if args.json:
+        emit_json(results)
     return 0

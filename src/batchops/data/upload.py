@@ -14,6 +14,7 @@ Ground truth is written before the inference data, because the inference data's
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,14 +55,45 @@ def object_key(settings: Settings, layout: Layout, batch_id: str) -> str:
     return f"{prefix}{batch_id}/{layout.filename}"
 
 
+def trigger_warning(settings: Settings, clients: Clients, files: dict[Layout, Path]) -> str | None:
+    """Why the upload will start nothing now (its pipeline does not exist yet), or None."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if Layout.TRAINING in files:
+        pipeline = settings.pipeline_train
+    elif Layout.INFERENCE in files:
+        pipeline = settings.pipeline_inf
+    else:
+        return None
+    try:
+        clients.client("sagemaker").describe_pipeline(PipelineName=pipeline)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
+            return None
+        return (
+            f"warning: pipeline {pipeline} does not exist in {settings.environment} yet, so this "
+            "upload starts nothing now: its event goes to the dead letters (`batchops events "
+            "dead-letters`); create the pipeline, then `batchops events redrive` starts it"
+        )
+    except BotoCoreError:
+        return None
+    return None
+
+
 def upload_files(
     settings: Settings,
     clients: Clients,
     files: dict[Layout, Path],
     *,
     batch_id: str | None = None,
+    on_progress: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> list[Uploaded]:
-    """Validate, then upload (ground truth before inference data)."""
+    """Validate, then upload (ground truth before inference data).
+
+    ``on_progress`` gets "file: N%" as bytes go out; ``warn`` gets a line when the upload
+    will start no pipeline (:func:`trigger_warning`).
+    """
     if Layout.GROUND_TRUTH in files and Layout.INFERENCE not in files:
         raise DataError("--ground-truth needs --inference (ground truth belongs to a batch)")
     reports = [validate_file(path, layout) for layout, path in files.items()]
@@ -74,6 +106,10 @@ def upload_files(
                 f"in {inf.path}"
             )
     require_valid(reports)
+    if warn is not None:
+        warning = trigger_warning(settings, clients, files)
+        if warning:
+            warn(warning)
     batch = batch_id or new_batch_id()
     s3 = clients.client("s3")
     order = [
@@ -88,6 +124,7 @@ def upload_files(
     config = TransferConfig(multipart_threshold=64 * 1024 * 1024)
     for layout in order:
         key = object_key(settings, layout, batch)
+        callback = _progress_callback(files[layout], on_progress) if on_progress else None
         try:
             s3.upload_file(
                 str(files[layout]),
@@ -95,6 +132,7 @@ def upload_files(
                 key,
                 ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": settings.kms_key},
                 Config=config,
+                Callback=callback,
             )
         except (ClientError, BotoCoreError) as exc:
             raise CloudError(
@@ -104,6 +142,17 @@ def upload_files(
         rows = next(r.rows for r in reports if r.layout is layout)
         done.append(Uploaded(layout, files[layout], f"s3://{settings.bucket_name}/{key}", rows))
     return done
+
+
+def _progress_callback(path: Path, report: Callable[[str], None]) -> Callable[[int], None]:
+    total = max(path.stat().st_size, 1)
+    sent = [0]
+
+    def callback(count: int) -> None:  # boto3 calls it from its transfer threads
+        sent[0] += count
+        report(f"{path.name}: {min(100, sent[0] * 100 // total)}%")
+
+    return callback
 
 
 def dataset_files(folder: Path) -> dict[Layout, Path]:

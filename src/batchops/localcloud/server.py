@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchops.errors import CloudError
+from batchops.fs import json_default
 from batchops.localcloud.aws.context import serving
 from batchops.localcloud.aws.events.bus import EventBus
 from batchops.localcloud.aws.logs.job_logs import JobLogsToCloudWatch
@@ -163,7 +164,7 @@ class LocalCloud:
                 if provider is None:
                     start_response("404 Not Found", [("Content-Type", "application/json")])
                     return [b'{"error": "not found"}']
-                body = json.dumps(provider(), default=str).encode()
+                body = json.dumps(provider(), default=json_default).encode()
                 start_response(
                     "200 OK",
                     [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
