@@ -33,18 +33,58 @@ locals {
         BATCHOPS_GITLAB_PROJECT           = var.gitlab_project
         BATCHOPS_GITLAB_REF               = var.gitlab_ref
         BATCHOPS_TRIGGER_SECRET_ID        = var.gitlab_trigger_secret_name
+        BATCHOPS_GITLAB_READ_SECRET_ID    = var.gitlab_read_token_secret_name
         BATCHOPS_IDEMPOTENCY_TABLE        = module.idempotency_table.table_name
         BATCHOPS_MODEL_PACKAGE_GROUP_NAME = var.model_package_group_name
+        BATCHOPS_TOPIC_ARN                = module.notifications.topic_arn
       }
       statements = [
         local.table_statement,
+        local.publish_statement,
         {
-          sid       = "ReadTriggerToken"
-          actions   = ["secretsmanager:GetSecretValue"]
-          resources = ["arn:${local.partition}:secretsmanager:${var.region}:${var.account_id}:secret:${var.gitlab_trigger_secret_name}-*"]
+          sid     = "ReadGitLabTokens"
+          actions = ["secretsmanager:GetSecretValue"]
+          resources = [
+            "arn:${local.partition}:secretsmanager:${var.region}:${var.account_id}:secret:${var.gitlab_trigger_secret_name}-*",
+            "arn:${local.partition}:secretsmanager:${var.region}:${var.account_id}:secret:${var.gitlab_read_token_secret_name}-*",
+          ]
         },
         {
-          sid       = "ReadApprovedVersion"
+          # reads the version's current status; sets an HPO version without a review back
+          # to PendingManualApproval (the review rule, whoever approved it)
+          sid       = "ReadAndGovernVersions"
+          actions   = ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"]
+          resources = ["${replace(local.registry_group_arn, ":model-package-group/", ":model-package/")}/*"]
+        },
+        {
+          # the previous approved version, when a deployed one is rejected
+          sid       = "ListVersions"
+          actions   = ["sagemaker:ListModelPackages"]
+          resources = [local.registry_group_arn]
+        },
+      ]
+    }
+    batchops-pipeline-trigger = {
+      zip         = "pipeline_trigger.zip"
+      handler     = "batchops.functions.pipeline_trigger.handler"
+      description = "Starts the account's pipeline once per uploaded object version (inference: only while its model version is approved)."
+      environment = {
+        BATCHOPS_PIPELINE_NAME          = local.is_registry_account ? var.pipeline_train : var.pipeline_inf
+        BATCHOPS_REQUIRE_APPROVED_MODEL = local.is_registry_account ? "false" : "true"
+        BATCHOPS_IDEMPOTENCY_TABLE      = module.idempotency_table.table_name
+        BATCHOPS_TOPIC_ARN              = module.notifications.topic_arn
+      }
+      statements = [
+        local.table_statement,
+        local.publish_statement,
+        {
+          sid       = "StartThePipeline"
+          actions   = ["sagemaker:DescribePipeline", "sagemaker:StartPipelineExecution"]
+          resources = [local.is_registry_account ? local.pipeline_arn.train : local.pipeline_arn.inf]
+        },
+        {
+          # the central registry (cross-account: its group policy allows the workload accounts)
+          sid       = "ReadThePinnedVersion"
           actions   = ["sagemaker:DescribeModelPackage"]
           resources = ["${replace(local.registry_group_arn, ":model-package-group/", ":model-package/")}/*"]
         },
@@ -86,5 +126,7 @@ module "functions" {
   environment_variables = each.value.environment
   policy_statements     = each.value.statements
   log_retention_in_days = var.log_retention_in_days
+  alarm_topic_arn       = module.notifications.topic_arn
+  dead_letter_alarm     = true
   tags                  = local.tags
 }

@@ -8,7 +8,7 @@ locals {
 
   sagemaker_role_name = "batchops-${var.environment}-sagemaker-execution"
   sagemaker_role_arn  = "${local.role_arn}/${local.sagemaker_role_name}"
-  function_names      = concat([var.notification_function_name], local.is_registry_account ? ["batchops-approval-trigger", "batchops-retrain-trigger"] : [])
+  function_names      = concat([var.notification_function_name, "batchops-pipeline-trigger"], local.is_registry_account ? ["batchops-approval-trigger", "batchops-retrain-trigger"] : [])
   function_role_arns  = [for name in local.function_names : "${local.role_arn}/${name}"]
 
   pipeline_arn = { for key, name in {
@@ -102,6 +102,20 @@ module "notifications" {
   kms_key_arn      = module.kms_key.key_arn
   email_recipients = var.email_recipient
   tags             = local.tags
+}
+
+# The read-only GitLab API token (read_api) the approval Lambda uses to find a pipeline
+# an unanswered trigger created, so it never triggers a deploy twice.
+module "gitlab_read_token_secret" {
+  source = "../trigger-secret"
+  count  = local.is_registry_account ? 1 : 0
+
+  secret_name             = var.gitlab_read_token_secret_name
+  description             = "Read-only GitLab API token (read_api) for the batchops approval Lambda"
+  kms_key_arn             = module.kms_key.key_arn
+  reader_role_arns        = ["${local.role_arn}/batchops-approval-trigger"]
+  recovery_window_in_days = var.sandbox ? 0 : 30
+  tags                    = local.tags
 }
 
 module "trigger_secret" {

@@ -259,3 +259,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "gitlab_read_token_secret_name" {
+  description = "Secrets Manager secret holding a read-only GitLab API token (read_api) for the approval Lambda (the settings' `gitlab_read_token_secret_name`)."
+  type        = string
+  default     = "batchops/gitlab-read-token"
+}

@@ -15,11 +15,13 @@ locals {
       target              = "lambda"
       lambda_function_arn = try(module.functions["batchops-retrain-trigger"].function_arn, null)
     })
+    # New data goes through batchops-pipeline-trigger: one run per object version (S3 and
+    # EventBridge deliver at least once), started with InputBucket/InputKey of the event.
     training-data-to-training-pipeline = merge(local.no_target, {
-      pattern      = "training-data-to-training-pipeline"
-      description  = "New training data starts the training pipeline."
-      target       = "pipeline"
-      pipeline_arn = local.pipeline_arn.train
+      pattern             = "training-data-to-training-pipeline"
+      description         = "New training data starts the training pipeline (once per object version)."
+      target              = "lambda"
+      lambda_function_arn = try(module.functions["batchops-pipeline-trigger"].function_arn, null)
     })
   }
   workload_rules = {
@@ -30,14 +32,10 @@ locals {
       event_bus_arn = "arn:${local.partition}:events:${var.region}:${var.registry_account_id}:event-bus/default"
     })
     inference-data-to-inference-pipeline = merge(local.no_target, {
-      pattern      = "inference-data-to-inference-pipeline"
-      description  = "A new inference batch starts the inference pipeline on it."
-      target       = "pipeline"
-      pipeline_arn = local.pipeline_arn.inf
-      pipeline_parameters = {
-        InputBucket = "$.detail.bucket.name"
-        InputKey    = "$.detail.object.key"
-      }
+      pattern             = "inference-data-to-inference-pipeline"
+      description         = "A new inference batch starts the inference pipeline on it (once per object version, only while its model version is approved)."
+      target              = "lambda"
+      lambda_function_arn = try(module.functions["batchops-pipeline-trigger"].function_arn, null)
     })
   }
   common_rules = {
@@ -77,6 +75,10 @@ module "event_rules" {
   rules                         = merge(local.common_rules, local.is_registry_account ? local.registry_rules : {}, local.is_registry_account ? {} : local.workload_rules)
   targets_role_name             = "batchops-${var.environment}-events-targets"
   bus_policy_source_account_ids = local.is_registry_account ? var.workload_account_ids : []
+  dead_letter_queue_name        = "batchops-${var.environment}-events-dlq"
+  kms_key_arn                   = module.kms_key.key_arn
+  alarm_topic_arn               = module.notifications.topic_arn
+  dead_letter_alarm             = true
   tags                          = local.tags
 }
 

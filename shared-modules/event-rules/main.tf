@@ -54,9 +54,65 @@ resource "aws_cloudwatch_event_target" "lambda" {
   arn  = each.value.lambda_function_arn
 
   retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 8
+    maximum_event_age_in_seconds = var.retry_policy.maximum_event_age_in_seconds
+    maximum_retry_attempts       = var.retry_policy.maximum_retry_attempts
   }
+
+  dynamic "dead_letter_config" {
+    for_each = aws_sqs_queue.dead_letters
+    content {
+      arn = dead_letter_config.value.arn
+    }
+  }
+}
+
+# Events EventBridge could not deliver (after the RetryPolicy, or at once for errors a retry
+# cannot fix) wait here for `batchops events redrive`; the alarm tells the team.
+resource "aws_sqs_queue" "dead_letters" {
+  count = var.dead_letter_queue_name == null ? 0 : 1
+
+  name                              = var.dead_letter_queue_name
+  kms_master_key_id                 = var.kms_key_arn
+  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
+  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 3600
+  message_retention_seconds         = 1209600
+  tags                              = var.tags
+}
+
+resource "aws_sqs_queue_policy" "dead_letters" {
+  count = length(aws_sqs_queue.dead_letters)
+
+  queue_url = aws_sqs_queue.dead_letters[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EventBridgeSendsUndeliveredEvents"
+      Effect    = "Allow"
+      Principal = { Service = "events.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.dead_letters[0].arn
+      Condition = { ArnEquals = { "aws:SourceArn" = [for rule in aws_cloudwatch_event_rule.this : rule.arn] } }
+    }]
+  })
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  count = var.dead_letter_alarm && var.dead_letter_queue_name != null ? 1 : 0
+
+  alarm_name          = "${var.dead_letter_queue_name}-not-empty"
+  alarm_description   = "Events failed every delivery attempt and wait in ${var.dead_letter_queue_name}: see `batchops events dead-letters`, fix the cause, then `batchops events redrive`."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = var.dead_letter_queue_name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
 }
 
 resource "aws_lambda_permission" "events" {
@@ -101,6 +157,18 @@ resource "aws_cloudwatch_event_target" "pipeline" {
   arn      = each.value.pipeline_arn
   role_arn = aws_iam_role.targets[0].arn
 
+  retry_policy {
+    maximum_event_age_in_seconds = var.retry_policy.maximum_event_age_in_seconds
+    maximum_retry_attempts       = var.retry_policy.maximum_retry_attempts
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = aws_sqs_queue.dead_letters
+    content {
+      arn = dead_letter_config.value.arn
+    }
+  }
+
   dynamic "sagemaker_pipeline_target" {
     for_each = length(each.value.pipeline_parameters) > 0 ? [each.value.pipeline_parameters] : []
     content {
@@ -121,6 +189,18 @@ resource "aws_cloudwatch_event_target" "bus" {
   rule     = aws_cloudwatch_event_rule.this[each.key].name
   arn      = each.value.event_bus_arn
   role_arn = aws_iam_role.targets[0].arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = var.retry_policy.maximum_event_age_in_seconds
+    maximum_retry_attempts       = var.retry_policy.maximum_retry_attempts
+  }
+
+  dynamic "dead_letter_config" {
+    for_each = aws_sqs_queue.dead_letters
+    content {
+      arn = dead_letter_config.value.arn
+    }
+  }
 }
 
 # On the receiving side (data-science): let the workload accounts put events on the

@@ -12,3 +12,8 @@ output "targets_role_arn" {
   description = "ARN of the role EventBridge uses for pipeline and bus targets (null when none)."
   value       = one(aws_iam_role.targets[*].arn)
 }
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the queue that keeps undeliverable events (null when none)."
+  value       = one(aws_sqs_queue.dead_letters[*].arn)
+}

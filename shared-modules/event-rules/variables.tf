@@ -79,3 +79,41 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "dead_letter_queue_name" {
+  description = "Name of the SQS queue that keeps the events EventBridge could not deliver to a target after its retries (null: no dead-letter queue, AWS drops them)."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_arn" {
+  description = "KMS key the dead-letter queue is encrypted with (null: SQS-managed encryption)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the dead-letter alarm notifies (used when dead_letter_alarm is true)."
+  type        = string
+  default     = null
+}
+
+variable "dead_letter_alarm" {
+  description = "Whether an alarm notifies alarm_topic_arn when the dead-letter queue holds an event."
+  type        = bool
+  default     = false
+}
+
+variable "retry_policy" {
+  description = "Every target's RetryPolicy: how long and how often EventBridge retries a delivery before the dead-letter queue (EventBridge's default: 185 attempts over 24 h)."
+  type = object({
+    maximum_retry_attempts       = number
+    maximum_event_age_in_seconds = number
+  })
+  default = { maximum_retry_attempts = 8, maximum_event_age_in_seconds = 3600 }
+
+  validation {
+    condition     = var.retry_policy.maximum_retry_attempts >= 0 && var.retry_policy.maximum_retry_attempts <= 185 && var.retry_policy.maximum_event_age_in_seconds >= 60 && var.retry_policy.maximum_event_age_in_seconds <= 86400
+    error_message = "retry_policy: maximum_retry_attempts must be 0-185 and maximum_event_age_in_seconds 60-86400 (EventBridge's limits)."
+  }
+}

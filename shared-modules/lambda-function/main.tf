@@ -114,3 +114,31 @@ resource "aws_lambda_function" "this" {
     }
   }
 }
+
+# Lambda retries an asynchronous invocation twice (1 and 2 minutes later) and keeps the
+# event up to 6 hours; then it goes to the dead-letter queue. Stated here, not left to
+# defaults, so the local cloud's router and a reviewer read the same numbers.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  function_name                = aws_lambda_function.this.function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  count = var.dead_letter_alarm ? 1 : 0
+
+  alarm_name          = "${aws_sqs_queue.dead_letter.name}-not-empty"
+  alarm_description   = "Events ${var.function_name} failed on after its retries wait in ${aws_sqs_queue.dead_letter.name}: see `batchops events dead-letters`, fix the cause, then `batchops events redrive`."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+  tags                = var.tags
+}

@@ -124,3 +124,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "alarm_topic_arn" {
+  description = "SNS topic the dead-letter alarm notifies (used when dead_letter_alarm is true)."
+  type        = string
+  default     = null
+}
+
+variable "dead_letter_alarm" {
+  description = "Whether an alarm notifies alarm_topic_arn when the dead-letter queue holds an event (a plain bool: count cannot wait for the topic's ARN)."
+  type        = bool
+  default     = false
+}

@@ -20,7 +20,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".infra-work"
-PLACEHOLDER_FUNCTIONS = ("notify", "approval_trigger", "retrain_trigger")
+def _function_names() -> tuple[str, ...]:
+    """The zips Terraform deploys: what ``python -m batchops.build`` makes (one list)."""
+    from batchops.build import FUNCTIONS
+
+    return tuple(function.name for function in FUNCTIONS)
+
+
+PLACEHOLDER_FUNCTIONS = _function_names()
 
 
 def write_placeholder_zip(path: Path) -> None:

@@ -16,8 +16,8 @@ run "registry_account_plans_every_part" {
   }
 
   assert {
-    condition     = toset(keys(output.function_arns)) == toset(["batchops-notify", "batchops-approval-trigger", "batchops-retrain-trigger"])
-    error_message = "data-science runs the notify, approval and retrain functions."
+    condition     = toset(keys(output.function_arns)) == toset(["batchops-notify", "batchops-pipeline-trigger", "batchops-approval-trigger", "batchops-retrain-trigger"])
+    error_message = "data-science runs the notify, pipeline trigger, approval and retrain functions."
   }
 
   assert {

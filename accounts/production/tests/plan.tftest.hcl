@@ -17,8 +17,8 @@ run "workload_account_plans_every_part" {
   }
 
   assert {
-    condition     = keys(output.function_arns) == ["batchops-notify"]
-    error_message = "production runs only the notify function."
+    condition     = toset(keys(output.function_arns)) == toset(["batchops-notify", "batchops-pipeline-trigger"])
+    error_message = "production runs only the notify and pipeline trigger functions."
   }
 
   assert {
