@@ -136,16 +136,9 @@ def load_config(path: Path = HERE / "config.yaml") -> dict[str, Any]:
 
 
 def _image(ctx: BuildContext, spec: dict[str, str], instance_type: str) -> str:
-    from sagemaker.core import image_uris
+    from batchops.images import pinned_image_uri
 
-    return str(
-        image_uris.retrieve(
-            framework=spec["framework"],
-            region=ctx.settings.region,
-            version=spec["version"],
-            instance_type=instance_type,
-        )
-    )
+    return pinned_image_uri(spec, ctx.settings.region, instance_type)
 
 
 class _Builder:

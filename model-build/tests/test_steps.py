@@ -200,3 +200,27 @@ def test_inference_refuses_an_accept_it_cannot_answer() -> None:
     inference: Any = _inference()
     with pytest.raises(ValueError, match="unsupported accept type 'application/json'"):
         inference.output_fn(np.array([1.0], np.float32), "application/json")
+
+
+@pytest.mark.parametrize("member", ["../escape.txt", "/etc/evil", "link"])
+def test_evaluate_refuses_a_model_archive_member_that_leaves_its_folder(
+    tmp_path: Path, member: str
+) -> None:
+    """What ``extractall(filter="data")`` refuses, without it (Python 3.8.13 in the image)."""
+    import io
+    import tarfile
+
+    model_dir = tmp_path / "opt/ml/processing/model"
+    model_dir.mkdir(parents=True)
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        if member == "link":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(info)
+        else:
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"hi"))
+    done = _run("evaluate.py", tmp_path)
+    assert done.returncode == 1
+    assert f"refusing member {member.lstrip('/')!r}" in done.stderr or member in done.stderr
+    assert not (tmp_path / "escape.txt").exists()

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from batchops.images import pinned_image_uri
 from batchops.pipelines.build import BuildContext
 
 HERE = Path(__file__).resolve().parent
@@ -55,7 +56,6 @@ def _s3_output(name: str, uri: Any) -> Any:
 
 
 def build_inference(ctx: BuildContext) -> Any:
-    from sagemaker.core import image_uris
     from sagemaker.core.model_monitor.dataset_format import DatasetFormat
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.transformer import Transformer
@@ -107,13 +107,8 @@ def build_inference(ctx: BuildContext) -> Any:
     def run_uri(part: str) -> Any:
         return Join(on="/", values=[run, part])
 
-    processing_image = str(
-        image_uris.retrieve(
-            framework=config["images"]["processing"]["framework"],
-            region=settings.region,
-            version=config["images"]["processing"]["version"],
-            instance_type=instances["processing"],
-        )
+    processing_image = pinned_image_uri(
+        config["images"]["processing"], settings.region, instances["processing"]
     )
 
     def processor(job: str) -> Any:

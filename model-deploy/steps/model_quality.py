@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         message = f"{len(predicted)} predictions but {len(actual)} ground-truth labels"
         print(message, file=sys.stderr)
         sys.exit(1)
-    errors = [p - a for p, a in zip(predicted, actual, strict=True)]
+    errors = [p - a for p, a in zip(predicted, actual)]  # lengths checked above
     n = len(errors)
     mse = sum(e * e for e in errors) / n
     mean = sum(actual) / n
