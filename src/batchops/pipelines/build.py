@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from typing import Any
 from batchops.config import Settings
 from batchops.errors import BatchopsError, PipelineError
 from batchops.fs import atomic_write_text
+from batchops.pipelines.assets import reproducible
 from batchops.pipelines.project import PipelineProject, PipelineSpec
 
 BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
@@ -79,6 +79,13 @@ class Built:
     cached: bool
 
 
+def code_prefix(settings: Settings) -> str:
+    """Where the step code of the definitions lives in each account's bucket: under
+    ``bucket_prefix``, which the deploy role may write and the execution role may read
+    (``shared-modules/batchops-account``)."""
+    return f"{settings.bucket_prefix.strip('/')}/code"
+
+
 def build_root() -> Path:
     return Path(os.environ.get(BUILD_DIR_ENV, ".batchops/build"))
 
@@ -113,6 +120,9 @@ def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) 
     digest.update(spec.key.encode())
     digest.update(settings.model_dump_json(exclude=NOT_IN_DEFINITIONS).encode())
     digest.update(version("sagemaker").encode())
+    # how a definition is generated and its assets made reproducible is part of the recipe
+    for recipe in (Path(__file__), Path(__file__).with_name("assets.py")):
+        digest.update(recipe.read_bytes())
     return digest.hexdigest()[:20]
 
 
@@ -192,8 +202,12 @@ def generate_here(
     with _offline_account(settings, build_root()) as session:
         from sagemaker.core.workflow.pipeline_context import PipelineSession
 
+        # Everything the SDK uploads (step scripts, sm_drivers, sourcedir tarballs) goes
+        # under the project prefix, the only one the deploy and execution roles may reach.
         pipeline_session = PipelineSession(
-            boto_session=session, default_bucket=settings.bucket_name
+            boto_session=session,
+            default_bucket=settings.bucket_name,
+            default_bucket_prefix=code_prefix(settings),
         )
         ctx = BuildContext(settings, pipeline_session, spec.pipeline_name(settings), project.root)
         try:
@@ -206,18 +220,28 @@ def generate_here(
                 f"generating {spec.key} ({spec.builder}) failed: {type(exc).__name__}: {exc}"
             ) from exc
         s3 = session.client("s3")
-        assets: dict[str, str] = {}
+        objects: dict[str, bytes] = {}
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=settings.bucket_name):
             for item in page.get("Contents", []):
                 body = s3.get_object(Bucket=settings.bucket_name, Key=item["Key"])["Body"].read()
-                name = hashlib.sha256(item["Key"].encode()).hexdigest()[:16]
-                target = folder / "assets" / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(body)
-                assets[item["Key"]] = name
+                objects[item["Key"]] = body
+    text, objects = reproducible(
+        definition,
+        objects,
+        bucket=settings.bucket_name,
+        prefix=code_prefix(settings),
+        checkout=project.root.parent,
+    )
+    assets: dict[str, str] = {}
+    for key, body in sorted(objects.items()):
+        name = hashlib.sha256(key.encode()).hexdigest()[:16]
+        target = folder / "assets" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        assets[key] = name
     atomic_write_text(folder / "assets.json", json.dumps(assets, indent=2, sort_keys=True))
-    atomic_write_text(folder / "definition.json", json.dumps(definition, indent=2))
+    atomic_write_text(folder / "definition.json", text)
 
 
 def stamp(definition: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
@@ -271,40 +295,19 @@ if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
 
 
-_TIMESTAMP = re.compile(r"(?<=-)(?:\d{14}|\d{10})(?=/)")  # SDK folders: date, epoch
-
-
 def normalized(definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition without what changes on every generation (the SDK's timestamped
-    upload folders) and with the stamped parameters reset — what golden tests compare."""
-    text = _TIMESTAMP.sub("<timestamp>", json.dumps(definition, sort_keys=True))
-    data = json.loads(text)
+    """The definition with the stamped parameters reset — what golden tests compare
+    (generation is reproducible: no timestamps or machine paths to mask)."""
+    data = json.loads(json.dumps(definition, sort_keys=True))
     for parameter in data.get("Parameters", []):
         if parameter.get("Name") in STAMPED_PARAMETERS:
             parameter["DefaultValue"] = "unknown"
     return dict(data)
 
 
-_CODE_FOLDER = re.compile(r"/code/([0-9a-f]{64})/")
-
-
-def _content_addressed(text: str, assets: dict[str, Path]) -> str:
-    """The SDK names uploaded scripts by a hash of their *absolute path* and content; swap
-    it for a hash of the content alone so the golden copy is the same in every checkout
-    and still changes when a script does."""
-    by_folder: dict[str, str] = {}
-    for key, path in assets.items():
-        match = _CODE_FOLDER.search("/" + key)
-        if match:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-            by_folder[match.group(1)] = f"content-{digest}"
-    return _CODE_FOLDER.sub(lambda m: f"/code/{by_folder.get(m.group(1), '<hash>')}/", text)
-
-
 def check_golden(built: Built, golden: Path, *, update: bool) -> str | None:
     """None when ``built`` matches ``golden`` (rewritten first when ``update``)."""
-    text = json.dumps(normalized(built.definition), indent=2, sort_keys=True) + "\n"
-    current = _content_addressed(text, built.assets)
+    current = json.dumps(normalized(built.definition), indent=2, sort_keys=True) + "\n"
     if update or not golden.exists():
         atomic_write_text(golden, current)
         return None if update else f"{golden} did not exist; written — review and commit it"
