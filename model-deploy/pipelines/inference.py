@@ -90,6 +90,7 @@ def build_inference(ctx: BuildContext) -> Any:
         "MseThreshold": ParameterFloat(
             "MseThreshold", default_value=float(settings.accuracy_mse_threshold)
         ),
+        "KmsKeyArn": ctx.kms_key,
         "GitCommit": ParameterString("GitCommit", default_value="unknown"),
         "UserId": ParameterString("UserId", default_value="unknown"),
     }
@@ -118,10 +119,11 @@ def build_inference(ctx: BuildContext) -> Any:
             command=["python3"],
             instance_type=instances["processing"],
             instance_count=1,
-            volume_kms_key=settings.kms_key,
-            output_kms_key=settings.kms_key,
+            volume_kms_key=params["KmsKeyArn"],
+            output_kms_key=params["KmsKeyArn"],
             base_job_name=job,
             sagemaker_session=ctx.session,
+            network_config=ctx.processing_network(),
         )
 
     model = ModelBuilder(
@@ -129,6 +131,7 @@ def build_inference(ctx: BuildContext) -> Any:
         image_uri=params["ModelImageUri"],
         role_arn=settings.role_arn,
         sagemaker_session=ctx.session,
+        network=ctx.job_networking(),
         env_vars={
             "SAGEMAKER_PROGRAM": "inference.py",
             "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -143,6 +146,7 @@ def build_inference(ctx: BuildContext) -> Any:
     preprocess = ProcessingStep(
         name="PreprocessInference",
         step_args=processor("batchops-preprocess-inference").run(
+            kms_key=ctx.upload_kms_key,
             code=str(STEPS / "preprocess_inference.py"),
             inputs=[_s3_input("batch", input_uri)],
             outputs=[_s3_output(n, run_uri(n)) for n in ("batch", "ground_truth", "status")],
@@ -161,7 +165,8 @@ def build_inference(ctx: BuildContext) -> Any:
         accept="text/csv",
         max_payload=config["transform"]["max_payload_mb"],
         output_path=run_uri("predictions"),
-        output_kms_key=settings.kms_key,
+        output_kms_key=params["KmsKeyArn"],
+        volume_kms_key=params["KmsKeyArn"],
         base_transform_job_name="batchops-transform",
         sagemaker_session=ctx.session,
     )
@@ -189,8 +194,8 @@ def build_inference(ctx: BuildContext) -> Any:
             role=settings.role_arn,
             instance_count=1,
             instance_type=instances["quality_check"],
-            volume_kms_key=settings.kms_key,
-            output_kms_key=settings.kms_key,
+            volume_kms_key=params["KmsKeyArn"],
+            output_kms_key=params["KmsKeyArn"],
             sagemaker_session=ctx.session,
         ),
         skip_check=False,
@@ -204,6 +209,7 @@ def build_inference(ctx: BuildContext) -> Any:
     model_quality = ProcessingStep(
         name="CheckModelQuality",
         step_args=processor("batchops-model-quality").run(
+            kms_key=ctx.upload_kms_key,
             code=str(STEPS / "model_quality.py"),
             inputs=[
                 _s3_input("predictions", predictions),

@@ -30,6 +30,7 @@ from batchops.aws import Clients, clients_for, error_message
 from batchops.config import Settings, load_settings
 from batchops.errors import CloudError, ConfigError, GovernanceError
 from batchops.fs import atomic_write_text
+from batchops.kms import key_arn
 
 DEPLOY_ENVIRONMENTS = ("staging", "production")
 ENVIRONMENTS_DIR_ENV = "BATCHOPS_ENVIRONMENTS_DIR"
@@ -86,7 +87,7 @@ def _write_history(clients: Clients, settings: Settings, history: list[dict[str,
         Body=json.dumps(history, indent=2).encode(),
         ContentType="application/json",
         ServerSideEncryption="aws:kms",
-        SSEKMSKeyId=settings.kms_key,
+        SSEKMSKeyId=key_arn(clients, settings),
     )
 
 

@@ -15,6 +15,7 @@ cached JSON at load time, so a new commit does not force a regeneration.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -33,7 +34,12 @@ from batchops.pipelines.assets import reproducible
 from batchops.pipelines.project import PipelineProject, PipelineSpec
 
 BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
-STAMPED_PARAMETERS = ("GitCommit", "UserId")
+#: The account's KMS key ARN: a parameter every KMS field of a definition refers to, stamped
+#: by upsert with the ARN it resolves (SageMaker refuses an alias for VolumeKmsKeyId, and
+#: the bucket policy compares the put's key id header with the key ARN).
+KMS_KEY_PARAMETER = "KmsKeyArn"
+KMS_KEY_UNSET = "resolved-at-upsert"
+STAMPED_PARAMETERS = ("GitCommit", "UserId", KMS_KEY_PARAMETER)
 #: Settings a definition never contains: changing them must not regenerate it.
 NOT_IN_DEFINITIONS = {
     "gitlab_token",
@@ -67,6 +73,55 @@ class BuildContext:
         """``s3://<bucket>/<bucket_prefix>/<parts...>``."""
         tail = "/".join(p.strip("/") for p in parts if p)
         return f"s3://{self.bucket}/{self.settings.bucket_prefix.strip('/')}/{tail}".rstrip("/")
+
+    @functools.cached_property
+    def kms_key(self) -> Any:
+        """The ``KmsKeyArn`` parameter (add it to the pipeline's parameters): what every
+        ``volume_kms_key``/``output_kms_key``/``kms_key_id`` of the pipeline is given."""
+        from sagemaker.core.workflow.parameters import ParameterString
+
+        return ParameterString(KMS_KEY_PARAMETER, default_value=KMS_KEY_UNSET)
+
+    @property
+    def upload_kms_key(self) -> str:
+        """``kms_key`` of a processor's ``run()``: the SSE key of the build's own, offline
+        code upload (never in the definition; upsert uploads the assets again with the
+        resolved key ARN). Without it the SDK would use the output key parameter."""
+        return self.settings.kms_key
+
+    def _subnets(self) -> tuple[list[str], list[str]] | None:
+        settings = self.settings
+        if not (settings.subnet_id and settings.sg_id):
+            return None
+        return [settings.subnet_id], [settings.sg_id]
+
+    def processing_network(self) -> Any:
+        """``network_config`` of processors and quality checks: the article's subnet and
+        security group when both are set, else None (SageMaker's own network)."""
+        network = self._subnets()
+        if network is None:
+            return None
+        from sagemaker.core.network import NetworkConfig
+
+        return NetworkConfig(
+            subnets=network[0],
+            security_group_ids=network[1],
+            encrypt_inter_container_traffic=True,
+        )
+
+    def job_networking(self) -> Any:
+        """``networking`` of ModelTrainer (training, tuning) and ``network`` of
+        ModelBuilder (the model a transform job runs), likewise."""
+        network = self._subnets()
+        if network is None:
+            return None
+        from sagemaker.train.configs import Networking
+
+        return Networking(
+            subnets=network[0],
+            security_group_ids=network[1],
+            enable_inter_container_traffic_encryption=True,
+        )
 
 
 @dataclass(frozen=True)
@@ -178,21 +233,40 @@ def _generate(
     project: PipelineProject, spec: PipelineSpec, settings: Settings, folder: Path
 ) -> None:
     """Run the generator in a child process: moto's in-process mock resets every moto
-    backend of its process, which would wipe a local cloud served from this one."""
+    backend of its process, which would wipe a local cloud served from this one. The
+    child gets the resolved settings themselves (overrides included), not the name of an
+    environment to load again."""
     command = [
         sys.executable,
         "-m",
         "batchops.pipelines.build",
         project.name,
         spec.key,
-        settings.environment,
         str(folder),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    resolved = settings.model_dump_json(exclude={"gitlab_token"})
+    done = subprocess.run(command, input=resolved, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         last = lines[-1].removeprefix("error: ") if lines else f"generating {spec.key} failed"
         raise PipelineError(last)
+
+
+def _network_for_quality_checks(definition: dict[str, Any], ctx: BuildContext) -> None:
+    """Give QualityCheck steps the network every other job has. SDK 3.27 leaves the
+    ``NetworkConfig`` object of a ``CheckJobConfig`` unserialised (``definition()`` fails
+    with "not JSON serializable"), so teams pass none and the build adds the request form
+    a QualityCheck's CreateProcessingJob takes."""
+    network = ctx.processing_network()
+    if network is None:
+        return
+    pending = list(definition.get("Steps", []))
+    while pending:
+        step = pending.pop()
+        arguments = step.get("Arguments", {})
+        pending.extend(arguments.get("IfSteps", []) + arguments.get("ElseSteps", []))
+        if step.get("Type") == "QualityCheck":
+            arguments["NetworkConfig"] = network._to_request_dict()
 
 
 def generate_here(
@@ -219,6 +293,7 @@ def generate_here(
             raise PipelineError(
                 f"generating {spec.key} ({spec.builder}) failed: {type(exc).__name__}: {exc}"
             ) from exc
+        _network_for_quality_checks(definition, ctx)
         s3 = session.client("s3")
         objects: dict[str, bytes] = {}
         paginator = s3.get_paginator("list_objects_v2")
@@ -277,14 +352,14 @@ def build(
 
 
 def _main(argv: list[str]) -> int:
-    from batchops.config import load_settings
     from batchops.errors import BatchopsError
     from batchops.pipelines.project import project as find_project
 
-    project_name, key, env, folder = argv
+    project_name, key, folder = argv
     try:
         proj = find_project(project_name)
-        generate_here(proj, proj.spec(key), load_settings(env), Path(folder))
+        settings = Settings.model_validate_json(sys.stdin.read())
+        generate_here(proj, proj.spec(key), settings, Path(folder))
     except BatchopsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
