@@ -128,15 +128,16 @@ def _ruff_targets() -> dict[str, str]:
 
 
 @pytest.mark.parametrize("team", ["model-build", "model-deploy"])
-def test_ruff_targets_each_teams_step_scripts_at_its_oldest_image_python(team: str) -> None:
-    """ruff's per-file target (syntax and pyupgrade rules while editing) is the oldest
-    Python among the images the team's pipeline config names."""
+def test_ruff_targets_each_teams_step_scripts_at_most_at_its_oldest_image_python(team: str) -> None:
+    """ruff's per-file target (syntax and pyupgrade rules while editing) is at most the
+    oldest Python among the images the team's pipeline config names."""
     import yaml
 
     config = yaml.safe_load((REPO / team / "pipelines/config.yaml").read_text(encoding="utf-8"))
     pythons = [pinned(i["framework"], i["version"]).python for i in config["images"].values()]
     oldest = min(p for p in pythons if p)
-    assert _ruff_targets().get(f"{team}/steps/**") == f"py3{oldest[1]}"
+    target = _ruff_targets().get(f"{team}/steps/**", "py311")
+    assert int(target.removeprefix("py3")) <= oldest[1], (target, oldest)
 
 
 def test_the_image_catalog_names_each_pinned_tag_once() -> None:

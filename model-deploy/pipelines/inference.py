@@ -19,6 +19,7 @@ import yaml
 
 from batchops.images import pinned_image_uri
 from batchops.pipelines.build import BuildContext
+from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
 STEPS = HERE.parent / "steps"
@@ -210,7 +211,7 @@ def build_inference(ctx: BuildContext) -> Any:
         name="CheckModelQuality",
         step_args=processor("batchops-model-quality").run(
             kms_key=ctx.upload_kms_key,
-            code=str(STEPS / "model_quality.py"),
+            code=step_code(STEPS / "model_quality.py"),
             inputs=[
                 _s3_input("predictions", predictions),
                 _s3_input("ground_truth", outputs["ground_truth"].S3Output.S3Uri),

@@ -4,8 +4,9 @@ SageMaker runs step code in framework images with their own, older Python (sciki
 1.2-1: 3.9; XGBoost 1.7-1: 3.8 — :mod:`batchops.images`), while the project is developed
 on 3.11. This module reads a *built* definition and its assets (exactly what upsert
 uploads), finds which image runs each Python file — the ``code`` input of a Processing
-step, the ``code``/``sm_drivers`` channels and ``sagemaker_submit_directory`` tarball of a
-Training or Tuning step, the ``SAGEMAKER_PROGRAM`` a registered model's container runs —
+step (a script, or a ``.pyz`` step-code archive with the batchops modules it ships), the
+``code``/``sm_drivers`` channels and ``sagemaker_submit_directory`` tarball of a Training or
+Tuning step, the ``SAGEMAKER_PROGRAM`` a registered model's container runs —
 and checks each file against that image's Python with two static passes:
 
 * `vermin <https://github.com/netromdk/vermin>`_ for the language and the standard
@@ -27,6 +28,7 @@ import ast
 import io
 import re
 import tarfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -69,6 +71,11 @@ def _under(assets: dict[str, Path], uri: Any) -> Iterator[tuple[str, bytes]]:
             continue
         if name.endswith(".py"):
             yield name, path.read_bytes()
+        elif name.endswith(".pyz"):  # step code: the script and the batchops it imports
+            with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as archive:
+                for member in sorted(archive.namelist()):
+                    if member.endswith(".py"):
+                        yield f"{name}!{member}", archive.read(member)
         elif name.endswith((".tar.gz", ".tgz")):
             with tarfile.open(fileobj=io.BytesIO(path.read_bytes()), mode="r:gz") as archive:
                 for member in archive.getmembers():
