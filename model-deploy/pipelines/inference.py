@@ -5,8 +5,9 @@
 
 The model version is *pinned*: ``batchops deploy`` stamps the approved version's ARN, image,
 model data and drift-check baselines into the parameter defaults, so what runs is what
-was reviewed — never "latest at run time". ``InputBucket``/``InputKey`` name the batch's
-``inference-data.csv`` (the S3 rule passes the event's bucket and key). Outputs of a run
+was reviewed — never "latest at run time". ``InputBucket``/``InputKey`` name the
+batch (the S3 rule passes the event's bucket and key; the default, the inference prefix,
+means the newest batch not yet scored — ``batchops.batches``). Outputs of a run
 land under ``<bucket_prefix>/inference/runs/<execution id>/``.
 """
 
@@ -85,9 +86,8 @@ def build_inference(ctx: BuildContext) -> Any:
         "BaselineStatistics": ParameterString("BaselineStatistics", default_value=UNSET),
         "BaselineConstraints": ParameterString("BaselineConstraints", default_value=UNSET),
         "InputBucket": ParameterString("InputBucket", default_value=settings.bucket_name),
-        "InputKey": ParameterString(
-            "InputKey", default_value=f"{settings.inference_data_prefix}inference-data.csv"
-        ),
+        # the inference prefix itself: "the newest batch not yet scored" (batchops.batches)
+        "InputKey": ParameterString("InputKey", default_value=settings.inference_data_prefix),
         "MseThreshold": ParameterFloat(
             "MseThreshold", default_value=float(settings.accuracy_mse_threshold)
         ),
@@ -148,10 +148,22 @@ def build_inference(ctx: BuildContext) -> Any:
         name="PreprocessInference",
         step_args=processor("batchops-preprocess-inference").run(
             kms_key=ctx.upload_kms_key,
-            code=str(STEPS / "preprocess_inference.py"),
-            inputs=[_s3_input("batch", input_uri)],
+            # the step lists, claims and reads the batch itself (batchops.batches): a
+            # ProcessingInput of the prefix would download every batch ever uploaded
+            code=step_code(STEPS / "preprocess_inference.py"),
             outputs=[_s3_output(n, run_uri(n)) for n in ("batch", "ground_truth", "status")],
-            arguments=["--input-uri", input_uri],
+            arguments=[
+                "--input-uri",
+                input_uri,
+                "--inference-prefix",
+                settings.inference_data_prefix,
+                "--claims-prefix",
+                f"{settings.bucket_prefix}/inference/batches/",
+                "--execution-id",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--kms-key-id",
+                params["KmsKeyArn"],
+            ],
         ),
         property_files=[ground_truth_report],
     )

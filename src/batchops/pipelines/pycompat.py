@@ -72,10 +72,10 @@ def _under(assets: dict[str, Path], uri: Any) -> Iterator[tuple[str, bytes]]:
         if name.endswith(".py"):
             yield name, path.read_bytes()
         elif name.endswith(".pyz"):  # step code: the script and the batchops it imports
-            with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as archive:
-                for member in sorted(archive.namelist()):
-                    if member.endswith(".py"):
-                        yield f"{name}!{member}", archive.read(member)
+            with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as pyz:
+                for entry in sorted(pyz.namelist()):
+                    if entry.endswith(".py"):
+                        yield f"{name}!{entry}", pyz.read(entry)
         elif name.endswith((".tar.gz", ".tgz")):
             with tarfile.open(fileobj=io.BytesIO(path.read_bytes()), mode="r:gz") as archive:
                 for member in archive.getmembers():
