@@ -84,7 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--input",
         default=None,
         metavar="S3_URI",
-        help="data to process: s3://bucket/key (file or prefix)",
+        help="data to process: s3://bucket/key (training: a file or prefix; inference: a batch "
+        "folder or a file in it). Inference without it: the newest batch not yet scored "
+        "(following the run its upload started)",
     )
     st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     st.add_argument("--wait", action="store_true", help="wait for the end; exit 1 if it fails")
