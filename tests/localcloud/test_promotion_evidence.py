@@ -23,39 +23,27 @@ from batchops.pipelines.build import build
 from batchops.pipelines.project import project
 
 
-def _approved(account) -> registry.ModelVersion:  # type: ignore[no-untyped-def]
+@pytest.fixture()
+def approved(account, register):  # type: ignore[no-untyped-def]
+    """``approved()`` -> a new approved version of the group."""
     settings = load_settings("data-science")
-    arn = (
-        account("data-science")
-        .client("sagemaker")
-        .create_model_package(
-            ModelPackageGroupName=settings.model_package_group_name,
-            ModelApprovalStatus="PendingManualApproval",
-            InferenceSpecification={
-                "Containers": [{"Image": "xgboost", "ModelDataUrl": "s3://b/model.tar.gz"}],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-            CustomerMetadataProperties={"source": "training"},
-        )["ModelPackageArn"]
-    )
-    return registry.approve(account("data-science"), settings, arn.rsplit("/", 1)[-1])
+    return lambda: registry.approve(account("data-science"), settings, register())
 
 
 def _production_check(account, version) -> None:  # type: ignore[no-untyped-def]
     check_promotion("production", version, account("production"), load_settings("production"))
 
 
-def test_only_staging_may_record_evidence_on_a_version(account) -> None:  # type: ignore[no-untyped-def]
-    version = _approved(account)
+def test_only_staging_may_record_evidence_on_a_version(account, approved) -> None:  # type: ignore[no-untyped-def]
+    version = approved()
     promotion.record_staging_deploy(account("staging").client("sagemaker"), version.arn)
     with pytest.raises(ClientError) as caught:
         promotion.record_staging_deploy(account("production").client("sagemaker"), version.arn)
     assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
-def test_production_refuses_until_staging_ran_the_version_successfully(account) -> None:  # type: ignore[no-untyped-def]
-    first, second = _approved(account), _approved(account)
+def test_production_refuses_until_staging_ran_the_version_successfully(account, approved) -> None:  # type: ignore[no-untyped-def]
+    first, second = approved(), approved()
     staging = account("staging").client("sagemaker")
     promotion.record_staging_deploy(staging, first.arn)
     with pytest.raises(
@@ -79,8 +67,8 @@ def test_production_refuses_until_staging_ran_the_version_successfully(account) 
 
 
 @pytest.mark.slow
-def test_a_staging_run_records_its_outcome_on_its_version(account) -> None:  # type: ignore[no-untyped-def]
-    version = _approved(account)
+def test_a_staging_run_records_its_outcome_on_its_version(account, approved) -> None:  # type: ignore[no-untyped-def]
+    version = approved()
     settings, clients = load_settings("staging"), account("staging")
     proj = project("model-deploy")
     pipelines.upsert(clients, settings, build(proj, proj.spec("inference"), settings))
