@@ -68,9 +68,7 @@ def record_staging_run(sm: Any, arn: str, execution_arn: str, status: str, at: s
 
 def staging_version(packages: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The package staging runs: the one deployed there last."""
-    deployed = [
-        p for p in packages if (p.get("CustomerMetadataProperties") or {}).get(DEPLOYED_AT)
-    ]
+    deployed = [p for p in packages if (p.get("CustomerMetadataProperties") or {}).get(DEPLOYED_AT)]
     if not deployed:
         return None
     return max(deployed, key=lambda p: p["CustomerMetadataProperties"][DEPLOYED_AT])
