@@ -20,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".infra-work"
+
+
 def _function_names() -> tuple[str, ...]:
     """The zips Terraform deploys: what ``python -m batchops.build`` makes (one list)."""
     from batchops.build import FUNCTIONS

@@ -22,10 +22,11 @@ import json
 from typing import Any
 
 from batchops.aws import Clients
+from batchops.build import LAMBDA_RUNTIME
 from batchops.config import Settings
 from batchops.events import load_pattern, pattern_values
 
-RUNTIME = "python3.12"
+RUNTIME = LAMBDA_RUNTIME  # what the zips are built for (batchops.build)
 RETRAIN_COOLDOWN_MINUTES = 60
 #: pattern file -> environments that deploy its rule
 RULE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
@@ -35,6 +36,7 @@ RULE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
     "model-quality-failed-to-data-science-bus": ("staging", "production"),
     "training-data-to-training-pipeline": ("data-science",),
     "inference-data-to-inference-pipeline": ("staging", "production"),
+    "inference-run-to-promotion-evidence": ("staging",),
 }
 #: function name -> (zip name, handler)
 FUNCTIONS: dict[str, tuple[str, str]] = {
@@ -48,9 +50,20 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         "pipeline_trigger",
         "batchops.functions.pipeline_trigger.handler",
     ),
+    "batchops-promotion-evidence": (
+        "promotion_evidence",
+        "batchops.functions.promotion_evidence.handler",
+    ),
 }
-#: functions every account has (the rest live in data-science only)
-EVERY_ACCOUNT = ("batchops-notify", "batchops-pipeline-trigger")
+#: function name -> environments that deploy it
+FUNCTION_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
+    "batchops-notify": ("data-science", "staging", "production"),
+    # new data -> one run per object version (training in data-science, inference elsewhere)
+    "batchops-pipeline-trigger": ("data-science", "staging", "production"),
+    "batchops-approval-trigger": ("data-science",),
+    "batchops-retrain-trigger": ("data-science",),
+    "batchops-promotion-evidence": ("staging",),
+}
 
 
 def _trust(service: str) -> str:
@@ -114,6 +127,13 @@ def function_environment(
             "BATCHOPS_REQUIRE_APPROVED_MODEL": "false" if training else "true",
             "BATCHOPS_IDEMPOTENCY_TABLE": idempotency_table(settings),
             "BATCHOPS_TOPIC_ARN": topic_arn(settings),
+        }
+    if function == "batchops-promotion-evidence":
+        return {
+            "BATCHOPS_MODEL_PACKAGE_GROUP_ARN": (
+                f"arn:aws:sagemaker:{settings.region}:{settings.registry_account_id}:"
+                f"model-package-group/{settings.model_package_group_name}"
+            ),
         }
     return {
         "BATCHOPS_RETRAIN_PIPELINE_NAME": settings.pipeline_trainwhpo,
@@ -219,6 +239,7 @@ def _targets(
         # new data: one run per object version (the trigger dedupes; see pipeline_trigger)
         "training-data-to-training-pipeline": "batchops-pipeline-trigger",
         "inference-data-to-inference-pipeline": "batchops-pipeline-trigger",
+        "inference-run-to-promotion-evidence": "batchops-promotion-evidence",
     }.get(stem)
     if lambda_target:
         return [
@@ -252,7 +273,7 @@ def bootstrap_events(
     readers: list[str] | None = None,
 ) -> None:
     env = settings.environment
-    functions = [n for n in FUNCTIONS if env == "data-science" or n in EVERY_ACCOUNT]
+    functions = [n for n in FUNCTIONS if env in FUNCTION_ENVIRONMENTS[n]]
     arns = {name: ensure_function(clients, settings, name, gitlab_url) for name in functions}
     events_role = _ensure_role(
         clients.client("iam"), f"batchops-{env}-eventbridge", "events.amazonaws.com"
