@@ -10,3 +10,9 @@ BENCH_TARGETS += bench-lifecycle
 .PHONY: bench-lifecycle
 bench-lifecycle: $(STAMP) ## the demo's lifecycle: warm vs cold containers vs a SageMaker estimate (benchmarks/results/lifecycle.md)
 	$(BIN)/python -m benchmarks.lifecycle --first-run
+
+BENCH_TARGETS += bench-persistence
+
+.PHONY: bench-persistence
+bench-persistence: $(STAMP) ## cost of the local cloud's state on disk: per request on vs off, restart, the demo (benchmarks/results/persistence.md)
+	$(BIN)/python benchmarks/persistence_bench.py

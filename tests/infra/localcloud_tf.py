@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 REGISTRY_PROBE = "https://registry.terraform.io/.well-known/terraform.json"
 SERVICES = (
-    "dynamodb", "events", "iam", "kms", "lambda", "logs", "s3", "sagemaker",
+    "cloudwatch", "dynamodb", "events", "iam", "kms", "lambda", "logs", "s3", "sagemaker",
     "scheduler", "secretsmanager", "sns", "sqs", "sts",
 )  # fmt: skip
 

@@ -26,7 +26,7 @@ from localcloud_tf import (
     terraform_available,
     write_cli_config,
 )
-from tfharness import write_placeholder_zip
+from tfharness import PLACEHOLDER_FUNCTIONS, write_placeholder_zip
 
 pytestmark = [pytest.mark.terraform, pytest.mark.localcloud, pytest.mark.slow]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -67,7 +67,7 @@ def tf_env(work: Path) -> dict[str, str]:
     config = work / "terraformrc"
     write_cli_config(config, provider_mirror(), ROOT / ".infra-work" / "plugin-cache")
     functions = work / "dist" / "functions"
-    for name in ("notify", "approval_trigger", "retrain_trigger"):
+    for name in PLACEHOLDER_FUNCTIONS:  # every zip batchops.build makes
         write_placeholder_zip(functions / f"{name}.zip")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
     env.update(

@@ -137,6 +137,12 @@ def test_a_local_cloud_killed_mid_execution_restarts_with_its_state(state: Path)
             staging_settings,
             [{"environment": "staging", "version": 1, "model_package_arn": package}],
         )
+        # frequent writes go to the journal (replayed on restart), not a snapshot each
+        table = f"batchops-{staging_settings.environment}-idempotency"
+        for i in range(30):
+            staging.client("dynamodb").put_item(
+                TableName=table, Item={"pk": {"S": f"journaled-{i}"}, "n": {"N": str(i)}}
+            )
         execution = ssm.start_pipeline_execution(PipelineName="batchops-inference")[
             "PipelineExecutionArn"
         ]
@@ -172,6 +178,8 @@ def test_a_local_cloud_killed_mid_execution_restarts_with_its_state(state: Path)
         from batchops.deploy import read_history
 
         assert read_history(staging, staging_settings)[-1]["model_package_arn"] == package
+        items = staging.client("dynamodb").scan(TableName=table)["Items"]
+        assert {f"journaled-{i}" for i in range(30)} <= {i["pk"]["S"] for i in items}
         # the interrupted execution: recorded, failed with the reason, its process stopped
         run = staging.client("sagemaker").describe_pipeline_execution(
             PipelineExecutionArn=execution

@@ -288,6 +288,11 @@ class MotoState:
         self.folder = Path(state_dir) / "moto"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.blobs = BlobStore(self.folder / "blobs")
+        from batchops.localcloud.journal import Journal
+
+        self.journal = Journal(self.folder)
+        #: service -> account -> the journal's sequence number its snapshot includes
+        self.watermarks: dict[str, dict[str, int]] = {}
         self._locks: dict[str, threading.RLock] = {}
         self._guard = threading.Lock()
         self._all = threading.RLock()
@@ -350,7 +355,13 @@ class MotoState:
         for account, regions in list(backend_dict.items()):
             if accounts is not None and account not in accounts:
                 continue
-            data = self._dump({"format": _FORMAT, "account": account, "regions": regions})
+            document = {
+                "format": _FORMAT,
+                "account": account,
+                "regions": regions,
+                "journal_seq": self.journal.seq,
+            }
+            data = self._dump(document)
             if data is not None:
                 atomic_write_bytes(folder / f"{account}.pickle", data)
                 self.bytes_written += len(data)
@@ -415,6 +426,8 @@ class MotoState:
                 f"({type(exc).__name__}: {exc}); move the state folder away to start empty"
             ) from None
         if "regions" in document:
+            marks = self.watermarks.setdefault(service, {})
+            marks[document["account"]] = int(document.get("journal_seq", 0))
             per_account = backend_dict[document["account"]]
             for region, backend in document["regions"].items():
                 dict.__setitem__(per_account, region, backend)
@@ -425,6 +438,22 @@ class MotoState:
             else:
                 setattr(backend_dict, name, value)
         return True
+
+    def replay_journal(self, app: Any) -> dict[str, int]:
+        """Requests journaled after the snapshots, sent through moto again; then one full
+        snapshot, so the journal starts empty (a restart is rare: its cost is fine)."""
+        from batchops.localcloud.journal import replay
+
+        records = list(self.journal.records())
+        if not records:
+            return {"replayed": 0, "failed": 0}
+        self.journal.seq = max(r["seq"] for r in records)
+        done, failed = replay(records, app, lambda s: self.watermarks.get(s, {}))
+        with self.lock_for(None):
+            self.save(None)
+            self.journal.path.unlink(missing_ok=True)
+            self.journal.pending.clear()
+        return {"replayed": done, "failed": failed}
 
     def _collect_blobs(self) -> None:
         from moto.s3.models import s3_backends

@@ -35,6 +35,7 @@ from batchops.localcloud.persistence import (
     MotoState,
     StateFolderLock,
     is_mutating,
+    request_action,
     signing_service,
     touched_accounts,
 )
@@ -103,6 +104,8 @@ class LocalCloud:
         self.outbox: Outbox | None = None
         self.gitlab: GitLabStandIn | None = None
         self.store = ExecutionStore(self.state_dir)
+        #: True while the journal is replayed on start (no events, no notifications)
+        self.replaying = False
         self.endpoint = ""
         self.executor: Executor
         self._server: Any = None
@@ -172,17 +175,43 @@ class LocalCloud:
                 return [body]
             if self.state is None or not is_mutating(environ):
                 return moto_app(environ, start_response)
-            service = signing_service(environ)
-            accounts = touched_accounts(service, environ)
-            # the answer leaves only once the change is on disk
-            with self.state.lock_for(service):
-                answer = list(moto_app(environ, start_response))
-                self.state.save(service, accounts)
-                if service == "sts":  # assumed-role keys live in the role account's IAM
-                    self.state.save("iam", accounts)
-            return answer
+            return self._persisted(moto_app, environ, start_response)
 
         return application
+
+    def _persisted(
+        self, moto_app: Any, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> list[bytes]:
+        """Serve a mutating request; the answer leaves only once the change is on disk."""
+        from batchops.localcloud.journal import journaled, request_body
+
+        assert self.state is not None
+        service = signing_service(environ)
+        accounts = touched_accounts(service, environ)
+        status: list[str] = []
+
+        def recording(code: str, headers: Any, *rest: Any) -> Any:
+            status.append(code)
+            return start_response(code, headers, *rest)
+
+        with self.state.lock_for(service):
+            if service is not None and journaled(service, environ, request_action(environ)):
+                body = request_body(environ)
+                answer = list(moto_app(environ, recording))
+                if status and status[0].startswith("2"):
+                    self.state.journal.append(service, accounts or (), environ, body)
+                    if self.state.journal.due(service):
+                        self.state.save(service)
+                        self.state.journal.compacted(
+                            service,
+                            lambda s: self.state.watermarks.get(s, {}) if self.state else {},
+                        )
+                return answer
+            answer = list(moto_app(environ, recording))
+            self.state.save(service, accounts)
+            if service == "sts":  # assumed-role keys live in the role account's IAM
+                self.state.save("iam", accounts)
+        return answer
 
     def start(self) -> str:
         self.folder_lock.acquire()
@@ -211,13 +240,15 @@ class LocalCloud:
                 f"port {self.port} on {self.host} is in use by another program; pick another "
                 "with --port or omit it to use a free one"
             )
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        aws.install()
         if self.state is not None:
-            self._restore()
+            self._restore(moto_app)
         try:
             self._server = make_server(
                 self.host,
                 self.port,
-                self._wsgi(DomainDispatcherApplication(create_backend_app)),
+                self._wsgi(moto_app),
                 threaded=True,
                 request_handler=MotoRequestHandler,
             )
@@ -238,7 +269,6 @@ class LocalCloud:
             ],
             options=self.options,
         )
-        aws.install()
         self.folder_lock.announce(endpoint=self.endpoint, port=self.port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud-http", daemon=True
@@ -246,16 +276,23 @@ class LocalCloud:
         self._thread.start()
         return self.endpoint
 
-    def _restore(self) -> None:
+    def _restore(self, moto_app: Any) -> None:
         """Load a previous run's moto state and execution records (before serving)."""
         assert self.state is not None
         started = time.monotonic()
         services = self.state.restore()
+        self.replaying = True  # a replayed request emits no event, records no notification
+        try:
+            with serving(self):
+                journal = self.state.replay_journal(moto_app)
+        finally:
+            self.replaying = False
         executions = self.store.load()
         if services or executions:
             self.restored = {
                 "services": services,
                 "executions": executions,
+                "journal": journal,
                 "seconds": round(time.monotonic() - started, 3),
             }
             log.info(

@@ -29,7 +29,7 @@ def install() -> None:
             return  # the CompleteMultipartUpload event for this version follows
         event = s3_object_created(account=account_id, bucket=bucket, key=key, event_name=event_name)
         cloud = current_cloud_or_none()
-        if event is not None and cloud is not None:
+        if event is not None and cloud is not None and not getattr(cloud, "replaying", False):
             cloud.bus.emit(event)
 
     notifications._send_event_bridge_message = send_event_bridge_message

@@ -21,7 +21,19 @@ class Outbox:
         self.path = Path(state_dir) / "notifications.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._messages: list[dict[str, Any]] = []
+        self._messages: list[dict[str, Any]] = self._load()
+
+    def _load(self) -> list[dict[str, Any]]:
+        """What a previous run of this state folder recorded (a torn last line is skipped)."""
+        if not self.path.exists():
+            return []
+        found = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue
+        return found
 
     def record(self, message: dict[str, Any]) -> None:
         line = json.dumps(message, default=str, sort_keys=True)
@@ -48,7 +60,8 @@ def install() -> None:
     ) -> str:
         message_id: str = original(self, message, subject, *args, **kwargs)
         cloud = current_cloud_or_none()
-        outbox = cloud.outbox if cloud is not None else None
+        replaying = getattr(cloud, "replaying", False)
+        outbox = cloud.outbox if cloud is not None and not replaying else None
         if outbox is not None:
             subscriptions, _ = self.sns_backend.list_subscriptions_by_topic(topic_arn=self.arn)
             outbox.record(
