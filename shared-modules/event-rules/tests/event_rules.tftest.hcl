@@ -185,3 +185,39 @@ run "rejects_bad_source_account" {
 
   expect_failures = [var.bus_policy_source_account_ids]
 }
+
+run "every_target_retries_as_declared_then_goes_to_the_dead_letter_queue" {
+  command = plan
+
+  variables {
+    dead_letter_queue_name = "batchops-data-science-events-dlq"
+    kms_key_arn            = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    alarm_topic_arn        = "arn:aws:sns:us-east-1:111111111111:batchops-data-science-notifications"
+    dead_letter_alarm      = true
+  }
+
+  assert {
+    condition     = one(aws_cloudwatch_event_target.lambda["approval-to-deploy"].retry_policy).maximum_retry_attempts == 8 && one(aws_cloudwatch_event_target.pipeline["training-data-to-training-pipeline"].retry_policy).maximum_event_age_in_seconds == 3600 && one(aws_cloudwatch_event_target.bus["model-quality-failed-to-data-science-bus"].retry_policy).maximum_retry_attempts == 8
+    error_message = "Every target kind carries the declared RetryPolicy."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_event_target.lambda["approval-to-deploy"].dead_letter_config) == 1 && length(aws_cloudwatch_event_target.pipeline["training-data-to-training-pipeline"].dead_letter_config) == 1 && length(aws_cloudwatch_event_target.bus["model-quality-failed-to-data-science-bus"].dead_letter_config) == 1
+    error_message = "Every target sends undeliverable events to the dead-letter queue."
+  }
+
+  assert {
+    condition     = aws_sqs_queue.dead_letters[0].kms_master_key_id == var.kms_key_arn && aws_cloudwatch_metric_alarm.dead_letters[0].alarm_actions == toset([var.alarm_topic_arn])
+    error_message = "The queue is KMS-encrypted and its alarm notifies the topic."
+  }
+}
+
+run "a_retry_policy_outside_eventbridges_limits_is_refused" {
+  command = plan
+
+  variables {
+    retry_policy = { maximum_retry_attempts = 186, maximum_event_age_in_seconds = 3600 }
+  }
+
+  expect_failures = [var.retry_policy]
+}
