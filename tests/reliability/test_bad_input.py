@@ -175,3 +175,20 @@ def _env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k != "BATCHOPS_ENDPOINT"}
+
+
+def test_validate_checks_the_minimum_the_training_pipeline_checks(repo_root: Path) -> None:
+    """One number, two places (the step script cannot import batchops): kept equal here."""
+    import ast
+
+    from batchops.data.schema import MIN_TRAINING_ROWS
+
+    tree = ast.parse((repo_root / "model-build/steps/preprocess.py").read_text())
+    values = [
+        node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "MIN_ROWS" for t in node.targets)
+        and isinstance(node.value, ast.Constant)
+    ]
+    assert values == [MIN_TRAINING_ROWS]
