@@ -9,9 +9,11 @@ pickle only names them, so a put costs one body write plus the service's metadat
 copy of every object. On start, :meth:`MotoState.restore` loads what is there back into
 moto's backends before the server accepts a request.
 
-Why snapshots and not a journal of requests to replay: moto draws ids from a random source
-(KMS key ids, role ids, secret ARN suffixes, execution ids), so a replay would not recreate
-the same ARNs that later requests — and every client — name. A snapshot holds the objects.
+Why snapshots and not only a journal of requests to replay: moto draws ids from a random
+source (KMS key ids, role ids, secret ARN suffixes, execution ids), so a replay would not
+recreate the same ARNs that later requests — and every client — name. A snapshot holds the
+objects. The frequent requests that a replay does reproduce (object and item writes, log
+events, publishes) go to a journal instead (:mod:`batchops.localcloud.journal`).
 
 Requests are classified by their action (``X-Amz-Target``, the query ``Action`` or the
 REST method): reads (``Describe*``, ``List*``, ``Get*``, ``GET``/``HEAD``…) are never

@@ -13,6 +13,8 @@ Started on a state folder a previous local cloud left (a clean stop or a crash),
 that state again: moto's resources, execution records, notifications, dead letters, GitLab
 pipelines. Executions that were running when it died are marked ``Failed`` with the reason
 and their step processes are stopped (:func:`recover_interrupted`).
+Events it had accepted but not yet delivered to every target (waiting for a retry, say,
+while GitLab was down) are delivered then (:meth:`EventRouter.resume`).
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ def attach_event_side(cloud: LocalCloud) -> str:
         state_dir=cloud.state_dir,
         retry_time_scale=float(options.get("retry_time_scale", 1.0)),
         context=lambda: serving(cloud),
+        durable=cloud.state is not None,
     )
     cloud.bus.subscribe(router)
     gitlab = cloud.gitlab = GitLabStandIn(
@@ -130,6 +133,10 @@ def start_local_cloud(
 
             run_bootstrap(cloud.endpoint, gitlab_url=gitlab_url)
         cloud.restored["interrupted_executions"] = recover_interrupted(cloud)
+        assert cloud.router is not None
+        resumed = cloud.router.resume()
+        if resumed:
+            cloud.restored["undelivered_events"] = resumed
     except BaseException:
         cloud.stop()
         raise

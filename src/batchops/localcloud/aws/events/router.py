@@ -24,6 +24,11 @@ function that raises follows Lambda's asynchronous-invocation retries (default 2
 up nothing else. When the retries are exhausted the event goes to the dead-letter queue AWS
 would use (:mod:`.dead_letters`) and is recorded (``/_batchops/dead-letters``); errors a
 retry cannot fix (a missing function or pipeline, a refused policy) go there at once.
+
+Nothing accepted is lost when the local cloud stops or is killed: every event is written to
+the router's ledger (:mod:`.ledger`) before a worker gets it, with each target's progress,
+and a local cloud restarted on the same state folder delivers what was still owed
+(:meth:`EventRouter.resume`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from batchops.localcloud.aws.events.dead_letters import DeadLetters
+from batchops.localcloud.aws.events.ledger import DeliveryLedger, PendingEvent, target_key
 from batchops.localcloud.aws.events.retries import RetryPolicy, RetryScheduler
 from batchops.localcloud.aws.events.targets.credentials import RoleSessions
 from batchops.localcloud.aws.events.targets.errors import FunctionError, PermanentDeliveryError
@@ -85,6 +91,28 @@ class Delivery:
     attempts: int = 0
     started: float = field(default_factory=time.monotonic)
     stage_started: float = field(default_factory=time.monotonic)
+    #: the same moment in wall-clock time (the ledger keeps it across restarts)
+    stage_started_at: float = field(default_factory=time.time)
+    #: the event's entry in the router's ledger (None: not kept)
+    key: str | None = None
+
+    @property
+    def target_key(self) -> str:
+        return target_key(self.rule_arn, self.target)
+
+
+@dataclass
+class _Routed:
+    """An event for one bus, as a lane takes it."""
+
+    event: dict[str, Any]
+    account: str
+    bus: str
+    hops: int
+    key: str | None = None
+    #: targets the ledger says already have it, and retries it says were waiting
+    done: frozenset[str] = frozenset()
+    retries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class _Lane:
@@ -126,10 +154,13 @@ class EventRouter:
         state_dir: Path,
         retry_time_scale: float = 1.0,
         context: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        durable: bool = True,
     ) -> None:
         """``context`` is entered around every delivery (the local cloud's request context).
 
         ``retry_time_scale`` multiplies AWS's retry delays and event ages (tests: 0.001).
+        ``durable``: keep the ledger of undelivered events under ``state_dir`` (the local
+        cloud turns it off with its persistence).
         """
         self.endpoint = endpoint
         self._context = context
@@ -144,6 +175,9 @@ class EventRouter:
         self._retrying = 0
         self._retry_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="router-retry")
         self._scheduler = RetryScheduler(self._run_retry)
+        self.ledger = DeliveryLedger(Path(state_dir) / "router") if durable else None
+        #: ledger key -> targets of the event still owed a delivery
+        self._owed: dict[str, int] = {}
 
     # ----- intake ------------------------------------------------------------------------
     def __call__(self, event: dict[str, Any]) -> None:
@@ -151,17 +185,40 @@ class EventRouter:
         self.submit(event, str(event.get("account", "")), "default")
 
     def submit(self, event: dict[str, Any], account: str, bus: str, hops: int = 0) -> None:
-        key = (account, str(event.get("source", "")))
+        """Accept ``event`` on ``bus`` of ``account``: kept in the ledger, then routed.
+
+        After :meth:`stop` an event is still accepted into the ledger (a lane finishing its
+        work forwards one, a producer emits one): the next start delivers it.
+        """
+        key = self.ledger.accept(event, account, bus, hops) if self.ledger else None
+        self._enqueue(_Routed(event, account, bus, hops, key))
+
+    def resume(self) -> int:
+        """Route again what a previous run accepted and did not deliver; returns how many."""
+        if self.ledger is None:
+            return 0
+        owed = self.ledger.pending()
+        for item in owed:
+            self._enqueue(_resumed(item))
+        if owed:
+            log.warning(
+                "event router: %d event(s) accepted before the restart are delivered now",
+                len(owed),
+            )
+        return len(owed)
+
+    def _enqueue(self, item: _Routed) -> None:
+        lane_key = (item.account, str(item.event.get("source", "")))
         with self._lock:
             if self._stopped:
                 return
-            lane = self._lanes.get(key)
+            lane = self._lanes.get(lane_key)
             if lane is None:
-                lane = self._lanes[key] = _Lane(
-                    f"{account}-{key[1]}", self._route, self._lock, self._context
+                lane = self._lanes[lane_key] = _Lane(
+                    f"{item.account}-{lane_key[1]}", self._route, self._lock, self._context
                 )
             lane.pending += 1
-        lane.queue.put((event, account, bus, hops))
+        lane.queue.put(item)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """True once every queued event has been delivered or dead-lettered."""
@@ -205,19 +262,59 @@ class EventRouter:
                 continue
         return []
 
-    def _route(self, item: tuple[dict[str, Any], str, str, int]) -> None:
-        event, account, bus, hops = item
+    def _route(self, item: _Routed) -> None:
+        event, account = item.event, item.account
         region = str(event.get("region") or "us-east-1")
         self.stats["events"] += 1
         flat = _flatten(event)
-        for rule in self.rules_for(account, region, bus):
+        deliveries = []
+        for rule in self.rules_for(account, region, item.bus):
             if not _matches(rule.event_pattern, event, flat):
                 continue
             self.stats["matched"] += 1
             for target in list(rule.targets):
-                self._attempt(
-                    Delivery(event, account, region, rule.name, rule.arn, dict(target), hops)
+                delivery = Delivery(
+                    event,
+                    account,
+                    region,
+                    rule.name,
+                    rule.arn,
+                    dict(target),
+                    item.hops,
+                    key=item.key,
                 )
+                if delivery.target_key in item.done:
+                    continue
+                waiting = item.retries.get(delivery.target_key)
+                if waiting:  # a retry the previous run had scheduled: it goes out now
+                    delivery.stage, delivery.attempts = waiting["stage"], waiting["attempts"]
+                    delivery.stage_started_at = waiting["stage_started_at"]
+                    delivery.stage_started = time.monotonic() - max(
+                        0.0, time.time() - delivery.stage_started_at
+                    )
+                deliveries.append(delivery)
+        if item.key is not None:
+            if not deliveries:
+                assert self.ledger is not None
+                self.ledger.settled(item.key)
+            else:
+                with self._lock:
+                    self._owed[item.key] = len(deliveries)
+        for delivery in deliveries:
+            self._attempt(delivery)
+
+    def _finished(self, delivery: Delivery) -> None:
+        """One target has the event (or its dead-letter queue has): the ledger says so."""
+        if delivery.key is None or self.ledger is None:
+            return
+        self.ledger.done(delivery.key, delivery.target_key)
+        with self._lock:
+            left = self._owed.get(delivery.key, 1) - 1
+            if left > 0:
+                self._owed[delivery.key] = left
+                return
+            self._owed.pop(delivery.key, None)
+        self.ledger.settled(delivery.key)
 
     # ----- delivery ----------------------------------------------------------------------
     def _run_retry(self, action: Callable[[], None]) -> None:
@@ -252,6 +349,7 @@ class EventRouter:
             self._failed(delivery, exc, stage=delivery.stage, permanent=False)
             return
         self.stats["delivered"] += 1
+        self._finished(delivery)
         self.recent.append(
             {
                 "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -279,6 +377,7 @@ class EventRouter:
         if stage != delivery.stage:  # the event reached Lambda: its retries from here on
             delivery.stage, delivery.attempts = stage, 1
             delivery.stage_started = time.monotonic()
+            delivery.stage_started_at = time.time()
         policy = self._policy(delivery)
         exhausted = None if not permanent else "NonRetryable"
         if exhausted is None:
@@ -295,6 +394,14 @@ class EventRouter:
         )
         if exhausted is None:
             self.stats["retries"] += 1
+            if self.ledger is not None and delivery.key is not None:
+                self.ledger.retry(
+                    delivery.key,
+                    delivery.target_key,
+                    stage=delivery.stage,
+                    attempts=delivery.attempts,
+                    started_at=delivery.stage_started_at,
+                )
             self._scheduler.later(policy.delay(delivery.attempts), lambda: self._attempt(delivery))
             return
         self._dead_letter(delivery, exc, exhausted)
@@ -329,12 +436,17 @@ class EventRouter:
             exhausted,
             one_line(exc),
         )
+        self._finished(delivery)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return self.dead.all()
 
     def status(self) -> dict[str, Any]:
-        return {"stats": dict(self.stats), "recent": list(self.recent)[-200:]}
+        return {
+            "stats": dict(self.stats),
+            "undelivered": self.ledger.unsettled() if self.ledger else None,
+            "recent": list(self.recent)[-200:],
+        }
 
     def _invoke(self, delivery: Delivery) -> Any:
         event, target = delivery.event, delivery.target
@@ -397,6 +509,18 @@ class EventRouter:
             )
         self.submit(event, target_account, bus_name, hops + 1)
         return {"forwarded_to": f"{target_account}/{bus_name}"}
+
+
+def _resumed(item: PendingEvent) -> _Routed:
+    return _Routed(
+        item.event,
+        item.account,
+        item.bus,
+        item.hops,
+        item.key,
+        frozenset(item.done),
+        dict(item.retries),
+    )
 
 
 def _flatten(event: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,125 @@
+"""An event waiting for a retry when the local cloud stops is delivered after the restart.
+
+The real flow: a version approved through the registry API while GitLab is down; the
+approval Lambda fails and Lambda schedules its asynchronous retry (a minute later, AWS's
+delay); the local cloud is stopped meanwhile and started again on the same state folder,
+GitLab now up. EventBridge would have kept the event; so does the router's ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from batchops import registry
+from batchops.aws import clients_for
+from batchops.config import load_settings
+from batchops.localcloud.aws.events.ledger import DeliveryLedger
+from batchops.localcloud.runtime import start_local_cloud
+from batchops.localcloud.server import LocalCloud
+
+pytestmark = [pytest.mark.localcloud]
+
+
+def _new_version(cloud: LocalCloud) -> str:
+    sm = clients_for(load_settings("data-science"), cloud.endpoint).client("sagemaker")
+    return str(
+        sm.create_model_package(
+            ModelPackageGroupName="batchops-abalone",
+            ModelApprovalStatus="PendingManualApproval",
+            CustomerMetadataProperties={"source": "training"},
+            InferenceSpecification={
+                "Containers": [{"Image": "xgboost"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+    )
+
+
+def _pipelines_for(cloud: LocalCloud, arn: str) -> list[dict]:
+    assert cloud.gitlab is not None
+    return [t for t in cloud.gitlab.triggers() if t["variables"].get("MODEL_PACKAGE_ARN") == arn]
+
+
+def _fast_gitlab_client(cloud: LocalCloud) -> None:
+    lam = clients_for(load_settings("data-science"), cloud.endpoint).client("lambda")
+    name = "batchops-approval-trigger"
+    variables = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    lam.update_function_configuration(
+        FunctionName=name,
+        Environment={
+            "Variables": {
+                **variables,
+                "BATCHOPS_GITLAB_TIMEOUT": "1",
+                "BATCHOPS_RETRY_BASE_DELAY": "0.05",
+            }
+        },
+    )
+
+
+def test_an_approval_waiting_for_its_retry_when_the_cloud_stops_is_delivered_once_after_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state"
+    options = {"gitlab_run_jobs": False}  # AWS's delays: Lambda retries after 60 s
+    first = start_local_cloud(state_dir=state, options=options)
+    try:
+        monkeypatch.setenv("BATCHOPS_ENDPOINT", first.endpoint)
+        _fast_gitlab_client(first)
+        arn = _new_version(first)
+        assert first.gitlab is not None and first.router is not None
+        first.gitlab.faults.fail_for(3600, status=503)
+        registry.approve(
+            clients_for(load_settings("data-science"), first.endpoint),
+            load_settings("data-science"),
+            arn,
+        )
+        deadline = time.monotonic() + 60
+        while first.router.stats["retries"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first.router.stats["retries"] >= 1, "the approval Lambda never failed"
+        assert _pipelines_for(first, arn) == []
+        assert first.router.ledger is not None and first.router.ledger.unsettled() >= 1
+    finally:
+        first.stop()  # the retry was due in a minute: only the ledger has it now
+
+    owed = DeliveryLedger(state / "router").pending()
+    [approval] = [
+        p
+        for p in owed
+        if p.event.get("detail", {}).get("ModelPackageArn") == arn
+        and p.event["detail"].get("ModelApprovalStatus") == "Approved"
+    ]
+    [waiting] = approval.retries.values()
+    assert waiting["stage"] == "lambda-async" and waiting["attempts"] == 1
+
+    second = start_local_cloud(state_dir=state, options=options)
+    try:
+        monkeypatch.setenv("BATCHOPS_ENDPOINT", second.endpoint)
+        assert second.router is not None
+        assert second.restored.get("undelivered_events", 0) >= 1
+        assert second.router.wait_idle(120)
+        assert len(_pipelines_for(second, arn)) == 1, "delivered once after the restart"
+        assert not [
+            d
+            for d in second.router.dead_letters()
+            if d["event"].get("detail", {}).get("ModelPackageArn") == arn
+        ]
+        assert second.router.ledger is not None and second.router.ledger.unsettled() == 0
+        status = json.loads(json.dumps(second.router.status()))
+        assert status["undelivered"] == 0
+    finally:
+        second.stop()
+
+    # and a third start delivers nothing again
+    third = start_local_cloud(state_dir=state, options=options)
+    try:
+        assert third.router is not None and third.router.wait_idle(60)
+        assert "undelivered_events" not in third.restored
+        assert len(_pipelines_for(third, arn)) == 1
+    finally:
+        third.stop()
