@@ -42,3 +42,8 @@ output "schedule_arns" {
   description = "Pipeline schedules by name."
   value       = module.account.schedule_arns
 }
+
+output "schedule_targets" {
+  description = "What each pipeline schedule invokes, by name."
+  value       = module.account.schedule_targets
+}

@@ -47,3 +47,8 @@ output "schedule_arns" {
   description = "ARN of each pipeline schedule by name."
   value       = try(module.pipeline_schedules[0].schedule_arns, {})
 }
+
+output "schedule_targets" {
+  description = "What each pipeline schedule invokes, by name (the inference schedule: batchops-pipeline-trigger)."
+  value       = try(module.pipeline_schedules[0].schedule_targets, {})
+}

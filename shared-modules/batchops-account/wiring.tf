@@ -62,6 +62,8 @@ locals {
         expression   = var.inference_schedule
         target       = "pipeline"
         pipeline_arn = local.pipeline_arn.inf
+        # through batchops-pipeline-trigger: no scheduled run with a rejected version
+        function_arn = try(module.functions["batchops-pipeline-trigger"].function_arn, null)
       }
     },
   )

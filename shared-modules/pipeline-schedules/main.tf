@@ -16,17 +16,33 @@ resource "aws_iam_role" "scheduler" {
   tags = var.tags
 }
 
+locals {
+  # a schedule with function_arn goes through that function (batchops-pipeline-trigger:
+  # it refuses a run while the pinned model version is not approved); the others start
+  # their pipeline directly
+  direct_pipelines = sort(distinct([for s in values(var.schedules) : s.pipeline_arn if s.function_arn == null]))
+  functions        = sort(distinct([for s in values(var.schedules) : s.function_arn if s.function_arn != null]))
+}
+
 resource "aws_iam_role_policy" "scheduler" {
   name = "${var.role_name}-permissions"
   role = aws_iam_role.scheduler.id
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [{
-      Sid      = "StartScheduledPipelines"
-      Effect   = "Allow"
-      Action   = ["sagemaker:StartPipelineExecution"]
-      Resource = sort(distinct([for s in values(var.schedules) : s.pipeline_arn]))
-    }]
+    Statement = concat(
+      length(local.direct_pipelines) == 0 ? [] : [{
+        Sid      = "StartScheduledPipelines"
+        Effect   = "Allow"
+        Action   = ["sagemaker:StartPipelineExecution"]
+        Resource = local.direct_pipelines
+      }],
+      length(local.functions) == 0 ? [] : [{
+        Sid      = "InvokeScheduleFunctions"
+        Effect   = "Allow"
+        Action   = ["lambda:InvokeFunction"]
+        Resource = sort(concat(local.functions, [for f in local.functions : "${f}:*"]))
+      }],
+    )
   })
 }
 
@@ -46,8 +62,19 @@ resource "aws_scheduler_schedule" "this" {
   }
 
   target {
-    arn      = each.value.pipeline_arn
+    arn      = coalesce(each.value.function_arn, each.value.pipeline_arn)
     role_arn = aws_iam_role.scheduler.arn
+    # the function's input: Scheduler fills in the context attributes at each run
+    input = each.value.function_arn == null ? null : jsonencode({
+      source        = "batchops.scheduler"
+      "detail-type" = "Scheduled Pipeline Run"
+      time          = "<aws.scheduler.scheduled-time>"
+      schedule_arn  = "<aws.scheduler.schedule-arn>"
+      detail = {
+        pipeline_arn = each.value.pipeline_arn
+        parameters   = each.value.parameters
+      }
+    })
 
     retry_policy {
       maximum_event_age_in_seconds = 3600
@@ -55,7 +82,7 @@ resource "aws_scheduler_schedule" "this" {
     }
 
     dynamic "sagemaker_pipeline_parameters" {
-      for_each = length(each.value.parameters) > 0 ? [each.value.parameters] : []
+      for_each = each.value.function_arn == null && length(each.value.parameters) > 0 ? [each.value.parameters] : []
       content {
         dynamic "pipeline_parameter" {
           for_each = sagemaker_pipeline_parameters.value

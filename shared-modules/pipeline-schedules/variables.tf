@@ -1,5 +1,5 @@
 variable "schedules" {
-  description = "Schedules by name (convention `batchops-<env>-training-schedule` / `-inference-schedule`): a cron() or rate() expression, its time zone, the pipeline ARN to start, static pipeline parameters, and whether it is enabled."
+  description = "Schedules by name (convention `batchops-<env>-training-schedule` / `-inference-schedule`): a cron() or rate() expression, its time zone, the pipeline ARN to start, static pipeline parameters, whether it is enabled, and optionally the ARN of a Lambda function that starts the pipeline instead (batchops-pipeline-trigger: it refuses a run while the pinned model version is not approved, one run per scheduled time)."
   type = map(object({
     description  = string
     expression   = string
@@ -7,6 +7,7 @@ variable "schedules" {
     pipeline_arn = string
     parameters   = optional(map(string), {})
     enabled      = optional(bool, true)
+    function_arn = optional(string)
   }))
 
   validation {
@@ -22,6 +23,11 @@ variable "schedules" {
   validation {
     condition     = alltrue([for s in values(var.schedules) : can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:pipeline/[a-z0-9-]+$", s.pipeline_arn))])
     error_message = "Every pipeline_arn must be arn:aws:sagemaker:<region>:<account>:pipeline/<lower-case name>."
+  }
+
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : s.function_arn == null || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[a-zA-Z0-9_-]{1,64}$", s.function_arn))])
+    error_message = "Every function_arn must be arn:aws:lambda:<region>:<account>:function:<name> (no version or alias)."
   }
 }
 

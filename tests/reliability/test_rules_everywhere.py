@@ -179,3 +179,69 @@ def test_rejecting_a_deployed_version_stops_its_runs_and_puts_the_previous_one_b
     # a manual start is refused too, in one line
     with pytest.raises(GovernanceError, match="Rejected now"):
         deploy.require_pinned_approved(account("staging"), staging, {})
+
+
+def _scheduled_run(account, moment: str) -> dict:
+    """What EventBridge Scheduler sends batchops-pipeline-trigger (the Terraform's input)."""
+    staging = load_settings("staging")
+    event = {
+        "source": "batchops.scheduler",
+        "detail-type": "Scheduled Pipeline Run",
+        "time": moment,
+        "schedule_arn": f"arn:aws:scheduler:{staging.region}:{staging.account_id}:schedule/"
+        "default/batchops-staging-inference-schedule",
+        "detail": {"pipeline_arn": "", "parameters": {}},
+    }
+    answer = (
+        account("staging")
+        .client("lambda")
+        .invoke(FunctionName="batchops-pipeline-trigger", Payload=json.dumps(event).encode())
+    )
+    assert "FunctionError" not in answer, answer["Payload"].read()
+    return json.loads(answer["Payload"].read())
+
+
+def test_a_schedule_runs_only_an_approved_version_and_once_per_scheduled_time(
+    cloud: LocalCloud, account
+) -> None:
+    """The inference schedule goes through batchops-pipeline-trigger (Terraform), not to the
+    pipeline: a rejected version scores nothing on schedule either."""
+    approved = version(account, status="Approved")
+    pipeline(account, "staging", "batchops-inference", pinned=approved)
+    runs_before = len(executions(account, "staging", "batchops-inference"))
+    first = _scheduled_run(account, "2026-12-02T02:00:00Z")
+    assert first["status"] == "started"
+    # Scheduler retries a target it did not hear back from: still one run for that time
+    again = _scheduled_run(account, "2026-12-02T02:00:00Z")
+    assert again["status"] == "duplicate" and again["execution_arn"] == first["execution_arn"]
+    assert len(executions(account, "staging", "batchops-inference")) == runs_before + 1
+
+    registry.reject(
+        account("data-science"), load_settings("data-science"), approved, reason="drift"
+    )
+    settle(cloud)
+    before = len(cloud.outbox.read())
+    refused = _scheduled_run(account, "2026-12-03T02:00:00Z")
+    assert refused["status"] == "refused" and "Rejected" in refused["reason"]
+    assert len(executions(account, "staging", "batchops-inference")) == runs_before + 1
+    subjects = [m["subject"] for m in cloud.outbox.read()[before:]]
+    assert "[batchops] scheduled batchops-inference not started" in subjects
+
+
+def test_a_scheduled_event_without_its_time_is_refused_in_one_line(account) -> None:
+    answer = (
+        account("staging")
+        .client("lambda")
+        .invoke(
+            FunctionName="batchops-pipeline-trigger",
+            Payload=json.dumps(
+                {
+                    "source": "batchops.scheduler",
+                    "detail-type": "Scheduled Pipeline Run",
+                    "time": "<aws.scheduler.scheduled-time>",
+                }
+            ).encode(),
+        )
+    )
+    assert answer.get("FunctionError") == "Unhandled"
+    assert "has no scheduled time" in json.loads(answer["Payload"].read())["errorMessage"]

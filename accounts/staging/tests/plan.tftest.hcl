@@ -30,6 +30,11 @@ run "workload_account_plans_every_part" {
     condition     = keys(output.schedule_arns) == ["batchops-staging-inference-schedule"]
     error_message = "staging schedules the inference pipeline."
   }
+
+  assert {
+    condition     = output.schedule_targets["batchops-staging-inference-schedule"] == output.function_arns["batchops-pipeline-trigger"]
+    error_message = "staging's inference schedule goes through batchops-pipeline-trigger (no scheduled run with a rejected model version)."
+  }
 }
 
 run "requires_the_registry_key" {

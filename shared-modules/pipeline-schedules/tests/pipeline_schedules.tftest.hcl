@@ -109,3 +109,56 @@ run "rejects_non_kms_arn" {
 
   expect_failures = [var.kms_key_arn]
 }
+
+run "a_guarded_schedule_goes_through_the_trigger_function" {
+  command = apply
+
+  variables {
+    schedules = {
+      batchops-staging-inference-schedule = {
+        description  = "Nightly batch inference, only with an approved model version."
+        expression   = "cron(0 2 * * ? *)"
+        pipeline_arn = "arn:aws:sagemaker:us-east-1:222222222222:pipeline/batchops-inference"
+        function_arn = "arn:aws:lambda:us-east-1:222222222222:function:batchops-pipeline-trigger"
+        parameters   = { InputBucket = "batchops-staging-222222222222" }
+      }
+    }
+  }
+
+  assert {
+    condition     = one(aws_scheduler_schedule.this["batchops-staging-inference-schedule"].target).arn == "arn:aws:lambda:us-east-1:222222222222:function:batchops-pipeline-trigger"
+    error_message = "A schedule with function_arn must invoke the function, not start the pipeline."
+  }
+
+  assert {
+    condition     = jsondecode(one(aws_scheduler_schedule.this["batchops-staging-inference-schedule"].target).input).time == "<aws.scheduler.scheduled-time>" && jsondecode(one(aws_scheduler_schedule.this["batchops-staging-inference-schedule"].target).input)["detail-type"] == "Scheduled Pipeline Run" && jsondecode(one(aws_scheduler_schedule.this["batchops-staging-inference-schedule"].target).input).detail.parameters.InputBucket == "batchops-staging-222222222222"
+    error_message = "The function's input must carry the scheduled time (one run per time) and the parameters."
+  }
+
+  assert {
+    condition     = length(one(aws_scheduler_schedule.this["batchops-staging-inference-schedule"].target).sagemaker_pipeline_parameters) == 0
+    error_message = "A function target takes no pipeline parameters block."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.scheduler.policy).Statement : s.Action] == [["lambda:InvokeFunction"]]
+    error_message = "The scheduler role may only invoke the function (it starts no pipeline itself)."
+  }
+}
+
+run "rejects_a_function_alias_arn" {
+  command = plan
+
+  variables {
+    schedules = {
+      nightly = {
+        description  = "Bad."
+        expression   = "rate(1 day)"
+        pipeline_arn = "arn:aws:sagemaker:us-east-1:222222222222:pipeline/batchops-inference"
+        function_arn = "arn:aws:lambda:us-east-1:222222222222:function:batchops-pipeline-trigger:live"
+      }
+    }
+  }
+
+  expect_failures = [var.schedules]
+}

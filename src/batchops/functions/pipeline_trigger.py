@@ -14,6 +14,14 @@ model version the pipeline is pinned to is still ``Approved`` in the central reg
 version rejected after its deployment does not score another batch; the team is told, and
 the rejection's own deploy pipeline puts the previous approved version back.
 
+A schedule goes through it too (``shared-modules/pipeline-schedules`` targets this function
+for the inference schedule, not the pipeline): EventBridge Scheduler invokes it with
+:data:`SCHEDULE_SOURCE` / :data:`SCHEDULED` and the schedule's context attributes
+(``<aws.scheduler.scheduled-time>``, ``<aws.scheduler.schedule-arn>``), so a scheduled run
+is refused like an S3-started one when the pinned version is no longer approved (the team
+is told; the next scheduled time tries again), and one scheduled time starts one run
+however often Scheduler retries it.
+
 Environment: BATCHOPS_PIPELINE_NAME, BATCHOPS_IDEMPOTENCY_TABLE, BATCHOPS_TOPIC_ARN;
 optional BATCHOPS_REQUIRE_APPROVED_MODEL (default false).
 """
@@ -39,6 +47,9 @@ from batchops.functions._runtime import (
 )
 
 OBJECT_CREATED = "Object Created"
+#: the input ``shared-modules/pipeline-schedules`` gives EventBridge Scheduler
+SCHEDULE_SOURCE = "batchops.scheduler"
+SCHEDULED = "Scheduled Pipeline Run"
 log = logger(__name__)
 
 
@@ -105,6 +116,8 @@ class RunRefusedError(HandlerError):
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    if event.get("source") == SCHEDULE_SOURCE and event.get("detail-type") == SCHEDULED:
+        return scheduled(event)
     if event.get("detail-type") != OBJECT_CREATED or event.get("source") != "aws.s3":
         return {"status": "ignored", "reason": "not an S3 Object Created event"}
     pipeline = require("BATCHOPS_PIPELINE_NAME")
@@ -136,12 +149,69 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
                 )
             store.complete(claim_key, outcome="refused", reason=refusal[:500])
             raise RunRefusedError(f"{pipeline} not started for {where}: {refusal}")
-        arn = _start(pipeline, bucket, key, claim_key)
+        arn = _start(
+            pipeline,
+            [{"Name": "InputBucket", "Value": bucket}, {"Name": "InputKey", "Value": key}],
+            claim_key,
+        )
     except RunRefusedError:
         raise
     except Exception:
         if not refused_before:
             store.release(claim_key)
+        raise
+    store.complete(claim_key, outcome="started", execution_arn=arn)
+    return {"status": "started", "execution_arn": arn}
+
+
+def scheduled(event: dict[str, Any]) -> dict[str, Any]:
+    """A scheduled run: one per scheduled time, refused while the pinned model is not approved."""
+    pipeline = require("BATCHOPS_PIPELINE_NAME")
+    moment = str(event.get("time") or "")
+    schedule = str(event.get("schedule_arn") or "schedule")
+    if not moment or moment.startswith("<"):
+        raise HandlerError(
+            f"scheduled event for {pipeline} has no scheduled time (the schedule's input must "
+            'carry <aws.scheduler.scheduled-time> as "time")'
+        )
+    parameters = (event.get("detail") or {}).get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise HandlerError(f"scheduled event for {pipeline}: detail.parameters is not an object")
+    claim_key = f"schedule#{pipeline}#{schedule}#{moment}"
+    store = IdempotencyStore(require("BATCHOPS_IDEMPOTENCY_TABLE"))
+    claim = store.claim(claim_key, object=schedule)
+    if claim.outcome == "done":
+        return {
+            "status": "duplicate",
+            "outcome": claim.item.get("outcome"),
+            "execution_arn": claim.item.get("execution_arn"),
+        }
+    try:
+        refusal = _refusal(pipeline)
+        if refusal:
+            log_json(
+                log,
+                logging.WARNING,
+                "scheduled run refused",
+                pipeline=pipeline,
+                reason=refusal,
+                scheduled_time=moment,
+            )
+            _notify(
+                f"[batchops] scheduled {pipeline} not started",
+                f"The run of {pipeline} scheduled for {moment} was not started: {refusal}. "
+                "The next scheduled run starts once an approved version is deployed.",
+            )
+            store.complete(claim_key, outcome="refused", reason=refusal[:500])
+            return {"status": "refused", "reason": refusal}
+        arn = _start(
+            pipeline,
+            [{"Name": str(k), "Value": str(v)} for k, v in sorted(parameters.items())],
+            claim_key,
+            display="schedule",
+        )
+    except Exception:
+        store.release(claim_key)
         raise
     store.complete(claim_key, outcome="started", execution_arn=arn)
     return {"status": "started", "execution_arn": arn}
@@ -153,16 +223,15 @@ def _refusal(pipeline: str) -> str | None:
     return None
 
 
-def _start(pipeline: str, bucket: str, key: str, claim_key: str) -> str:
+def _start(
+    pipeline: str, parameters: list[dict[str, str]], claim_key: str, display: str = "s3"
+) -> str:
     token = hashlib.sha256(claim_key.encode()).hexdigest()
     try:
         started = client("sagemaker").start_pipeline_execution(
             PipelineName=pipeline,
-            PipelineParameters=[
-                {"Name": "InputBucket", "Value": bucket},
-                {"Name": "InputKey", "Value": key},
-            ],
-            PipelineExecutionDisplayName=f"s3-{token[:12]}",
+            PipelineParameters=parameters,
+            PipelineExecutionDisplayName=f"{display}-{token[:12]}",
             ClientRequestToken=token,
         )
     except Exception as exc:
@@ -179,7 +248,7 @@ def _start(pipeline: str, bucket: str, key: str, claim_key: str) -> str:
         logging.INFO,
         "pipeline started",
         pipeline=pipeline,
-        object=f"s3://{bucket}/{key}",
+        parameters={p["Name"]: p["Value"] for p in parameters},
         execution_arn=arn,
     )
     return arn
