@@ -99,11 +99,15 @@ def state(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "state"
 
 
-def _execution(endpoint: str, arn: str) -> dict:
+def _internal(endpoint: str, name: str):  # type: ignore[no-untyped-def]
     import urllib.request
 
-    with urllib.request.urlopen(f"{endpoint}/_batchops/executions", timeout=10) as answer:
-        return next(r for r in json.load(answer) if r["arn"] == arn)
+    with urllib.request.urlopen(f"{endpoint}/_batchops/{name}", timeout=10) as answer:
+        return json.load(answer)
+
+
+def _execution(endpoint: str, arn: str) -> dict:
+    return next(r for r in _internal(endpoint, "executions") if r["arn"] == arn)
 
 
 def test_a_local_cloud_killed_mid_execution_restarts_with_its_state(state: Path) -> None:
@@ -143,6 +147,13 @@ def test_a_local_cloud_killed_mid_execution_restarts_with_its_state(state: Path)
             staging.client("dynamodb").put_item(
                 TableName=table, Item={"pk": {"S": f"journaled-{i}"}, "n": {"N": str(i)}}
             )
+        # journaled writes with side effects (an S3 event, an e-mail): replayed, not repeated
+        staging.client("s3").put_object(
+            Bucket=staging_settings.bucket_name, Key="scratch/once.csv", Body=b"1\n"
+        )
+        sns = staging.client("sns")
+        topic = sns.list_topics()["Topics"][0]["TopicArn"]
+        published = sns.publish(TopicArn=topic, Subject="once", Message="once")["MessageId"]
         execution = ssm.start_pipeline_execution(PipelineName="batchops-inference")[
             "PipelineExecutionArn"
         ]
@@ -180,6 +191,22 @@ def test_a_local_cloud_killed_mid_execution_restarts_with_its_state(state: Path)
         assert read_history(staging, staging_settings)[-1]["model_package_arn"] == package
         items = staging.client("dynamodb").scan(TableName=table)["Items"]
         assert {f"journaled-{i}" for i in range(30)} <= {i["pk"]["S"] for i in items}
+        assert _internal(endpoint, "health")["restored"]["journal"]["failed"] == 0
+        assert (
+            staging.client("s3")
+            .get_object(Bucket=staging_settings.bucket_name, Key="scratch/once.csv")["Body"]
+            .read()
+            == b"1\n"
+        )
+        created = [
+            e
+            for e in _internal(endpoint, "events")
+            if e["detail-type"] == "Object Created"
+            and e["detail"]["object"]["key"] == "scratch/once.csv"
+        ]
+        assert len(created) == 1, "the replayed object write emitted no second S3 event"
+        mails = [m["message_id"] for m in _internal(endpoint, "notifications")]
+        assert mails.count(published) == 1, "the replayed publish recorded no second e-mail"
         # the interrupted execution: recorded, failed with the reason, its process stopped
         run = staging.client("sagemaker").describe_pipeline_execution(
             PipelineExecutionArn=execution
