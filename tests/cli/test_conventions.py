@@ -148,3 +148,51 @@ def test_an_unknown_profile_is_one_line(capsys, monkeypatch) -> None:
         err
         == "error: AWS profile 'no-such-profile' not found in ~/.aws/config or ~/.aws/credentials"
     )
+
+
+def test_progress_is_a_spinner_on_a_terminal_one_plain_line_in_ci_and_nothing_with_json(
+    capsys, monkeypatch
+) -> None:
+    from batchops.cli import common
+
+    monkeypatch.setattr(common, "interactive", lambda: False)  # CI, a pipe
+    with common.progress("building the definitions") as shown:
+        shown.update("step 2 of 4")  # a spinner's text: not printed in CI
+        shown.line("training: built")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == ["building the definitions...", "training: built"]
+
+    with common.progress("waiting", quiet=True) as shown:  # --json: stdout stays JSON
+        shown.line("done")
+    assert capsys.readouterr() == ("", "")
+
+    entered: list[str] = []
+
+    class Status:
+        console = type("C", (), {"print": lambda self, text, **_: entered.append(text)})()
+
+        def __init__(self, message: str) -> None:
+            entered.append(f"spinner: {message}")
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            entered.append("spinner stopped")
+
+        def update(self, text: str) -> None:
+            entered.append(f"spinner: {text}")
+
+    monkeypatch.setattr(common, "interactive", lambda: True)
+    monkeypatch.setattr("rich.console.Console.status", lambda self, message: Status(message))
+    with common.progress("uploading") as shown:
+        shown.update("2 of 3 files")
+        shown.line("inference-data.csv")
+    assert entered == [
+        "spinner: uploading",
+        "spinner: 2 of 3 files",
+        "inference-data.csv",
+        "spinner stopped",
+    ]
+    assert capsys.readouterr().out == ""

@@ -145,8 +145,9 @@ def print_table(
 class Progress:
     """What a long command reports while it works: a status line and finished items."""
 
-    def __init__(self, status: Any = None) -> None:
+    def __init__(self, status: Any = None, *, quiet: bool = False) -> None:
         self._status = status
+        self._quiet = quiet
 
     def update(self, text: str) -> None:
         """The current state (a spinner's text on a terminal; nothing in CI)."""
@@ -155,6 +156,8 @@ class Progress:
 
     def line(self, text: str) -> None:
         """A finished item: printed above the spinner on a terminal, a plain line in CI."""
+        if self._quiet:
+            return
         if self._status is not None:
             self._status.console.print(text, highlight=False, markup=False)
         else:
@@ -168,7 +171,7 @@ def progress(message: str, *, quiet: bool = False) -> Iterator[Progress]:
     ``quiet`` (``--json``): nothing at all, stdout stays a JSON document.
     """
     if quiet:
-        yield Progress()
+        yield Progress(quiet=True)
         return
     if not interactive():
         print(f"{message}...", file=sys.stderr, flush=True)
