@@ -11,7 +11,6 @@ import html
 from datetime import datetime
 from typing import Any
 
-from batchops.data.schema import MONITOR_NAMES
 
 STATUS_COLOURS = {
     "Succeeded": "#2f9e44",
@@ -28,9 +27,15 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def feature_label(name: str) -> str:
-    """``_c3`` -> ``height (_c3)``: Model Monitor names headerless columns by position."""
-    return f"{MONITOR_NAMES[name]} ({name})" if name in MONITOR_NAMES else name
+def feature_label(name: str, columns: list[str] | None = None) -> str:
+    """``_c3`` -> ``height (_c3)``: Model Monitor names headerless columns by position;
+    ``columns`` are the dataset's columns in file order (the summary's ``dataset``)."""
+    if columns is None:
+        from batchops.data.spec import current_spec
+
+        columns = list(current_spec().columns)
+    names = {f"_c{i}": column for i, column in enumerate(columns)}
+    return f"{names[name]} ({name})" if name in names else name
 
 
 def _time(value: str | None) -> datetime | None:
