@@ -11,7 +11,6 @@ import html
 from datetime import datetime
 from typing import Any
 
-
 STATUS_COLOURS = {
     "Succeeded": "#2f9e44",
     "Failed": "#e03131",
