@@ -113,6 +113,10 @@ def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) 
     digest.update(spec.key.encode())
     digest.update(settings.model_dump_json(exclude=NOT_IN_DEFINITIONS).encode())
     digest.update(version("sagemaker").encode())
+    if project.reads_dataset_spec:
+        from batchops.data.spec import current_spec
+
+        digest.update(current_spec().digest().encode())
     return digest.hexdigest()[:20]
 
 
