@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tarfile
@@ -28,13 +27,8 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from batchops.monitor.classification import (
-    classification_block,
-    classification_metrics,
-    metric_location,
-)
-from batchops.monitor.model_quality import regression_metrics
-from batchops.monitor.model_quality import statistics_document as regression_document
+from batchops.errors import DataError
+from batchops.monitor.quality_gate import evaluate_batch, statistics_for
 
 ROOT = os.environ.get("BATCHOPS_CONTAINER_ROOT", "")
 BASE = Path(f"{ROOT}/opt/ml/processing")
@@ -50,52 +44,19 @@ def fail(message: str) -> None:
     sys.exit(1)
 
 
-def evaluate(transform: dict[str, Any], booster: Any, data: np.ndarray) -> dict[str, Any]:
-    """The statistics document of the booster's predictions on ``data`` (label first)."""
+def predictions(transform: dict[str, Any], booster: Any, data: np.ndarray) -> tuple:
+    """(truth, predicted, positive-class score or None) of the booster on ``data``."""
     predicted = booster.predict(xgb.DMatrix(data[:, 1:]))
     problem = transform.get("problem_type", "regression")
     if problem == "regression":
-        return regression_document(regression_metrics(predicted, data[:, 0]))
+        return data[:, 0], predicted, None
     classes = np.array(transform["classes"], dtype=object)
     truth = classes[data[:, 0].astype(np.int64)]
-    dataset = transform["dataset"]
     if problem == "binary_classification":
         score = np.asarray(predicted, dtype=np.float64).ravel()
-        labels = classes[(score >= 0.5).astype(np.int64)]
-    else:
-        score = None
-        labels = classes[np.argmax(np.asarray(predicted).reshape(len(data), -1), axis=1)]
-    metrics = classification_metrics(
-        problem,
-        truth,
-        labels,
-        classes=list(classes),
-        positive_label=dataset.get("positive_label"),
-        score=score,
-    )
-    return {
-        "version": 0.0,
-        "dataset": {"item_count": metrics.count},
-        **classification_block(metrics),
-    }
-
-
-def verdict(dataset: dict[str, Any], document: dict[str, Any], threshold: float) -> dict:
-    quality = dataset["quality"]
-    block, key = metric_location(dataset["problem_type"], quality["metric"])
-    value = document[block][key]["value"]
-    value = math.nan if value == "NaN" else float(value)
-    higher = bool(quality["higher_is_better"])
-    passed = math.isfinite(value) and (value >= threshold if higher else value <= threshold)
-    return {
-        "metric": quality["metric"],
-        "value": value if math.isfinite(value) else None,
-        "threshold": threshold,
-        "passed": passed,
-        "higher_is_better": higher,
-        "rows": document["dataset"]["item_count"],
-        "problem_type": dataset["problem_type"],
-    }
+        return truth, classes[(score >= 0.5).astype(np.int64)], score
+    matrix = np.asarray(predicted).reshape(len(data), -1)
+    return truth, classes[np.argmax(matrix, axis=1)], None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,22 +74,26 @@ def main(argv: list[str] | None = None) -> None:
     transform = json.loads((model_dir / "transform.json").read_text(encoding="utf-8"))
     files = sorted((BASE / "test").rglob("*.csv"))
     data = np.vstack([np.loadtxt(f, delimiter=",", ndmin=2) for f in files])
-    try:
-        report = evaluate(transform, booster, data)
-    except ValueError as exc:
-        fail(f"evaluation failed: {exc}")
+    dataset = dict(transform["dataset"], classes=transform.get("classes"))
+    threshold = args.threshold if args.threshold is not None else dataset["quality"]["threshold"]
+    truth, predicted, score = predictions(transform, booster, data)
     out = BASE / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        if threshold is None:  # no gate: the statistics only
+            report, _notes = statistics_for(dataset, truth, predicted, score)
+        else:
+            evaluation = evaluate_batch(dataset, truth, predicted, score, float(threshold))
+            report = evaluation.statistics
+            (out / VERDICT_FILE).write_text(json.dumps(evaluation.verdict, indent=2))
+            verdict = evaluation.verdict
+            print(
+                f"test {verdict['metric']} {verdict['value']} "
+                f"({'meets' if verdict['passed'] else 'misses'} the threshold {threshold:g})"
+            )
+    except DataError as exc:
+        fail(f"evaluation failed: {exc}")
     (out / EVALUATION_FILE).write_text(json.dumps(report, indent=2))
-    dataset = transform["dataset"]
-    threshold = args.threshold if args.threshold is not None else dataset["quality"]["threshold"]
-    if threshold is not None:
-        found = verdict(dataset, report, float(threshold))
-        (out / VERDICT_FILE).write_text(json.dumps(found, indent=2))
-        print(
-            f"test {found['metric']} {found['value']} "
-            f"({'passes' if found['passed'] else 'misses'} the threshold {threshold:g})"
-        )
 
 
 if __name__ == "__main__":

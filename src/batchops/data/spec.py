@@ -214,11 +214,9 @@ class DatasetSpec:
     def document(self, accuracy_mse_threshold: float | None = None) -> dict[str, Any]:
         """The plain-JSON contract the step scripts read (no batchops inside containers)."""
         metric = self.quality.spec
-        threshold = (
-            self.threshold(accuracy_mse_threshold)
-            if accuracy_mse_threshold is not None or self.quality.threshold is not None
-            else None
-        )
+        threshold = self.quality.threshold
+        if threshold is None and accuracy_mse_threshold is not None:
+            threshold = float(accuracy_mse_threshold)
         objective, eval_metric = self.objective
         return {
             "version": 1,

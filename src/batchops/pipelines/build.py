@@ -224,7 +224,7 @@ def generate_here(
     atomic_write_text(folder / "definition.json", json.dumps(definition, indent=2))
 
 
-def stamp(definition: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+def stamp(definition: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     for parameter in definition.get("Parameters", []):
         if parameter.get("Name") in values:
             parameter["DefaultValue"] = values[parameter["Name"]]
