@@ -123,8 +123,8 @@ def test_model_quality_fails_over_the_threshold_with_mse_and_threshold(tmp_path:
     assert done.returncode == 1
     failure = (tmp_path / "opt/ml/output/failure").read_text()
     assert (
-        failure
-        == "model quality below threshold: mse 100.0000 > accuracy_mse_threshold 10 on 2 labelled rows"
+        failure == "model quality below threshold: mse 100.0000 > accuracy_mse_threshold 10"
+        " on 2 labelled rows"
     )
 
 
