@@ -28,7 +28,7 @@ import numpy as np
 import xgboost as xgb
 
 from batchops.errors import DataError
-from batchops.monitor.quality_gate import evaluate_batch, statistics_for
+from batchops.monitor.quality_gate import evaluate_batch
 
 ROOT = os.environ.get("BATCHOPS_CONTAINER_ROOT", "")
 BASE = Path(f"{ROOT}/opt/ml/processing")
@@ -80,19 +80,17 @@ def main(argv: list[str] | None = None) -> None:
     out = BASE / "evaluation"
     out.mkdir(parents=True, exist_ok=True)
     try:
-        if threshold is None:  # no gate: the statistics only
-            report, _notes = statistics_for(dataset, truth, predicted, score)
-        else:
-            evaluation = evaluate_batch(dataset, truth, predicted, score, float(threshold))
-            report = evaluation.statistics
-            (out / VERDICT_FILE).write_text(json.dumps(evaluation.verdict, indent=2))
-            verdict = evaluation.verdict
-            print(
-                f"test {verdict['metric']} {verdict['value']} "
-                f"({'meets' if verdict['passed'] else 'misses'} the threshold {threshold:g})"
-            )
+        evaluation = evaluate_batch(dataset, truth, predicted, score, threshold)
     except DataError as exc:
         fail(f"evaluation failed: {exc}")
+    verdict = evaluation.verdict
+    if threshold is not None:
+        (out / VERDICT_FILE).write_text(json.dumps(verdict, indent=2))
+        print(
+            f"test {verdict['metric']} {verdict['value']} "
+            f"({'meets' if verdict['passed'] else 'misses'} the threshold {threshold:g})"
+        )
+    report = evaluation.statistics
     (out / EVALUATION_FILE).write_text(json.dumps(report, indent=2))
 
 

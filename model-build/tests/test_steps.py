@@ -194,3 +194,91 @@ def test_inference_output_is_exactly_percent_4f() -> None:
     ]
     for v in values:
         assert inference.output_fn(v, "text/csv") == "".join(f"{x:.4f}\n" for x in v.tolist())
+
+
+def test_evaluate_writes_the_engines_model_quality_statistics(tmp_path: Path) -> None:
+    """The evaluate step as it ships (its step code archive) writes the engine's metrics."""
+    import tarfile
+
+    import xgboost as xgb
+
+    from batchops.monitor.model_quality import regression_metrics
+    from batchops.pipelines.step_code import step_code
+
+    rng = np.random.default_rng(4)
+    features = rng.normal(size=(300, 4))
+    labels = features @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(0, 0.3, 300)
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(features, label=labels), num_boost_round=5)
+    model_dir = tmp_path / "opt/ml/processing/model"
+    model_dir.mkdir(parents=True)
+    booster.save_model(str(tmp_path / "xgboost-model.json"))
+    transform = {"problem_type": "regression", "classes": None}
+    transform["dataset"] = current_spec().document(10.0)  # the model carries its spec
+    (tmp_path / "transform.json").write_text(json.dumps(transform))
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "xgboost-model.json", arcname="xgboost-model.json")
+        tar.add(tmp_path / "transform.json", arcname="transform.json")
+    test = tmp_path / "opt/ml/processing/test"
+    test.mkdir(parents=True)
+    np.savetxt(test / "test.csv", np.column_stack([labels, features]), delimiter=",")
+    archive = step_code(STEPS / "evaluate.py", tmp_path / "build")
+    env = {**os.environ, "BATCHOPS_CONTAINER_ROOT": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, archive], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "opt/ml/processing/evaluation/evaluation.json").read_text())
+    data = np.loadtxt(test / "test.csv", delimiter=",")
+    expected = regression_metrics(booster.predict(xgb.DMatrix(data[:, 1:])), data[:, 0])
+    assert report["dataset"]["item_count"] == 300
+    for name, value in expected.values.items():
+        assert report["regression_metrics"][name]["value"] == pytest.approx(value, rel=1e-6)
+        assert report["regression_metrics"][name]["standard_deviation"] == pytest.approx(
+            expected.standard_deviations[name], rel=1e-6
+        )
+
+
+def test_evaluate_of_a_binary_classifier_writes_its_block_and_verdict(tmp_path: Path) -> None:
+    """A binary model (breast-cancer spec): F1 of the positive class, the gate's verdict."""
+    import tarfile
+
+    import xgboost as xgb
+    from sklearn import metrics as sk
+
+    from batchops.data.spec import load_spec
+    from batchops.pipelines.step_code import step_code
+
+    spec = load_spec(STEPS.parents[1] / "examples/datasets/breast-cancer/dataset.yaml")
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(400, 3))
+    labels = (features[:, 0] + rng.normal(0, 0.8, 400) > 0.3).astype(float)
+    params = {"max_depth": 2, "objective": "binary:logistic"}
+    booster = xgb.train(params, xgb.DMatrix(features, label=labels), num_boost_round=8)
+    booster.save_model(str(tmp_path / "xgboost-model.json"))
+    classes = ["benign", "malignant"]
+    transform = {"problem_type": spec.problem_type, "classes": classes, "dataset": spec.document()}
+    (tmp_path / "transform.json").write_text(json.dumps(transform))
+    model_dir = tmp_path / "opt/ml/processing/model"
+    model_dir.mkdir(parents=True)
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
+        for name in ("xgboost-model.json", "transform.json"):
+            tar.add(tmp_path / name, arcname=name)
+    test = tmp_path / "opt/ml/processing/test"
+    test.mkdir(parents=True)
+    np.savetxt(test / "test.csv", np.column_stack([labels, features]), delimiter=",")
+    archive = step_code(STEPS / "evaluate.py", tmp_path / "build")
+    env = {**os.environ, "BATCHOPS_CONTAINER_ROOT": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, archive, "--threshold", "0.85"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "opt/ml/processing/evaluation"
+    block = json.loads((out / "evaluation.json").read_text())["binary_classification_metrics"]
+    predicted = booster.predict(xgb.DMatrix(features)) >= 0.5
+    f1 = sk.f1_score(labels.astype(bool), predicted)
+    assert block["f1"]["value"] == pytest.approx(f1)
+    assert set(block["confusion_matrix"]) == {"benign", "malignant"}
+    verdict = json.loads((out / "quality.json").read_text())
+    assert verdict["metric"] == "f1" and verdict["passed"] == (f1 >= 0.85)
+    assert verdict["threshold"] == 0.85 and verdict["higher_is_better"] is True

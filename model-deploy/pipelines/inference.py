@@ -26,6 +26,7 @@ import yaml
 
 from batchops import lifecycle
 from batchops.pipelines.build import BuildContext
+from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
 STEPS = HERE.parent / "steps"
@@ -227,7 +228,7 @@ def build_inference(ctx: BuildContext) -> Any:
     model_quality = ProcessingStep(
         name=steps["model_quality"],
         step_args=processor("batchops-model-quality").run(
-            code=str(STEPS / "model_quality.py"),
+            code=step_code(STEPS / "model_quality.py"),
             inputs=[
                 _s3_input("predictions", predictions),
                 _s3_input("ground_truth", outputs["ground_truth"].S3Output.S3Uri),

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     dataset = model_dataset(BASE / "input" / "model")
     predicted, score = read_predictions(BASE / "predictions", dataset["problem_type"])
-    truth = read_truth(BASE / "ground_truth" / "ground-truth.csv")
+    truth = read_truth(BASE / "ground_truth" / "ground-truth.csv", dataset["problem_type"])
     evaluation = evaluate_batch(dataset, truth, predicted, score, args.threshold)
     out = BASE / "model_quality"
     out.mkdir(parents=True, exist_ok=True)

@@ -90,24 +90,45 @@ def test_a_non_numeric_measurement_names_file_line_and_column(tmp_path: Path) ->
 
 
 def _quality(
-    tmp_path: Path, lines: list[str], truth: list[str], threshold: str
+    tmp_path: Path, lines: list[str], truth: list[str], threshold: str, python: str = ""
 ) -> subprocess.CompletedProcess[str]:
+    """The model-quality step as it ships (its step code archive), run by ``python``."""
+    from batchops.pipelines.step_code import step_code
+
     base = tmp_path / "opt/ml/processing"
     (base / "predictions").mkdir(parents=True)
     (base / "ground_truth").mkdir(parents=True)
     (base / "predictions/inference-data.csv.out").write_text("".join(f"{line}\n" for line in lines))
     (base / "ground_truth/ground-truth.csv").write_text("".join(f"{t}\n" for t in truth))
-    return _run("model_quality.py", tmp_path, "--threshold", threshold)
+    archive = step_code(STEPS / "model_quality.py", tmp_path / "build")
+    env = {"PATH": os.environ["PATH"], "BATCHOPS_CONTAINER_ROOT": str(tmp_path)}
+    return subprocess.run(
+        [python or sys.executable, archive, "--threshold", threshold],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(params=["project", "sklearn-1.2-1 image"])
+def runtime(request: pytest.FixtureRequest) -> str:
+    """The project's Python, and the scikit-learn image's (Python 3.9, numpy 1.24.1, no
+    batchops installed): the step code must carry what it needs."""
+    if request.param == "project":
+        return sys.executable
+    return str(request.getfixturevalue("sklearn_image_python"))
 
 
 def _read(tmp_path: Path, name: str) -> Any:
     return json.loads((tmp_path / "opt/ml/processing/model_quality" / name).read_text())
 
 
-def test_model_quality_passes_under_the_threshold(tmp_path: Path) -> None:
+def test_model_quality_passes_under_the_threshold(tmp_path: Path, runtime: str) -> None:
     _model(tmp_path, "abalone", None)
     lines = [f"M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,{p}" for p in (10.0, 8.0, 6.0)]
-    done = _quality(tmp_path, lines, ["11", "8", "5"], "10")
+    done = _quality(tmp_path, lines, ["11", "8", "5"], "10", runtime)
     assert done.returncode == 0, done.stderr
     stats = _read(tmp_path, "statistics.json")
     assert abs(stats["regression_metrics"]["mse"]["value"] - 2 / 3) < 1e-9
@@ -116,10 +137,12 @@ def test_model_quality_passes_under_the_threshold(tmp_path: Path) -> None:
     assert _read(tmp_path, "constraint_violations.json") == {"violations": []}
 
 
-def test_model_quality_fails_over_the_threshold_with_mse_and_threshold(tmp_path: Path) -> None:
+def test_model_quality_fails_over_the_threshold_with_mse_and_threshold(
+    tmp_path: Path, runtime: str
+) -> None:
     _model(tmp_path, "abalone", None)
     lines = [f"M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,{p}" for p in (10.0, 8.0)]
-    done = _quality(tmp_path, lines, ["20", "18"], "10")
+    done = _quality(tmp_path, lines, ["20", "18"], "10", runtime)
     assert done.returncode == 1
     failure = (tmp_path / "opt/ml/output/failure").read_text()
     assert (
@@ -128,13 +151,15 @@ def test_model_quality_fails_over_the_threshold_with_mse_and_threshold(tmp_path:
     )
 
 
-def test_binary_model_quality_is_f1_of_the_positive_class_and_fails_below(tmp_path: Path) -> None:
+def test_binary_model_quality_is_f1_of_the_positive_class_and_fails_below(
+    tmp_path: Path, runtime: str
+) -> None:
     _model(tmp_path, "breast-cancer", ["benign", "malignant"])
     predicted = ["malignant", "benign", "malignant", "benign", "benign", "malignant"]
     scores = [0.9, 0.2, 0.7, 0.4, 0.1, 0.6]
     truth = ["malignant", "malignant", "benign", "benign", "benign", "malignant"]
     lines = [f"{','.join(['1'] * 30)},{p},{s}" for p, s in zip(predicted, scores, strict=True)]
-    done = _quality(tmp_path, lines, truth, "0.85")
+    done = _quality(tmp_path, lines, truth, "0.85", runtime)
     assert done.returncode == 1
     f1 = sk.f1_score(truth, predicted, pos_label="malignant")
     failure = (tmp_path / "opt/ml/output/failure").read_text()
@@ -157,18 +182,32 @@ def test_binary_model_quality_is_f1_of_the_positive_class_and_fails_below(tmp_pa
     )
 
 
-def test_multiclass_model_quality_reports_an_empty_class_and_passes(tmp_path: Path) -> None:
+def test_multiclass_model_quality_reports_an_empty_class_and_passes(
+    tmp_path: Path, runtime: str
+) -> None:
     classes = ["cultivar_1", "cultivar_2", "cultivar_3"]
     _model(tmp_path, "wine", classes)
     truth = ["cultivar_1", "cultivar_2", "cultivar_1", "cultivar_2"]
     lines = [f"{','.join(['1'] * 13)},{t}" for t in truth]
-    done = _quality(tmp_path, lines, truth, "0.8")
+    done = _quality(tmp_path, lines, truth, "0.8", runtime)
     assert done.returncode == 0, done.stderr
     assert "class 'cultivar_3' has no row in the ground truth" in done.stderr
     block = _read(tmp_path, "statistics.json")["multiclass_classification_metrics"]
     assert block["macro_f1"]["value"] == 1.0
     assert block["classes_without_ground_truth"] == ["cultivar_3"]
     assert _read(tmp_path, "quality.json")["metric"] == "f1_macro"
+
+
+def test_model_quality_bad_label_is_one_line_naming_file_and_line(
+    tmp_path: Path, runtime: str
+) -> None:
+    _model(tmp_path, "abalone", None)
+    lines = [f"M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,{p}" for p in (10.0, 8.0)]
+    done = _quality(tmp_path, lines, ["11", "nan"], "10", runtime)
+    assert done.returncode == 1
+    failure = (tmp_path / "opt/ml/output/failure").read_text()
+    assert failure == "ground-truth.csv line 2: the label 'nan' is not a finite number"
+    assert "Traceback" not in done.stderr
 
 
 def test_unseen_categories_and_missing_values_are_counted_not_fatal(tmp_path: Path) -> None:

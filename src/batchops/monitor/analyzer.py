@@ -24,7 +24,9 @@ Inputs" page (docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-byoc-contrac
 ``baseline_constraints``            path of constraints.json → *check* mode
 ``baseline_statistics``             path of statistics.json (drift check needs it)
 ``analysis_type``                   absent/``DATA_QUALITY`` or ``MODEL_QUALITY``
-``problem_type``                    ``Regression`` (model quality; others are refused)
+``problem_type``                    ``Regression``, ``BinaryClassification`` (0/1 labels;
+                                    ``probability_attribute`` for AUC and the curves),
+                                    ``MulticlassClassification`` (class indices)
 ``inference_attribute``             model quality: prediction column (name, or index if headerless)
 ``ground_truth_attribute``          model quality: label column (name, or index if headerless)
 ``categorical_drift_method``        ``LInfinity`` / ``ChiSquared`` for suggested constraints
@@ -190,24 +192,30 @@ def _model_quality(
     from batchops.monitor.formats import CONSTRAINTS_FILE, STATISTICS_FILE, read_json, write_json
 
     problem = environ.get("problem_type", "")
-    if problem != "Regression":
+    if problem not in mq.PROBLEM_TYPES:
+        supported = ", ".join(mq.PROBLEM_TYPES)
+        verb = "is" if len(mq.PROBLEM_TYPES) == 1 else "are"
         raise ConfigError(
-            "problem_type: only Regression is supported by the batchops analyzer, "
+            f"problem_type: only {supported} {verb} supported by the batchops analyzer, "
             f"got {problem or 'nothing'}"
         )
+    kind = mq.PROBLEM_TYPES[problem]
     if fmt.kind != "csv":
         raise ConfigError(f"model quality reads CSV data; dataset_format is {fmt.kind}")
     prediction = environ.get("inference_attribute")
     truth = environ.get("ground_truth_attribute")
     if not prediction or not truth:
         raise ConfigError("model quality needs inference_attribute and ground_truth_attribute")
+    probability = environ.get("probability_attribute")
+    if kind is mq.BINARY_CLASSIFICATION and probability:  # the score the threshold applies to
+        prediction = probability
     predicted = mq.read_numeric_column(
         source, prediction, header=fmt.header, what="inference_attribute"
     )
     labels = mq.read_numeric_column(source, truth, header=fmt.header, what="ground_truth_attribute")
     constraints_path = _optional_path(environ, "baseline_constraints")
     if constraints_path is None:
-        metrics = mq.regression_metrics(predicted, labels)
+        metrics = mq.compute_metrics(kind, predicted, labels)
         files = {
             "statistics": write_json(output / STATISTICS_FILE, mq.statistics_document(metrics)),
             "constraints": write_json(output / CONSTRAINTS_FILE, mq.suggested_constraints(metrics)),
@@ -216,7 +224,9 @@ def _model_quality(
             "model_quality_baseline", "MODEL_QUALITY", output, files, metrics.count
         )
     constraints = read_json(constraints_path, "baseline constraints")
-    result = mq.evaluate_regression(predicted, labels, output, constraints, write_constraints=False)
+    result = mq.evaluate(
+        predicted, labels, output, constraints, problem=kind, write_constraints=False
+    )
     files = result.files
     violations = tuple(
         AnalyzerViolation(v["metric_name"], v["constraint_check_type"], v["description"])

@@ -5,10 +5,10 @@ the inference pipeline's ``CheckModelQuality`` on a labelled batch — so this m
 the spec's document (``dataset.json``, carried by the model), the labels and predictions,
 and the threshold in force, and returns Model Monitor's three model-quality documents
 (statistics with the problem type's block, constraints with the spec's metric, violations)
-plus the lifecycle contract's verdict (``quality.json``: metric, value, threshold,
-passed). The metrics themselves are the one implementation's: regression from
-:mod:`batchops.monitor.model_quality`, classification from
-:mod:`batchops.monitor.classification`.
+and the lifecycle contract's verdict (``quality.json``: metric, value, threshold, passed).
+It encodes labels as the engine takes them and decodes its class indices back into the
+labels; every metric, deviation, document and check is the one implementation's
+(:mod:`batchops.monitor.model_quality`).
 
 Standard library and numpy only, Python 3.8 compatible: it runs inside the step
 containers as part of their step code.
@@ -25,17 +25,8 @@ from typing import Any
 import numpy as np
 
 from batchops.errors import DataError
-from batchops.monitor.classification import (
-    classification_block,
-    classification_metrics,
-    metric_location,
-)
-
-_CONSTRAINT_BLOCKS = {
-    "regression": "regression_constraints",
-    "binary_classification": "binary_classification_constraints",
-    "multiclass_classification": "multiclass_classification_constraints",
-}
+from batchops.monitor import model_quality as engine
+from batchops.monitor.classification import metric_location
 
 
 @dataclass(frozen=True)
@@ -51,101 +42,134 @@ class Evaluation:
         return bool(self.verdict["passed"])
 
 
-def _value(document: dict[str, Any], problem_type: str, metric: str) -> tuple[float, float]:
-    block, key = metric_location(problem_type, metric)
-    entry = document[block][key]
-
-    def number(raw: Any) -> float:
-        return math.nan if raw in ("NaN", None) else float(raw)
-
-    return number(entry["value"]), number(entry.get("standard_deviation"))
+def _labels(values: Any) -> list[str]:
+    return [str(v) for v in (values.tolist() if hasattr(values, "tolist") else values)]
 
 
-def statistics_for(
-    dataset: dict[str, Any], truth: list[str], predicted: list[str], score: list[float] | None
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """Model Monitor's statistics document for the dataset's problem type."""
+def encode(
+    dataset: dict[str, Any], truth: Any, predicted: Any, score: Any
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(engine predictions, engine ground truth, labels by class index) of a batch."""
     problem = dataset["problem_type"]
     if problem == "regression":
-        from batchops.monitor.model_quality import regression_metrics, statistics_document
-
         try:
-            values = np.asarray(predicted, dtype=np.float64)
-            labels = np.asarray(truth, dtype=np.float64)
+            return (
+                np.asarray(predicted, dtype=np.float64),
+                np.asarray(truth, dtype=np.float64),
+                [],
+            )
         except ValueError as exc:
-            raise DataError(f"regression predictions and labels are numbers: {exc}") from None
-        return statistics_document(regression_metrics(values, labels)), ()
-    try:
-        metrics = classification_metrics(
-            problem,
-            truth,
-            predicted,
-            classes=list(dataset.get("classes") or []),
-            positive_label=dataset.get("positive_label"),
-            score=score,
+            raise DataError(f"regression predictions and labels are numbers ({exc})") from None
+    truth_labels, predicted_labels = _labels(truth), _labels(predicted)
+    if len(truth_labels) != len(predicted_labels):
+        raise DataError(
+            f"{len(predicted_labels)} predictions but {len(truth_labels)} ground-truth labels; "
+            "they are joined by row position and must have the same length"
         )
-    except ValueError as exc:
-        raise DataError(str(exc)) from None
-    notes = tuple(
-        f"class {c!r} has no row in the ground truth (its recall is not measured)"
-        for c in metrics.classes_without_ground_truth
+    classes = [str(c) for c in dataset.get("classes") or []]
+    unknown = sorted((set(truth_labels) | set(predicted_labels)) - set(classes))
+    labels = classes + unknown
+    if problem == "binary_classification":
+        if score is None:
+            raise DataError("binary classification needs the positive class's probability")
+        positive = str(dataset["positive_label"])
+        actual = np.array([1.0 if t == positive else 0.0 for t in truth_labels])
+        said = np.array([p == positive for p in predicted_labels], dtype=bool)
+        # the label decides: a probability printed rounded (0.49996 -> "0.5000") keeps it
+        scores = np.asarray(score, dtype=np.float64)
+        scores = np.where(said, np.maximum(scores, 0.5), np.minimum(scores, np.nextafter(0.5, 0)))
+        return scores, actual, labels
+    index = {label: i for i, label in enumerate(labels)}
+    return (
+        np.array([index[p] for p in predicted_labels], dtype=np.float64),
+        np.array([index[t] for t in truth_labels], dtype=np.float64),
+        labels,
     )
-    unknown = [c for c in metrics.classes if c not in (dataset.get("classes") or [])]
-    notes += tuple(f"label {c!r} was never seen in training" for c in unknown)
-    document = {
-        "version": 0.0,
-        "dataset": {"item_count": metrics.count},
-        **classification_block(metrics),
-    }
-    return document, notes
+
+
+def _named(block: dict[str, Any], dataset: dict[str, Any], labels: list[str]) -> None:
+    """The engine's class indices (``"0"``, ``"1"``...) in a block replaced by labels."""
+    if dataset["problem_type"] == "binary_classification":
+        positive = str(dataset["positive_label"])
+        negative = next((c for c in labels if c != positive), "not " + positive)
+        names = {"0": negative, "1": positive}
+    else:
+        names = {str(i): label for i, label in enumerate(labels)}
+    for key in ("confusion_matrix", "per_class"):
+        if key in block:
+            block[key] = {
+                names.get(a, a): (
+                    {names.get(p, p): n for p, n in row.items()}
+                    if key == "confusion_matrix"
+                    else row
+                )
+                for a, row in block[key].items()
+            }
 
 
 def evaluate_batch(
     dataset: dict[str, Any],
-    truth: list[str],
-    predicted: list[str],
-    score: list[float] | None,
-    threshold: float,
+    truth: Any,
+    predicted: Any,
+    score: Any,
+    threshold: float | None,
 ) -> Evaluation:
-    """The gate: the spec's metric against ``threshold`` in the metric's direction."""
+    """The gate: the spec's metric against ``threshold`` in the metric's direction
+    (``None``: the statistics only, and a verdict without a threshold)."""
     problem = dataset["problem_type"]
-    quality = dataset["quality"]
-    metric, higher = quality["metric"], bool(quality["higher_is_better"])
-    if not math.isfinite(threshold):
-        raise DataError(f"model-quality threshold must be a finite number, got {threshold}")
-    statistics, notes = statistics_for(dataset, truth, predicted, score)
-    value, spread = _value(statistics, problem, metric)
-    passed = math.isfinite(value) and (value >= threshold if higher else value <= threshold)
-    operator = "LessThanThreshold" if higher else "GreaterThanThreshold"
+    kind = engine.SPEC_PROBLEM_TYPES[problem]
+    metric = dataset["quality"]["metric"]
     _block, key = metric_location(problem, metric)
-    constraints = {
-        "version": 0.0,
-        _CONSTRAINT_BLOCKS[problem]: {
-            key: {"threshold": float(threshold), "comparison_operator": operator}
-        },
-    }
-    violations = []
-    if not passed:
-        plus_minus = f" +/- {spread:.6g}" if math.isfinite(spread) else ""
-        shown = f"{value:.6g}" if math.isfinite(value) else "NaN (undefined)"
+    predictions, actual, labels = encode(dataset, truth, predicted, score)
+    metrics = engine.compute_metrics(kind, predictions, actual)
+    statistics = engine.statistics_document(metrics)
+    block = statistics[kind.statistics_key]
+    notes: list[str] = []
+    if labels:
+        _named(block, dataset, labels)
+        present = set(_labels(truth))
+        missing = [c for c in dataset.get("classes") or [] if str(c) not in present]
+        if missing:
+            block["classes_without_ground_truth"] = missing
+        notes += [f"class {c!r} has no row in the ground truth (its recall is 0)" for c in missing]
+        known = {str(c) for c in dataset.get("classes") or []}
+        notes += [f"label {c!r} was never seen in training" for c in labels if c not in known]
+    value = metrics.values[key]
+    if threshold is None:
+        verdict = _verdict(dataset, metric, value, None, None, metrics.count)
+        return Evaluation(statistics, {}, [], verdict, tuple(notes))
+    constraints = engine.constraints_document(float(threshold), key, problem=kind)
+    violations = engine.check_metrics(metrics, constraints)
+    if not math.isfinite(value):  # undefined (AUC of one class): cannot pass
         violations.append(
             {
-                "constraint_check_type": operator,
-                "description": f"Metric {key} with {shown}{plus_minus} was {operator} "
-                f"'{threshold:g}' ({len(truth)} rows)",
+                "constraint_check_type": kind.violation_operator(key),
+                "description": f"Metric {key} is undefined on this batch "
+                f"({metrics.count} rows): it cannot meet '{threshold:g}'",
                 "metric_name": key,
             }
         )
-    verdict = {
+    verdict = _verdict(dataset, metric, value, float(threshold), not violations, metrics.count)
+    return Evaluation(statistics, constraints, violations, verdict, tuple(notes))
+
+
+def _verdict(
+    dataset: dict[str, Any],
+    metric: str,
+    value: float,
+    threshold: float | None,
+    passed: bool | None,
+    rows: int,
+) -> dict[str, Any]:
+    return {
         "metric": metric,
         "value": value if math.isfinite(value) else None,
-        "threshold": float(threshold),
+        "threshold": threshold,
         "passed": passed,
-        "higher_is_better": higher,
-        "rows": len(truth),
-        "problem_type": problem,
+        "higher_is_better": bool(dataset["quality"]["higher_is_better"]),
+        "rows": rows,
+        "problem_type": dataset["problem_type"],
     }
-    return Evaluation(statistics, constraints, violations, verdict, notes)
 
 
 def failure_message(verdict: dict[str, Any]) -> str:
@@ -173,22 +197,33 @@ def read_predictions(folder: Path, problem_type: str) -> tuple[list[str], list[f
             for number, row in enumerate(csv.reader(handle), start=1):
                 if not row:
                     continue
+                field = row[-2] if binary and len(row) > 1 else row[-1]
                 if binary:
-                    if len(row) < 2:
-                        raise DataError(f"{path.name} line {number}: expected label,probability")
-                    predicted.append(row[-2].strip())
-                    try:
-                        scores.append(float(row[-1]))
-                    except ValueError:
-                        raise DataError(
-                            f"{path.name} line {number}: probability {row[-1]!r} is not a number"
-                        ) from None
-                else:
-                    predicted.append(row[-1].strip())
+                    scores.append(_number(path, number, row[-1], "probability"))
+                elif problem_type == "regression":
+                    _number(path, number, field, "prediction")
+                predicted.append(field.strip())
     return predicted, (scores if binary else None)
 
 
-def read_truth(path: Path) -> list[str]:
-    """The labels of ``ground-truth.csv`` (one a line, headerless)."""
+def read_truth(path: Path, problem_type: str) -> list[str]:
+    """The labels of ``ground-truth.csv`` (one a line, headerless); numbers for regression."""
+    labels: list[str] = []
     with path.open(newline="", encoding="utf-8") as handle:
-        return [row[0].strip() for row in csv.reader(handle) if row]
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if not row:
+                continue
+            if problem_type == "regression":
+                _number(path, number, row[0], "label")
+            labels.append(row[0].strip())
+    return labels
+
+
+def _number(path: Path, number: int, text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise DataError(f"{path.name} line {number}: the {what} {text!r} is not a finite number")
+    return value
