@@ -25,6 +25,7 @@ from batchops.monitor.model_quality import (
 )
 from batchops.monitor.quality_gate import evaluate_batch, failure_message
 
+MULTI = "multiclass_classification_metrics"
 BINARY = {
     "problem_type": "binary_classification",
     "positive_label": "malignant",
@@ -197,8 +198,8 @@ def test_a_rounded_probability_keeps_the_handlers_label() -> None:
     [
         ("binary_classification", "f1", ("binary_classification_metrics", "f1")),
         ("binary_classification", "f1_macro", ("binary_classification_metrics", "macro_f1")),
-        ("multiclass_classification", "f1_weighted", ("multiclass_classification_metrics", "weighted_f1")),
-        ("multiclass_classification", "recall", ("multiclass_classification_metrics", "weighted_recall")),
+        ("multiclass_classification", "f1_weighted", (MULTI, "weighted_f1")),
+        ("multiclass_classification", "recall", (MULTI, "weighted_recall")),
         ("regression", "mse", ("regression_metrics", "mse")),
     ],
 )  # fmt: skip

@@ -88,7 +88,7 @@ class ProblemType:
     higher_is_better: frozenset = field(default_factory=frozenset)
     compute: MetricFunction = field(default=lambda p, t: {}, repr=False)
     #: what the block holds beside the scalar metrics (confusion matrix, curves...)
-    details: Callable[[np.ndarray, np.ndarray], Dict[str, Any]] | None = field(
+    details: Callable[[np.ndarray, np.ndarray], dict[str, Any]] | None = field(
         default=None, repr=False
     )
 

@@ -136,7 +136,7 @@ def evaluate_batch(
         notes += [f"label {c!r} was never seen in training" for c in labels if c not in known]
     value = metrics.values[key]
     if threshold is None:
-        verdict = _verdict(dataset, metric, value, None, None, metrics.count)
+        verdict = _verdict(dataset, metric, value, (None, None), metrics.count)
         return Evaluation(statistics, {}, [], verdict, tuple(notes))
     constraints = engine.constraints_document(float(threshold), key, problem=kind)
     violations = engine.check_metrics(metrics, constraints)
@@ -149,7 +149,7 @@ def evaluate_batch(
                 "metric_name": key,
             }
         )
-    verdict = _verdict(dataset, metric, value, float(threshold), not violations, metrics.count)
+    verdict = _verdict(dataset, metric, value, (float(threshold), not violations), metrics.count)
     return Evaluation(statistics, constraints, violations, verdict, tuple(notes))
 
 
@@ -157,10 +157,10 @@ def _verdict(
     dataset: dict[str, Any],
     metric: str,
     value: float,
-    threshold: float | None,
-    passed: bool | None,
+    outcome: tuple[float | None, bool | None],
     rows: int,
 ) -> dict[str, Any]:
+    threshold, passed = outcome
     return {
         "metric": metric,
         "value": value if math.isfinite(value) else None,
