@@ -253,7 +253,23 @@ def fit_transform(
         "columns": columns,
         "output_columns": output,
         "classes": classes(dataset, targets) if dataset["problem_type"] != "regression" else None,
+        "target_distribution": target_distribution(dataset, targets),
         "dataset": dataset,
+    }
+
+
+def target_distribution(dataset: dict[str, Any], targets: list[str]) -> dict[str, Any]:
+    """What the training split's target looks like, for comparison with later ground truth:
+    each class's share, or a regression target's mean, spread and quartiles."""
+    if dataset["problem_type"] != "regression":
+        counts = Counter(targets)
+        return {"shares": {c: round(n / len(targets), 6) for c, n in sorted(counts.items())}}
+    values = np.array([float(t) for t in targets])
+    quartiles = np.percentile(values, [25, 50, 75]).round(6).tolist()
+    return {
+        "mean": round(float(values.mean()), 6),
+        "std": round(float(values.std()), 6),
+        "quartiles": quartiles,
     }
 
 

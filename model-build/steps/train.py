@@ -124,7 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     best.save_model(str(model_dir / "xgboost-model.json"))
     shutil.copy(transform_path, model_dir / "transform.json")
-    dataset = dict(transform["dataset"], classes=transform["classes"])
+    dataset = dict(
+        transform["dataset"],
+        classes=transform["classes"],
+        target_distribution=transform.get("target_distribution"),
+    )
     (model_dir / "dataset.json").write_text(json.dumps(dataset, indent=2))
     (model_dir / "code").mkdir(exist_ok=True)
     shutil.copy(HERE / "inference.py", model_dir / "code" / "inference.py")

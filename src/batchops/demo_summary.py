@@ -57,6 +57,7 @@ def inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
     described = pipelines.describe(clients, arn)
     steps = {s["StepName"]: s for s in pipelines.steps(clients, arn)}
     quality = None
+    target = None
     if lifecycle.MODEL_QUALITY_STEP in steps:
         verdict = lifecycle.read_verdict(clients, settings, arn)
         if verdict is not None:
@@ -66,6 +67,7 @@ def inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
                 "threshold": verdict.threshold,
                 "passed": verdict.passed,
             }
+            target = verdict.target_distribution
     batch = lifecycle.read_batch_report(clients, settings, arn) or {}
     return {
         "env": env,
@@ -78,6 +80,7 @@ def inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
         "missing_values": batch.get("missing", {}),
         "unseen_categories": batch.get("unseen", {}),
         "unknown_labels": batch.get("unknown_labels", {}),
+        "target_distribution": target,
     }
 
 

@@ -109,6 +109,8 @@ class Verdict:
     higher_is_better: bool = False
     rows: int | None = None
     problem_type: str | None = None
+    #: {"training": ..., "batch": ...}: class shares, or a regression target's mean and std
+    target_distribution: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -119,6 +121,7 @@ class Verdict:
             "higher_is_better": self.higher_is_better,
             "rows": self.rows,
             "problem_type": self.problem_type,
+            "target_distribution": self.target_distribution,
         }
 
     @classmethod
@@ -132,6 +135,7 @@ class Verdict:
             higher_is_better=bool(data.get("higher_is_better", False)),
             rows=data.get("rows"),
             problem_type=data.get("problem_type"),
+            target_distribution=data.get("target_distribution"),
         )
 
 

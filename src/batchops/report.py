@@ -157,6 +157,20 @@ def _counts(counts: dict[str, Any]) -> str | None:
     return ", ".join(parts) or None
 
 
+def _target(distribution: dict[str, Any] | None) -> str | None:
+    """The ground truth beside the training target: ``mean 9.9 -> 16.9`` or class shares."""
+    if not distribution:
+        return None
+    before, after = distribution["training"], distribution["batch"]
+    if "shares" in after:
+        classes = sorted(set(before.get("shares", {})) | set(after["shares"]))
+        return ", ".join(
+            f"{c} {before['shares'].get(c, 0):.0%}->{after['shares'].get(c, 0):.0%}"
+            for c in classes
+        )
+    return f"mean {before['mean']:.3g}->{after['mean']:.3g}"
+
+
 def _dataset(summary: dict[str, Any]) -> str:
     dataset = summary.get("dataset")
     if not dataset:
@@ -194,6 +208,7 @@ def render(summary: dict[str, Any], records: dict[str, Any] | None = None) -> st
             "mq_passed": (r["model_quality"] or {}).get("passed"),
             "unseen_categories": _counts(r.get("unseen_categories", {})),
             "missing_values": _counts(r.get("missing_values", {})),
+            "target_vs_training": _target(r.get("target_distribution")),
             "execution": r["execution"].rsplit("/", 1)[-1],
         }
         for r in runs
@@ -228,6 +243,7 @@ def render(summary: dict[str, Any], records: dict[str, Any] | None = None) -> st
                 "drifted_features",
                 "unseen_categories",
                 "missing_values",
+                "target_vs_training",
                 "metric",
                 "value",
                 "mq_passed",

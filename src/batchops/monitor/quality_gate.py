@@ -135,6 +135,9 @@ def evaluate_batch(
         known = {str(c) for c in dataset.get("classes") or []}
         notes += [f"label {c!r} was never seen in training" for c in labels if c not in known]
     value = metrics.values[key]
+    distribution = target_shift(dataset, truth)
+    if distribution:
+        notes += distribution.pop("notes")
     if threshold is None:
         verdict = _verdict(dataset, metric, value, (None, None), metrics.count)
         return Evaluation(statistics, {}, [], verdict, tuple(notes))
@@ -150,7 +153,45 @@ def evaluate_batch(
             }
         )
     verdict = _verdict(dataset, metric, value, (float(threshold), not violations), metrics.count)
+    if distribution:
+        verdict["target_distribution"] = distribution
     return Evaluation(statistics, constraints, violations, verdict, tuple(notes))
+
+
+def target_shift(dataset: dict[str, Any], truth: Any) -> dict[str, Any] | None:
+    """The batch's ground truth beside the training target (``target_distribution`` of the
+    model's spec document): class shares, or mean and spread. None when the model has none."""
+    training = dataset.get("target_distribution")
+    if not training:
+        return None
+    labels = _labels(truth)
+    if dataset["problem_type"] == "regression":
+        values = np.asarray(labels, dtype=np.float64)
+        batch = {"mean": round(float(values.mean()), 6), "std": round(float(values.std()), 6)}
+        spread = float(training.get("std") or 0.0)
+        shift = abs(batch["mean"] - float(training["mean"]))
+        notes = []
+        if spread and shift > 2 * spread:
+            notes.append(
+                f"the ground truth's mean {batch['mean']:g} is {shift / spread:.1f} training "
+                f"standard deviations from the training target's {training['mean']:g}"
+            )
+        return {"training": training, "batch": batch, "notes": notes}
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    shares = {c: round(n / len(labels), 6) for c, n in sorted(counts.items())}
+    before = training.get("shares", {})
+    worst = max(
+        (abs(shares.get(c, 0.0) - before.get(c, 0.0)), c) for c in set(shares) | set(before)
+    )
+    notes = []
+    if worst[0] > 0.2:
+        notes.append(
+            f"class {worst[1]!r} is {shares.get(worst[1], 0.0):.0%} of the ground truth, "
+            f"{before.get(worst[1], 0.0):.0%} of the training target"
+        )
+    return {"training": {"shares": before}, "batch": {"shares": shares}, "notes": notes}
 
 
 def _verdict(
