@@ -301,3 +301,26 @@ def test_cli_bad_spec_is_one_line_and_exit_2(
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "problem_type: expected one of" in err
     assert not (tmp_path / "o").exists(), "nothing half-written"
+
+
+@pytest.mark.parametrize("name", ["breast-cancer", "wine"])
+def test_generated_data_for_a_classification_spec_is_learnable(tmp_path: Path, name: str) -> None:
+    """Synthetic rows for any spec: a plain model beats the majority class by far."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    spec = EXAMPLES[name].spec()
+    made = generate(tmp_path, rows=3000, inference_rows=1000, seed=2, spec=spec)
+    assert all(r.ok for r in validate_dataset(tmp_path, spec=spec))
+
+    def read(layout: Layout) -> list[list[str]]:
+        return [line.split(",") for line in made.files[layout].read_text().splitlines()]
+
+    train = np.array(read(Layout.TRAINING), dtype=object)
+    x, y = train[:, :-1].astype(float), train[:, -1]
+    test_x = np.array(read(Layout.INFERENCE), dtype=float)
+    test_y = np.array([r[0] for r in read(Layout.GROUND_TRUTH)])
+    model = HistGradientBoostingClassifier(max_iter=100).fit(x, y)
+    accuracy = float((model.predict(test_x) == test_y).mean())
+    majority = max(np.mean(test_y == c) for c in set(test_y))
+    assert set(y) == set(spec.labels or ()), "every class of the spec occurs"
+    assert accuracy > majority + 0.15, (accuracy, majority)
