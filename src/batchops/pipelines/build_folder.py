@@ -1,8 +1,4 @@
-"""Where built definitions and step code are cached (``BATCHOPS_BUILD_DIR``).
-
-Its own module so that ``build`` and ``step_code`` can both import it without importing
-each other.
-"""
+"""Where build artefacts (definitions, step code archives) are written."""
 
 from __future__ import annotations
 
@@ -13,4 +9,5 @@ BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
 
 
 def build_root() -> Path:
+    """``$BATCHOPS_BUILD_DIR``, else ``.batchops/build`` in the working directory."""
     return Path(os.environ.get(BUILD_DIR_ENV, ".batchops/build"))
