@@ -143,7 +143,7 @@ def load_config(path: Path = HERE / "config.yaml") -> dict[str, Any]:
             raise ConfigError(f"{path}: tuning ranges {name}: [{low}, {high}] is empty")
     if config.tuning.max_parallel_jobs > config.tuning.max_jobs:
         raise ConfigError(f"{path}: tuning.max_parallel_jobs is above tuning.max_jobs")
-    return config.model_dump(mode="json")
+    return config.model_dump(mode="json", exclude_none=True)
 
 
 def tuning_objective(spec: DatasetSpec, tuning: dict[str, Any]) -> tuple[str, str]:

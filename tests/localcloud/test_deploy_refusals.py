@@ -111,6 +111,34 @@ def test_an_account_cannot_read_the_other_deploy_accounts_bucket(account, reader
         assert caught.value.response["Error"]["Code"] == "AccessDenied"
 
 
+def _pinned_model(folder: Path) -> None:
+    """The pinned model input: a model.tar.gz carrying the Abalone spec and its transform."""
+    import io
+    import json
+    import tarfile
+
+    from batchops.data.spec import current_spec
+
+    spec = current_spec()
+    sex = {"name": "sex", "type": "categorical", "encoding": "onehot",
+           "categories": ["M", "F", "I"], "impute": "M"}  # fmt: skip
+    numeric = [
+        {"name": f.name, "type": "numeric", "mean": 0, "scale": 1, "impute": 0}
+        for f in spec.features[1:]
+    ]
+    documents = {
+        "dataset.json": dict(spec.document(10.0), classes=None),
+        "transform.json": {"problem_type": "regression", "columns": [sex, *numeric]},
+    }
+    folder.mkdir(parents=True)
+    with tarfile.open(folder / "model.tar.gz", "w:gz") as tar:
+        for name, document in documents.items():
+            body = json.dumps(document).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+
+
 def test_ground_truth_with_another_row_count_fails_preprocess_with_both_counts(  # type: ignore[no-untyped-def]
     cloud, account, tmp_path: Path
 ) -> None:
@@ -122,6 +150,7 @@ def test_ground_truth_with_another_row_count_fails_preprocess_with_both_counts( 
     batch = tmp_path / "opt/ml/processing/input/batch"
     batch.mkdir(parents=True)
     (batch / "inference-data.csv").write_text("M,0.4,0.3,0.1,0.5,0.2,0.1,0.15\n" * 2)
+    _pinned_model(tmp_path / "opt/ml/processing/input/model")
     credentials = account("staging").session().get_credentials().get_frozen_credentials()
     env = {
         **os.environ,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from batchops.data.spec import (
+from batchops.data.spec_model import (
     COLUMN_TYPES,
     GENERATORS,
     METRICS,
@@ -225,7 +225,7 @@ def parse_spec(document: Any, path: Path) -> DatasetSpec:
         path=path,
     )
     if drift:
-        from batchops.data.generate import parse_drift
+        from batchops.data.drift_ops import parse_drift
         from batchops.errors import DataError
 
         try:

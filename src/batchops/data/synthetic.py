@@ -25,7 +25,7 @@ import json
 
 import numpy as np
 
-from batchops.data.spec import Column, DatasetSpec
+from batchops.data.spec_model import Column, DatasetSpec
 from batchops.errors import ConfigError, DataError
 
 ABALONE_COLUMNS = (
