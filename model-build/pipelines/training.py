@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from batchops import lifecycle
 from batchops.data.spec import DatasetSpec, current_spec
-from batchops.pipelines.build import BuildContext
+from batchops.pipelines.build import BuildContext, code_prefix
 from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
@@ -160,16 +160,9 @@ def tuning_objective(spec: DatasetSpec, tuning: dict[str, Any]) -> tuple[str, st
 
 
 def _image(ctx: BuildContext, spec: dict[str, str], instance_type: str) -> str:
-    from sagemaker.core import image_uris
+    from batchops.images import pinned_image_uri
 
-    return str(
-        image_uris.retrieve(
-            framework=spec["framework"],
-            region=ctx.settings.region,
-            version=spec["version"],
-            instance_type=instance_type,
-        )
-    )
+    return pinned_image_uri(spec, ctx.settings.region, instance_type)
 
 
 class _Builder:
@@ -198,10 +191,12 @@ class _Builder:
         )
         self.git_commit = ParameterString(names["git_commit"], default_value="unknown")
         self.user_id = ParameterString(names["user_id"], default_value="unknown")
+        self.kms_key = ctx.kms_key
         self.parameters = [
             self.input_bucket,
             self.input_key,
             self.threshold,
+            self.kms_key,
             self.git_commit,
             self.user_id,
         ]
@@ -233,7 +228,7 @@ class _Builder:
 
         digest = hashlib.sha256(body).hexdigest()[:16]
         key = (
-            f"{settings.bucket_prefix.strip('/')}/datasets/{self.spec.name}-{digest}/"
+            f"{code_prefix(settings)}/datasets/{self.spec.name}-{digest}/"
             f"{lifecycle.DATASET_FILE}"
         )
         self.ctx.session.boto_session.client("s3").put_object(
@@ -255,11 +250,11 @@ class _Builder:
             command=["python3"],
             instance_type=self.config["instances"]["processing"],
             instance_count=1,
-            volume_kms_key=self.ctx.settings.kms_key,
-            output_kms_key=self.ctx.settings.kms_key,
+            volume_kms_key=self.kms_key,
+            output_kms_key=self.kms_key,
             base_job_name=base_job_name,
             sagemaker_session=self.ctx.session,
-            network_config=_network(self.ctx),
+            network_config=self.ctx.processing_network(),
         )
 
     # ----- steps ---------------------------------------------------------------------
@@ -287,6 +282,7 @@ class _Builder:
         ]
         split = self.config["split"]
         step_args = self.processor(self.processing_image, "batchops-preprocess").run(
+            kms_key=self.ctx.upload_kms_key,
             code=str(STEPS / "preprocess.py"),
             inputs=[
                 ProcessingInput(
@@ -332,8 +328,8 @@ class _Builder:
                 role=self.ctx.settings.role_arn,
                 instance_count=1,
                 instance_type=self.config["instances"]["quality_check"],
-                volume_kms_key=self.ctx.settings.kms_key,
-                output_kms_key=self.ctx.settings.kms_key,
+                volume_kms_key=self.kms_key,
+                output_kms_key=self.kms_key,
                 sagemaker_session=self.ctx.session,
             ),
             skip_check=True,
@@ -352,14 +348,15 @@ class _Builder:
             compute=Compute(
                 instance_type=self.config["instances"]["training"],
                 instance_count=1,
-                volume_kms_key_id=self.ctx.settings.kms_key,
+                volume_kms_key_id=self.kms_key,
             ),
+            networking=self.ctx.job_networking(),
             hyperparameters={k: str(v) for k, v in (hyperparameters or {}).items()},
             role=self.ctx.settings.role_arn,
             base_job_name="batchops-train",
             output_data_config=OutputDataConfig(
                 s3_output_path=self.ctx.s3("training", "models"),
-                kms_key_id=self.ctx.settings.kms_key,
+                kms_key_id=self.kms_key,
             ),
             sagemaker_session=self.ctx.session,
         )
@@ -432,6 +429,7 @@ class _Builder:
         )
         test = preprocess.properties.ProcessingOutputConfig.Outputs["test"].S3Output.S3Uri
         step_args = self.processor(self.training_image, "batchops-evaluate").run(
+            kms_key=self.ctx.upload_kms_key,
             code=step_code(STEPS / "evaluate.py"),
             inputs=[
                 ProcessingInput(
@@ -570,20 +568,6 @@ class _Builder:
             if_steps=[register],
             else_steps=[fail],
         )
-
-
-def _network(ctx: BuildContext) -> Any:
-    """Run jobs in the article's subnet/security group when both are set."""
-    settings = ctx.settings
-    if not (settings.subnet_id and settings.sg_id):
-        return None
-    from sagemaker.core.network import NetworkConfig
-
-    return NetworkConfig(
-        subnets=[settings.subnet_id],
-        security_group_ids=[settings.sg_id],
-        encrypt_inter_container_traffic=True,
-    )
 
 
 def _pipeline(ctx: BuildContext, source: str) -> Any:

@@ -21,7 +21,8 @@ probability for binary classification (``label,0.9731``).
 
 Every stage is vectorised (no Python loop per record): the payload is parsed by a CSV
 reader written in C/Rust, the encoding ends in one float32 matrix for
-``Booster.inplace_predict``, and ``output_fn`` formats all predictions in one operation.
+``Booster.inplace_predict``, and ``output_fn`` formats all predictions in one operation
+and answers ``(body bytes, "text/csv")`` as the serving container expects.
 
 Needs numpy, pandas and xgboost — what SageMaker's XGBoost framework image (1.7-1:
 Python 3.8, pandas 1.x) has, so the script is kept Python 3.8 compatible. polars is
@@ -418,7 +419,25 @@ def _warn(unseen: Counter, records: int) -> None:
     )
 
 
-def output_fn(predictions: Any, accept: str = "text/csv") -> str:
+#: what ``output_fn`` writes; ``*/*`` is the container's default accept for CSV models
+CSV = "text/csv"
+
+
+def output_fn(predictions: Any, accept: str = CSV) -> tuple[bytes, str]:
+    """The response as SageMaker's XGBoost serving container expects it: ``(body, type)``.
+
+    The container (``sagemaker_inference``'s transformer, which the XGBoost image's
+    ``XGBMMSTransformer`` follows) takes a ``(response, content type)`` tuple and sets the
+    response's ``Content-Type`` from it; its own default ``output_fn`` returns CSV encoded
+    as UTF-8 bytes. So the body is UTF-8 bytes, one prediction a line, and any ``Accept``
+    other than CSV is refused rather than answered with CSV under another name.
+    """
+    if accept not in (CSV, "*/*") and not accept.startswith(CSV + ";"):
+        raise ValueError(f"unsupported accept type {accept!r}; this model answers {CSV}")
+    return format_predictions(predictions).encode("utf-8"), CSV
+
+
+def format_predictions(predictions: Any) -> str:
     """One prediction a line: the value with four decimals, exactly as ``"%.4f"`` writes
     it; for classification the label, binary's with its positive probability."""
     if isinstance(predictions, Classified):

@@ -76,7 +76,8 @@ def _outcome(handler: Any, model_dir: str, body: str) -> tuple[str, Any, str]:
     try:
         rows = handler.input_fn(body, "text/csv")
         matrix = handler.features(TRANSFORM, rows) if len(rows) else np.empty((0, 10))
-        output = handler.output_fn(handler.predict_fn(rows, loaded), "text/csv")
+        body, _type = handler.output_fn(handler.predict_fn(rows, loaded), "text/csv")
+        output = body.decode("ascii")
     except ValueError as exc:
         return "error", str(exc), ""
     return "ok", matrix, output
@@ -243,7 +244,9 @@ def test_classifiers_output_labels_the_same_way_on_both_paths(
         rows = handler.input_fn(body, "text/csv")
         unseen: Counter = Counter()
         matrix = handler.features(transform, rows, unseen)
-        outputs.append((matrix, handler.output_fn(handler.predict_fn(rows, model)), unseen))
+        body_out, content_type = handler.output_fn(handler.predict_fn(rows, model))
+        assert content_type == "text/csv"
+        outputs.append((matrix, body_out.decode("utf-8"), unseen))
     (fast, fast_out, fast_unseen), (slow, slow_out, slow_unseen) = outputs
     np.testing.assert_array_equal(fast, slow)
     assert fast_out == slow_out and fast_unseen == slow_unseen
@@ -277,7 +280,7 @@ def test_unseen_categories_are_a_warning_line_not_a_crash(
     _classifier(tmp_path, "binary_classification", ["stay", "churn"])
     handler = paths[0]
     model = handler.model_fn(str(tmp_path))
-    out = handler.output_fn(
+    out, _content_type = handler.output_fn(
         handler.predict_fn(handler.input_fn("gold,west,3,40\npro,north,9,60\n"), model)
     )
     assert len(out.splitlines()) == 2

@@ -6,8 +6,9 @@
 The model version is *pinned*: ``batchops deploy`` stamps the approved version's ARN, image,
 model data, drift-check baselines and quality threshold into the parameter defaults, so
 what runs is what was reviewed — never "latest at run time". ``InputBucket``/``InputKey``
-name the batch's ``inference-data.csv`` (the S3 rule passes the event's bucket and key).
-Outputs of a run land under ``<bucket_prefix>/inference/runs/<execution id>/``.
+name the batch (the S3 rule passes the event's bucket and key; the default, the inference
+prefix, means the newest batch not yet scored — ``batchops.batches``). Outputs of a run
+land under ``<bucket_prefix>/inference/runs/<execution id>/``.
 
 The definition does not depend on the dataset: the model carries its spec
 (``dataset.json`` in ``model.tar.gz``), which PreprocessInference (the batch's columns,
@@ -25,6 +26,7 @@ from typing import Any
 import yaml
 
 from batchops import lifecycle
+from batchops.images import pinned_image_uri
 from batchops.pipelines.build import BuildContext
 from batchops.pipelines.step_code import step_code
 
@@ -62,7 +64,6 @@ def _s3_output(name: str, uri: Any, mode: str = "EndOfJob") -> Any:
 
 
 def build_inference(ctx: BuildContext) -> Any:
-    from sagemaker.core import image_uris
     from sagemaker.core.model_monitor.dataset_format import DatasetFormat
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.transformer import Transformer
@@ -98,13 +99,14 @@ def build_inference(ctx: BuildContext) -> Any:
     params = {
         **unset,
         "input_bucket": ParameterString(names["input_bucket"], default_value=settings.bucket_name),
+        # the inference prefix itself: "the newest batch not yet scored" (batchops.batches)
         "input_key": ParameterString(
-            names["input_key"],
-            default_value=f"{settings.inference_data_prefix}inference-data.csv",
+            names["input_key"], default_value=settings.inference_data_prefix
         ),
         "quality_threshold": ParameterFloat(
             names["quality_threshold"], default_value=float(settings.accuracy_mse_threshold)
         ),
+        "kms_key_arn": ctx.kms_key,
         "git_commit": ParameterString(names["git_commit"], default_value="unknown"),
         "user_id": ParameterString(names["user_id"], default_value="unknown"),
     }
@@ -123,13 +125,8 @@ def build_inference(ctx: BuildContext) -> Any:
     def run_uri(part: str) -> Any:
         return Join(on="/", values=[run, part])
 
-    processing_image = str(
-        image_uris.retrieve(
-            framework=config["images"]["processing"]["framework"],
-            region=settings.region,
-            version=config["images"]["processing"]["version"],
-            instance_type=instances["processing"],
-        )
+    processing_image = pinned_image_uri(
+        config["images"]["processing"], settings.region, instances["processing"]
     )
 
     def processor(job: str) -> Any:
@@ -139,10 +136,11 @@ def build_inference(ctx: BuildContext) -> Any:
             command=["python3"],
             instance_type=instances["processing"],
             instance_count=1,
-            volume_kms_key=settings.kms_key,
-            output_kms_key=settings.kms_key,
+            volume_kms_key=params["kms_key_arn"],
+            output_kms_key=params["kms_key_arn"],
             base_job_name=job,
             sagemaker_session=ctx.session,
+            network_config=ctx.processing_network(),
         )
 
     model = ModelBuilder(
@@ -150,6 +148,7 @@ def build_inference(ctx: BuildContext) -> Any:
         image_uri=params["model_image_uri"],
         role_arn=settings.role_arn,
         sagemaker_session=ctx.session,
+        network=ctx.job_networking(),
         env_vars={
             "SAGEMAKER_PROGRAM": "inference.py",
             "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -165,12 +164,26 @@ def build_inference(ctx: BuildContext) -> Any:
     preprocess = ProcessingStep(
         name=steps["preprocess"],
         step_args=processor("batchops-preprocess-inference").run(
-            code=str(STEPS / "preprocess_inference.py"),
-            inputs=[_s3_input("batch", input_uri), _s3_input("model", model_data)],
+            kms_key=ctx.upload_kms_key,
+            # the step lists, claims and reads the batch itself (batchops.batches): a
+            # ProcessingInput of the prefix would download every batch ever uploaded
+            code=step_code(STEPS / "preprocess_inference.py"),
+            inputs=[_s3_input("model", model_data)],
             outputs=[
                 _s3_output(n, run_uri(outputs_of[n])) for n in ("batch", "ground_truth", "status")
             ],
-            arguments=["--input-uri", input_uri],
+            arguments=[
+                "--input-uri",
+                input_uri,
+                "--inference-prefix",
+                settings.inference_data_prefix,
+                "--claims-prefix",
+                f"{settings.bucket_prefix}/inference/batches/",
+                "--execution-id",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--kms-key-id",
+                params["kms_key_arn"],
+            ],
         ),
         property_files=[ground_truth_report],
     )
@@ -185,7 +198,8 @@ def build_inference(ctx: BuildContext) -> Any:
         accept="text/csv",
         max_payload=config["transform"]["max_payload_mb"],
         output_path=run_uri(outputs_of["predictions"]),
-        output_kms_key=settings.kms_key,
+        output_kms_key=params["kms_key_arn"],
+        volume_kms_key=params["kms_key_arn"],
         base_transform_job_name="batchops-transform",
         sagemaker_session=ctx.session,
     )
@@ -213,8 +227,8 @@ def build_inference(ctx: BuildContext) -> Any:
             role=settings.role_arn,
             instance_count=1,
             instance_type=instances["quality_check"],
-            volume_kms_key=settings.kms_key,
-            output_kms_key=settings.kms_key,
+            volume_kms_key=params["kms_key_arn"],
+            output_kms_key=params["kms_key_arn"],
             sagemaker_session=ctx.session,
         ),
         skip_check=False,
@@ -228,6 +242,7 @@ def build_inference(ctx: BuildContext) -> Any:
     model_quality = ProcessingStep(
         name=steps["model_quality"],
         step_args=processor("batchops-model-quality").run(
+            kms_key=ctx.upload_kms_key,
             code=step_code(STEPS / "model_quality.py"),
             inputs=[
                 _s3_input("predictions", predictions),

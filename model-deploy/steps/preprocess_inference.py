@@ -1,23 +1,26 @@
-"""PreprocessInference (processing container): validate the batch, find its ground truth.
+"""PreprocessInference (processing container): find the batch, claim it, validate it.
 
-Input: the batch's ``inference-data.csv`` (the article's layout: the dataset spec's
-features, raw) and the pinned model (``model.tar.gz``: its ``dataset.json`` is the spec it
-was trained for, its ``transform.json`` the categories training saw). The feature
+The batch is chosen by ``batchops.batches`` (shipped with this script as its step code): the
+folder of the S3 event's key, the folder ``--input`` names, or — on a schedule or a start
+without input — the newest batch not yet scored. The run claims it (a conditional write:
+of two runs on one batch exactly one proceeds), then checks *every* inference file of it
+against the pinned model's dataset spec (``model.tar.gz``: its ``dataset.json`` is the spec
+it was trained for, its ``transform.json`` the categories training saw) and writes them, in
+key order and headerless, as one ``inference-data.csv`` for the transform job. The feature
 transform is *not* applied here: it travels inside the model, so the transform job applies
 exactly that one. This step
 
-* checks the file against the model's spec: a training-layout file (the target too) or a
+* checks each file against the model's spec: a training-layout file (the target too) or a
   wrong column count fails with file and line, a numeric field that is not a number with
   file, line and column; an empty field is a missing value (imputed by the model);
 * counts, per column, the missing values and the categories training never saw —
   ``status/batch.json`` holds the counts and a warning line names them (the model
   handles them; data quality reports them as violations);
-* copies the batch (headerless) for the transform job and looks for ``ground-truth.csv``
-  beside it in S3 (the article's layout): when present it must have one label per
-  inference row; labels training never saw are counted too.
+* reads ground truth (``ground-truth*.csv`` beside the inference files, same order): one
+  label per inference row; labels training never saw are counted too.
 
 ``status/ground_truth.json`` says whether labels exist — the pipeline's CheckGroundTruth
-condition reads it. Standard library only; Python 3.8 compatible.
+condition reads it — and which batch and files were scored. Python 3.8 compatible.
 """
 
 from __future__ import annotations
@@ -128,23 +131,6 @@ def check_batch(
     }
 
 
-def fetch_ground_truth(input_uri: str, target: Path) -> bool:
-    """Download ``ground-truth.csv`` from the batch's folder; False when there is none."""
-    import boto3
-    from botocore.exceptions import ClientError
-
-    bucket, _, key = input_uri[5:].partition("/")
-    folder = key.rsplit("/", 1)[0] if "/" in key else ""
-    truth_key = f"{folder}/ground-truth.csv" if folder else "ground-truth.csv"
-    try:
-        boto3.client("s3").download_file(bucket, truth_key, str(target))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
-
-
 def check_truth(path: Path, dataset: dict[str, Any], transform: dict[str, Any]) -> dict[str, Any]:
     """Validate the labels (one column), rewrite them headerless, count unknown labels."""
     target = dataset["target"]
@@ -187,36 +173,118 @@ def _warn(report: dict[str, Any]) -> None:
         )
 
 
+def _concatenate(s3, bucket: str, keys: list, target: Path, check) -> int:
+    """Download ``keys`` in order into one file, checking each; rows in total."""
+    rows = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = BASE / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        for key in keys:
+            part = work / key.rsplit("/", 1)[-1]
+            s3.download_file(bucket, key, str(part))
+            rows += check(part)
+            data = part.read_bytes()
+            out.write(data if not data or data.endswith(b"\n") else data + b"\n")
+            part.unlink()
+    return rows
+
+
+def choose_and_claim(s3: Any, bucket: str, key: str, args: Any) -> tuple[str, dict[str, list]]:
+    """The batch folder to score and its files, claimed for this execution."""
+    from batchops.batches import BatchError, batch_files, batch_folder, claim, newest_unclaimed
+
+    folder = batch_folder(key, args.inference_prefix)
+    if folder is None:
+        folder = newest_unclaimed(s3, bucket, args.inference_prefix, args.claims_prefix)
+        if folder is None:
+            fail(f"nothing to score: every batch under s3://{bucket}/{key} has been scored")
+    files = batch_files(s3, bucket, folder)
+    if not files["inference"]:
+        fail(f"no inference file in s3://{bucket}/{folder}")
+    try:
+        claim(
+            s3,
+            bucket,
+            folder,
+            inference_prefix=args.inference_prefix,
+            claims_prefix=args.claims_prefix,
+            execution_id=args.execution_id,
+            kms_key_id=args.kms_key_id,
+        )
+    except BatchError as exc:
+        fail(str(exc))
+    return folder, files
+
+
 def main(argv: list[str] | None = None) -> None:
+    import boto3
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--input-uri", required=True)
+    parser.add_argument("--inference-prefix", required=True)
+    parser.add_argument("--claims-prefix", required=True)
+    parser.add_argument("--execution-id", required=True)
+    parser.add_argument("--kms-key-id", required=True)
     args = parser.parse_args(argv)
-    files = sorted((BASE / "input" / "batch").rglob("*.csv"))
-    if not files:
-        fail(f"no CSV at {args.input_uri}")
+    if not args.input_uri.startswith("s3://"):
+        fail(f"--input-uri {args.input_uri!r}: expected s3://bucket/key")
+    bucket, _, key = args.input_uri[5:].partition("/")
     dataset, transform = model_files(BASE / "input" / "model")
-    batch = files[0]
-    report = check_batch(batch, dataset, transform, BASE / "batch" / "inference-data.csv")
-    rows = report["rows"]
+    s3 = boto3.client("s3")
+    folder, files = choose_and_claim(s3, bucket, key, args)
+    report: dict[str, Any] = {"rows": 0, "missing": Counter(), "unseen": {}}
+
+    def check_inference(part: Path) -> int:
+        found = check_batch(part, dataset, transform, part)  # rewritten headerless in place
+        report["missing"].update(found["missing"])
+        for name, counts in found["unseen"].items():
+            report["unseen"].setdefault(name, Counter()).update(counts)
+        return int(found["rows"])
+
+    rows = _concatenate(
+        s3, bucket, files["inference"], BASE / "batch" / "inference-data.csv", check_inference
+    )
+    report["rows"] = rows
+    report["missing"] = dict(report["missing"])
+    report["unseen"] = {name: dict(counts) for name, counts in report["unseen"].items()}
     truth_dir = BASE / "ground_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    present = fetch_ground_truth(args.input_uri, truth_dir / "ground-truth.csv")
+    present = bool(files["ground_truth"])
     if present:
-        truth = check_truth(truth_dir / "ground-truth.csv", dataset, transform)
-        if truth["rows"] != rows:
+        unknown: Counter = Counter()
+
+        def check_labels(part: Path) -> int:
+            found = check_truth(part, dataset, transform)  # rewritten headerless in place
+            unknown.update(found["unknown_labels"])
+            return int(found["rows"])
+
+        truth_rows = _concatenate(
+            s3, bucket, files["ground_truth"], truth_dir / "ground-truth.csv", check_labels
+        )
+        if truth_rows != rows:
             fail(
-                f"ground-truth.csv has {truth['rows']} rows but {batch.name} has {rows}: "
-                "one label per inference row is needed"
+                f"ground truth has {truth_rows} rows but the batch's inference files have "
+                f"{rows}: one label per inference row is needed"
             )
-        report["unknown_labels"] = truth["unknown_labels"]
+        report["unknown_labels"] = dict(unknown)
     else:
         (truth_dir / "NONE").write_text("no ground truth for this batch\n")
     status = BASE / "status"
     status.mkdir(parents=True, exist_ok=True)
-    (status / GROUND_TRUTH_STATUS_FILE).write_text(json.dumps({"present": present, "rows": rows}))
+    scored = {
+        "present": present,
+        "rows": rows,
+        "batch": f"s3://{bucket}/{folder}",
+        "files": files["inference"] + files["ground_truth"],
+    }
+    (status / GROUND_TRUTH_STATUS_FILE).write_text(json.dumps(scored))
     (status / BATCH_REPORT_FILE).write_text(json.dumps(report, indent=2))
     _warn(report)
-    print(f"batch rows: {rows}; ground truth: {'yes' if present else 'no'}")
+    print(
+        f"batch s3://{bucket}/{folder}: {len(files['inference'])} file(s), {rows} rows; "
+        f"ground truth: {'yes' if present else 'no'}"
+    )
 
 
 if __name__ == "__main__":

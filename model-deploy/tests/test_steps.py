@@ -65,30 +65,6 @@ def _model(
     return dataset
 
 
-def _batch(root: Path, text: str) -> None:
-    batch = root / "opt/ml/processing/input/batch"
-    batch.mkdir(parents=True, exist_ok=True)
-    (batch / "inference-data.csv").write_text(text)
-
-
-def test_a_training_layout_file_is_refused_as_an_inference_batch(tmp_path: Path) -> None:
-    _model(tmp_path, "abalone", None)
-    _batch(tmp_path, "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\n")
-    done = _run("preprocess_inference.py", tmp_path, "--input-uri", "s3://b/k/inference-data.csv")
-    assert done.returncode == 1
-    failure = (tmp_path / "opt/ml/output/failure").read_text()
-    assert "line 1: 9 columns — this is the training layout (with rings)" in failure
-
-
-def test_a_non_numeric_measurement_names_file_line_and_column(tmp_path: Path) -> None:
-    _model(tmp_path, "abalone", None)
-    _batch(tmp_path, "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15\nF,0.4,0.3,n/a,0.5,0.2,0.1,0.15\n")
-    done = _run("preprocess_inference.py", tmp_path, "--input-uri", "s3://b/k/inference-data.csv")
-    assert done.returncode == 1
-    failure = (tmp_path / "opt/ml/output/failure").read_text()
-    assert "inference-data.csv line 2 column 4 (height): expected a number, got 'n/a'" in failure
-
-
 def _quality(
     tmp_path: Path, lines: list[str], truth: list[str], threshold: str, python: str = ""
 ) -> subprocess.CompletedProcess[str]:

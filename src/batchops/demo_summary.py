@@ -14,8 +14,9 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from batchops import lifecycle, registry
+from batchops.aws import read_s3_json
 from batchops.config import load_settings
-from batchops.records import internal, read_s3_json
+from batchops.records import internal
 
 if TYPE_CHECKING:
     from batchops.aws import Clients

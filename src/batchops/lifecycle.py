@@ -61,6 +61,7 @@ PARAMETERS = {
     "model_data_url": "ModelDataUrl",
     "baseline_statistics": "BaselineStatistics",
     "baseline_constraints": "BaselineConstraints",
+    "kms_key_arn": "KmsKeyArn",
 }
 
 #: outputs of an inference run, each a folder under the run prefix
@@ -143,7 +144,7 @@ def read_verdict(clients: Clients, settings: Settings, execution_arn: str) -> Ve
     """The model-quality verdict of an inference run (None when it wrote none)."""
     from botocore.exceptions import ClientError
 
-    from batchops.records import read_s3_json
+    from batchops.aws import read_s3_json
 
     uri = run_uri(
         settings, "inference", execution_arn, INFERENCE_OUTPUTS["model_quality"], VERDICT_FILE
@@ -160,7 +161,7 @@ def read_batch_report(
     """What PreprocessInference counted in a batch (missing values, unseen categories)."""
     from botocore.exceptions import ClientError
 
-    from batchops.records import read_s3_json
+    from batchops.aws import read_s3_json
 
     uri = run_uri(
         settings, "inference", execution_arn, INFERENCE_OUTPUTS["status"], BATCH_REPORT_FILE
