@@ -166,6 +166,9 @@ def test_progress_is_a_spinner_on_a_terminal_one_plain_line_in_ci_and_nothing_wi
     with common.progress("waiting", quiet=True) as shown:  # --json: stdout stays JSON
         shown.line("done")
     assert capsys.readouterr() == ("", "")
+    with common.progress("uploading", quiet=True) as shown:  # a warning is never silenced
+        shown.warn("warning: no pipeline yet")
+    assert capsys.readouterr() == ("", "warning: no pipeline yet\n")
 
     entered: list[str] = []
 

@@ -179,8 +179,11 @@ class Progress:
 
     def line(self, text: str) -> None:
         """A finished item: printed above the spinner on a terminal, a plain line in CI."""
-        if self._quiet:
-            return
+        if not self._quiet:
+            self.warn(text)
+
+    def warn(self, text: str) -> None:
+        """Something the user must read (a warning): on stderr even with ``--json``."""
         if self._status is not None:
             self._status.console.print(text, highlight=False, markup=False)
         else:

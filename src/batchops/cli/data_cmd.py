@@ -194,7 +194,7 @@ def upload_cmd(args: argparse.Namespace) -> int:
             files,
             batch_id=args.batch_id,
             on_progress=shown.update,
-            warn=shown.line,
+            warn=shown.warn,
         )
     rows = [{"layout": u.layout.value, "rows": u.rows, "uri": u.uri} for u in uploaded]
     if args.json:

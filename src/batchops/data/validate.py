@@ -270,13 +270,13 @@ def validate_file(
             return _report(check, rows, truncated=True)
     if rows == 0 and not check.problems:
         check.add(1, None, "empty file (expected at least one data row)")
-    elif layout is Layout.TRAINING and 0 < rows < MIN_TRAINING_ROWS:
+    check.classes(rows)
+    if layout is Layout.TRAINING and 0 < rows < MIN_TRAINING_ROWS:
         check.add(
             last,
             None,
             f"only {rows} data row(s); the training pipeline needs at least {MIN_TRAINING_ROWS}",
         )
-    check.classes(rows)
     return _report(check, rows, truncated=False)
 
 
