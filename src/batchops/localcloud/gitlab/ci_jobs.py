@@ -5,7 +5,10 @@ The GitLab stand-in does not carry its own copy of the deploy job: for a trigger
 ``workflow:rules`` (a trigger they filter out is refused, as GitLab refuses it), the rules of
 the parent's routing jobs (which child pipelines start), then each child job's ``rules``
 with the trigger's variables, and runs the jobs that come out ``on_success`` in stage order,
-their ``script`` lines in a shell. Jobs that come out ``manual`` wait (as
+their ``before_script`` and ``script`` lines in a shell. Two templates' lines the local
+cloud provides itself and skips, by name (:data:`PROVIDED_BY_LOCAL_CLOUD`): ``.python``'s
+(installing the project: jobs run in its virtualenv) and ``.aws-oidc``'s (the ID token: jobs
+get the local cloud's credentials). Jobs that come out ``manual`` wait (as
 ``deploy-production`` waits for a release manager). So the CI file and the local path can
 not drift: change the job's script and the local deploy runs the new one.
 
@@ -24,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from batchops.errors import ConfigError
-from batchops.localcloud.gitlab.ci_config import load_pipeline, script_lines
+from batchops.localcloud.gitlab.ci_yaml import load_pipeline, script_lines
 
+#: Templates whose ``before_script`` lines the local cloud provides itself (module docstring).
+PROVIDED_BY_LOCAL_CLOUD = (".python", ".aws-oidc")
 _COMPARISON = re.compile(r"^(\S+)\s*(==|!=)\s*(\S+)$")
 _VARIABLE = re.compile(r"^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$")
 
@@ -38,6 +43,8 @@ class PlannedJob:
     script: tuple[str, ...]
     variables: dict[str, str] = field(default_factory=dict)
     child: str = ""
+    #: ``before_script`` lines skipped because the local cloud provides them
+    provided: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,11 @@ def _child_jobs(
 ) -> list[PlannedJob]:
     child = load_pipeline(root / include, root)
     order = {stage: index for index, stage in enumerate(child.stages)}
+    provided = {
+        line
+        for template in PROVIDED_BY_LOCAL_CLOUD
+        for line in script_lines(child.templates.get(template, {}), "before_script")
+    }
     planned = []
     for name, job in child.jobs.items():
         when = rule_outcome(job.get("rules"), variables, default=str(job.get("when", "on_success")))
@@ -159,9 +171,15 @@ def _child_jobs(
                 name=name,
                 stage=str(job.get("stage", "test")),
                 when="manual" if when == "manual" else "on_success",
-                script=tuple(script_lines(job)),
+                script=tuple(
+                    [line for line in script_lines(job, "before_script") if line not in provided]
+                    + script_lines(job)
+                ),
                 variables=job_variables,
                 child=route,
+                provided=tuple(
+                    line for line in script_lines(job, "before_script") if line in provided
+                ),
             )
         )
     planned.sort(key=lambda j: order.get(j.stage, len(order)))
