@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 from ci_repo import CI_FILES, REPO, load
-from gitlab_yaml import script_lines
 from shell_commands import commands, make_targets_called, with_placeholders
 
 from batchops.cli.main import build_parser
+from batchops.localcloud.gitlab.ci_yaml import script_lines
 
 #: Referenced by the CI files, being built on main by other issues (prefix match).
 PENDING: tuple[str, ...] = ()

@@ -2,7 +2,8 @@
 
 gitlab-ci-local ignores ``workflow:rules``, ``compare_to``, ``strategy: depend`` failures,
 ``id_tokens``, ``resource_group`` and ``deployment_tier``; these tests read the YAML after
-includes, ``!reference`` and ``extends`` (``gitlab_yaml``) and check them directly.
+includes, ``!reference`` and ``extends`` (``batchops.localcloud.gitlab.ci_yaml``) and check
+them directly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 from ci_repo import CHILDREN, CI_FILES, load
-from gitlab_yaml import Pipeline
+
+from batchops.localcloud.gitlab.ci_yaml import Pipeline
 
 ACCOUNTS = {"data-science": "DATA_SCIENCE", "staging": "STAGING", "production": "PRODUCTION"}
 DEFAULT_BRANCH_RULE = "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
