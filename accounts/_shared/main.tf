@@ -30,7 +30,6 @@ module "account" {
   gitlab_project             = var.gitlab_project
   gitlab_trigger_secret_name = var.gitlab_trigger_secret_name
   deploy_allowed_refs        = var.deploy_allowed_refs
-  create_oidc_provider       = var.create_oidc_provider
   training_schedule          = var.training_schedule
   inference_schedule         = var.inference_schedule
   function_packages_dir      = coalesce(var.function_packages_dir, "${path.root}/../../dist/functions")

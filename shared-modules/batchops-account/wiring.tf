@@ -90,15 +90,23 @@ module "pipeline_schedules" {
   tags        = local.tags
 }
 
+# The account's GitLab OIDC provider is made once by accounts/bootstrap; reading it here
+# fails the plan early, with the URL, when the bootstrap has not been applied.
+data "aws_iam_openid_connect_provider" "gitlab" {
+  url = var.gitlab_url
+}
+
 module "deploy_role" {
   source = "../deploy-role"
 
-  role_name            = var.access_role_name
-  environment          = var.environment
-  gitlab_url           = var.gitlab_url
-  gitlab_project_path  = var.gitlab_project
-  allowed_refs         = var.deploy_allowed_refs
-  create_oidc_provider = var.create_oidc_provider
+  role_name           = var.access_role_name
+  environment         = var.environment
+  gitlab_url          = var.gitlab_url
+  gitlab_project_path = var.gitlab_project
+  allowed_refs        = var.deploy_allowed_refs
+  oidc_provider_arn   = data.aws_iam_openid_connect_provider.gitlab.arn
+  # Production: only a job in the protected production environment (defect 10).
+  protected_environment_tier = var.environment == "production" ? "production" : null
   policy_statements = [
     {
       sid       = "ManagePipelines"
