@@ -52,11 +52,11 @@ data "aws_kms_key" "registry" {
 module "kms_key" {
   source = "../kms-key"
 
-  alias_name              = "batchops-${var.environment}"
-  user_arns               = concat([local.sagemaker_role_arn, "${local.role_arn}/${var.access_role_name}"], local.function_role_arns)
-  service_principals      = ["events.amazonaws.com", "scheduler.amazonaws.com", "sns.amazonaws.com"]
-  s3_decrypt_account_ids  = local.is_registry_account ? var.workload_account_ids : []
-  describe_account_ids    = local.is_registry_account ? var.workload_account_ids : []
+  alias_name             = "batchops-${var.environment}"
+  user_arns              = concat([local.sagemaker_role_arn, "${local.role_arn}/${var.access_role_name}"], local.function_role_arns)
+  service_principals     = ["events.amazonaws.com", "scheduler.amazonaws.com", "sns.amazonaws.com"]
+  s3_decrypt_account_ids = local.is_registry_account ? var.workload_account_ids : []
+  describe_account_ids   = local.is_registry_account ? var.workload_account_ids : []
   # The Terraform roles of accounts/bootstrap: plan reads what Lambda encrypts with the key
   # (function configuration), apply creates the encrypted table, functions, queues and
   # secret. Lambda: "only users with access to the KMS key can view or manage the

@@ -296,10 +296,10 @@ module "plan_trust" {
 module "apply_trust" {
   source = "../gitlab-oidc-trust"
 
-  gitlab_url                 = var.gitlab_url
-  oidc_provider_arn          = var.oidc_provider_arn
-  gitlab_project_path        = var.gitlab_project_path
-  allowed_refs               = [{ ref_type = "branch", ref = "main" }]
+  gitlab_url          = var.gitlab_url
+  oidc_provider_arn   = var.oidc_provider_arn
+  gitlab_project_path = var.gitlab_project_path
+  allowed_refs        = [{ ref_type = "branch", ref = "main" }]
   # infrastructure/production has tier "other" so that this role and the production deploy
   # role (tier production) trust different protected environments (.gitlab/ci/infrastructure.yml).
   protected_environment_tier = var.environment == "production" ? "other" : null
