@@ -361,3 +361,145 @@ def test_feature_branches_can_assume_only_the_read_only_plan_roles(
         )
         if "sts:AssumeRoleWithWebIdentity" in json.dumps(policy):
             assert allowed == (role == "batchops-terraform-plan"), (account, role)
+
+
+# ----- batchops doctor on the Terraform-provisioned local cloud ------------------------------
+@pytest.fixture(scope="module")
+def doctor_accounts(
+    applied: dict[str, Applied], endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """What the runbook has an administrator do after the applies: commit each account's
+    backend.hcl from its bootstrap output, and store the trigger token (gitlab configure)."""
+    from batchops.aws import clients_for
+    from batchops.config import load_settings
+
+    if any(r.problem for r in applied.values()) or len(applied) < len(ROOTS):
+        pytest.fail("not every root applied; see test_each_account_root_applies_and_replans_clean")
+    accounts = tmp_path_factory.mktemp("accounts")
+    for env in ENVIRONMENTS_WITH_BACKENDS:
+        (accounts / env).mkdir()
+        text = str(applied[f"bootstrap/{env}"].outputs["account_backend_hcl"])
+        (accounts / env / "backend.hcl").write_text(text, encoding="utf-8")
+    settings = load_settings("data-science")
+    clients_for(settings, endpoint).client("secretsmanager").put_secret_value(
+        SecretId=settings.gitlab_trigger_secret_name, SecretString="glptt-from-gitlab-configure"
+    )
+    return accounts
+
+
+ENVIRONMENTS_WITH_BACKENDS = ENV_ACCOUNTS
+
+
+def _doctor(endpoint: str, env: str, accounts: Path) -> list[Any]:
+    from batchops.aws import clients_for
+    from batchops.config import load_settings
+    from batchops.doctor import run_doctor
+
+    settings = load_settings(env)
+    return run_doctor(settings, clients_for(settings, endpoint), accounts)
+
+
+@pytest.mark.parametrize("env", ENV_ACCOUNTS)
+def test_doctor_passes_every_check_on_the_terraform_provisioned_cloud(
+    env: str, endpoint: str, doctor_accounts: Path
+) -> None:
+    failed = [r.line() for r in _doctor(endpoint, env, doctor_accounts) if not r.ok]
+    assert failed == []
+
+
+def _fails_alone(endpoint: str, env: str, accounts: Path, check: str, remove: Any) -> str:
+    before = {r.check for r in _doctor(endpoint, env, accounts) if not r.ok}
+    assert check not in before
+    remove()
+    results = _doctor(endpoint, env, accounts)
+    after = {r.check for r in results if not r.ok}
+    assert after - before == {check}, f"removing the piece of {check} failed {after - before}"
+    return next(r.line() for r in results if r.check == check)
+
+
+# These remove pieces of the applied accounts: they come last in this module.
+def test_doctor_oidc_provider_fails_alone_without_the_provider(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    iam = _account_clients(endpoint, "staging")
+    provider, _ = _provider(iam)
+    line = _fails_alone(
+        endpoint,
+        "staging",
+        doctor_accounts,
+        "oidc-provider",
+        lambda: iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider),
+    )
+    assert "no IAM OIDC provider for https://gitlab.example.com" in line
+
+
+def test_doctor_deploy_role_fails_alone_when_production_trusts_any_job_on_main(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    """Put back the old, defect-10 trust (main only): doctor must call it out."""
+    iam = _account_clients(endpoint, "production")
+    trust = iam.get_role(RoleName="batchops-deploy")["Role"]["AssumeRolePolicyDocument"]
+    trust["Statement"][0]["Condition"]["StringLike"]["gitlab.example.com:sub"] = [
+        "project_path:ml/batchops:ref_type:branch:ref:main",
+        "project_path:ml/batchops:ref_type:branch:ref:main:*",
+    ]
+    line = _fails_alone(
+        endpoint,
+        "production",
+        doctor_accounts,
+        "deploy-role",
+        lambda: iam.update_assume_role_policy(
+            RoleName="batchops-deploy", PolicyDocument=json.dumps(trust)
+        ),
+    )
+    assert "accepts a job on main (no environment)" in line
+
+
+def test_doctor_terraform_roles_fails_alone_without_the_apply_policy(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    iam = _account_clients(endpoint, "data-science")
+    name = "batchops-terraform-apply"
+    [policy] = iam.list_role_policies(RoleName=name)["PolicyNames"]
+    line = _fails_alone(
+        endpoint,
+        "data-science",
+        doctor_accounts,
+        "terraform-roles",
+        lambda: iam.delete_role_policy(RoleName=name, PolicyName=policy),
+    )
+    assert f"role {name} has no permissions policy" in line
+
+
+def test_doctor_execution_role_fails_alone_without_its_policy(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    iam = _account_clients(endpoint, "staging")
+    name = "batchops-staging-sagemaker-execution"
+    policies = iam.list_role_policies(RoleName=name)["PolicyNames"]
+
+    def remove() -> None:
+        for policy in policies:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+
+    line = _fails_alone(endpoint, "staging", doctor_accounts, "execution-role", remove)
+    assert "has no permissions policy" in line
+
+
+def test_doctor_state_bucket_fails_alone_when_backend_hcl_names_another_key(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    backend = doctor_accounts / "production" / "backend.hcl"
+    original = backend.read_text(encoding="utf-8")
+
+    def remove() -> None:
+        backend.write_text(
+            original.replace(
+                original.split('kms_key_id   = "', 1)[1].split('"', 1)[0],
+                "REPLACE-with-the-bootstrap-output-state_kms_key_arn",
+            ),
+            encoding="utf-8",
+        )
+
+    line = _fails_alone(endpoint, "production", doctor_accounts, "state-bucket", remove)
+    assert "does not name the state key" in line

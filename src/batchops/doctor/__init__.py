@@ -1,0 +1,123 @@
+"""``batchops doctor``: a read-only preflight of one account, AWS or the local cloud.
+
+One line per check: ``ok   <check>: <what was found>`` or ``FAIL <check>: <what is wrong>;
+<what to do>``. Every check reads through the account's :class:`batchops.aws.Clients` and
+changes nothing; each verifies its own piece only (a missing OIDC provider fails
+``oidc-provider``, not every role that trusts it), so removing one piece fails exactly one
+check. The first check is the caller's identity: with no credentials, or credentials of
+another account, doctor prints that one line (naming the expected account) and stops.
+
+What doctor needs on AWS: read access to IAM, S3 (bucket settings, not objects), KMS
+(DescribeKey, GetKeyPolicy, GetKeyRotationStatus), SageMaker, EventBridge, Lambda (and the
+account key through Lambda: its configuration is encrypted), Secrets Manager (DescribeSecret,
+never the value) and ECR; the account's ReadOnlyAccess covers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from batchops.aws import Clients, error_message
+from batchops.config import Settings
+
+
+class Failure(Exception):
+    """A check found its piece missing or wrong: ``problem; remedy`` as one line."""
+
+    def __init__(self, problem: str, remedy: str) -> None:
+        super().__init__(f"{problem}; {remedy}")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.check}: {self.detail}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "ok": self.ok, "detail": self.detail}
+
+
+@dataclass
+class Context:
+    """What every check reads through: the settings and the account's clients."""
+
+    settings: Settings
+    clients: Clients
+    accounts_dir: Path
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return self.clients.client(service)
+
+    def key_arn(self, key_id: str) -> str:
+        """The key ARN behind an alias or key id/ARN (None-safe, cached)."""
+        if key_id not in self._cache:
+            self._cache[key_id] = self.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]
+        return str(self._cache[key_id]["Arn"])
+
+
+Check = Callable[[Context], str]
+
+
+def _checks() -> list[tuple[str, Check, tuple[str, ...]]]:
+    from batchops.doctor import automation, identity, storage
+
+    everywhere = ("data-science", "staging", "production")
+    return [
+        ("oidc-provider", identity.oidc_provider, everywhere),
+        ("deploy-role", identity.deploy_role, everywhere),
+        ("terraform-roles", identity.terraform_roles, everywhere),
+        ("execution-role", identity.execution_role, everywhere),
+        ("state-bucket", storage.state_bucket, everywhere),
+        ("bucket", storage.data_bucket, everywhere),
+        ("kms-key", storage.kms_key, everywhere),
+        ("registry", storage.registry, everywhere),
+        ("event-rules", automation.event_rules, everywhere),
+        ("bus-policy", automation.bus_policy, ("data-science",)),
+        ("functions", automation.functions, everywhere),
+        ("trigger-secret", automation.trigger_secret, ("data-science",)),
+        ("pipelines", automation.pipelines, everywhere),
+        ("images", automation.images, everywhere),
+    ]
+
+
+def check_names(environment: str) -> list[str]:
+    """The checks doctor runs for an environment, in order (identity first)."""
+    return ["identity"] + [name for name, _, envs in _checks() if environment in envs]
+
+
+def _run(name: str, check: Check, context: Context) -> CheckResult:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return CheckResult(name, True, check(context))
+    except Failure as failure:
+        return CheckResult(name, False, str(failure))
+    except ClientError as exc:
+        return CheckResult(
+            name, False, f"AWS refused a read: {error_message(exc)}; give doctor read access"
+        )
+    except BotoCoreError as exc:
+        return CheckResult(name, False, f"{exc}; check the network and the endpoint")
+
+
+def run_doctor(settings: Settings, clients: Clients, accounts_dir: Path) -> list[CheckResult]:
+    """Every check of the environment; only the identity line when the identity is wrong."""
+    from batchops.doctor.identity import caller_identity
+
+    context = Context(settings, clients, accounts_dir)
+    first = _run("identity", caller_identity, context)
+    if not first.ok:
+        return [first]
+    results = [first]
+    for name, check, environments in _checks():
+        if settings.environment in environments:
+            results.append(_run(name, check, context))
+    return results
