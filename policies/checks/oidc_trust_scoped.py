@@ -32,7 +32,7 @@ def any_branch_subject(subject: str) -> bool:
     """``project_path:<pinned path>:ref_type:branch:ref:*``: every branch, one project."""
     head, _, path_rest = subject.partition("project_path:")
     path = path_rest.removesuffix(":ref_type:branch:ref:*")
-    return head == "" and path != path_rest and path != "" and "*" not in path
+    return head == "" and path not in (path_rest, "") and "*" not in path
 
 
 def scoped(statement: dict[str, Any], read_only: bool = False) -> bool:

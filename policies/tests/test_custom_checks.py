@@ -127,5 +127,7 @@ def test_any_branch_trust_passes_only_on_a_role_marked_read_only(
     outcomes: dict[tuple[str, str], str],
 ) -> None:
     """The Terraform plan role (merge requests of any branch) is the one declared exception."""
-    assert outcomes.get(("CKV_BATCHOPS_10", "ckv_batchops_10_pass_read_only_any_branch")) == "PASSED"
-    assert outcomes.get(("CKV_BATCHOPS_10", "ckv_batchops_10_fail_any_branch_not_read_only")) == "FAILED"
+    passing = ("CKV_BATCHOPS_10", "ckv_batchops_10_pass_read_only_any_branch")
+    failing = ("CKV_BATCHOPS_10", "ckv_batchops_10_fail_any_branch_not_read_only")
+    assert outcomes.get(passing) == "PASSED"
+    assert outcomes.get(failing) == "FAILED"
