@@ -27,3 +27,24 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+#: Virtualenvs with the Python + packages of a SageMaker image (``make image-runtimes``).
+IMAGE_RUNTIMES = REPO / ".venv-images"
+
+
+def image_python(image: str) -> Path:
+    """The interpreter of an image's runtime, or a visible skip when it could not be built."""
+    root = IMAGE_RUNTIMES / image
+    if not (root / ".installed").is_file():
+        pytest.skip(
+            f"no {image} image runtime in {root} (`make image-runtimes` found no CPython of "
+            f"that image's version): step code is not tested under the image's Python"
+        )
+    return root / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def sklearn_image_python() -> Path:
+    """Python 3.9 with numpy 1.24.1, pandas 1.1.3, pyarrow 14.0.1: scikit-learn 1.2-1-cpu-py3."""
+    return image_python("sklearn-1.2-1")

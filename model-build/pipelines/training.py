@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from batchops.pipelines.build import BuildContext
+from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
 STEPS = HERE.parent / "steps"
@@ -378,7 +379,7 @@ class _Builder:
         )
         test = preprocess.properties.ProcessingOutputConfig.Outputs["test"].S3Output.S3Uri
         step_args = self.processor(self.training_image, "batchops-evaluate").run(
-            code=str(STEPS / "evaluate.py"),
+            code=step_code(STEPS / "evaluate.py"),
             inputs=[
                 ProcessingInput(
                     input_name=name,

@@ -1,8 +1,10 @@
 """Evaluate step (processing container): regression metrics of the model on the test split.
 
-Writes ``evaluation.json`` in the layout SageMaker's model registry displays
-(``regression_metrics.<name>.value``) — the pipeline reads RMSE from it through a
-PropertyFile and registers it as the version's model-quality statistics.
+Writes ``evaluation.json``: Model Monitor's model-quality statistics
+(``regression_metrics.<name>.value`` and ``standard_deviation``), which SageMaker's model
+registry displays — the pipeline reads RMSE from it through a PropertyFile and registers
+it as the version's model-quality statistics. The metrics are batchops' one model-quality
+implementation (``batchops.monitor.model_quality``), shipped inside this step's code.
 """
 
 from __future__ import annotations
@@ -16,24 +18,12 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
+from batchops.errors import BatchopsError
+from batchops.monitor.formats import write_json
+from batchops.monitor.model_quality import regression_metrics, statistics_document
+
 ROOT = os.environ.get("BATCHOPS_CONTAINER_ROOT", "")
 BASE = Path(f"{ROOT}/opt/ml/processing")
-
-
-def metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, float]]:
-    errors = predicted - actual
-    mse = float(np.mean(errors**2))
-    total = float(np.sum((actual - actual.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(errors**2)) / total if total > 0 else 0.0
-    return {
-        "mse": {"value": mse, "standard_deviation": float(np.std(errors**2))},
-        "rmse": {"value": float(np.sqrt(mse)), "standard_deviation": float(np.std(errors))},
-        "mae": {
-            "value": float(np.mean(np.abs(errors))),
-            "standard_deviation": float(np.std(np.abs(errors))),
-        },
-        "r2": {"value": r2, "standard_deviation": 0.0},
-    }
 
 
 def main() -> None:
@@ -49,12 +39,17 @@ def main() -> None:
     files = sorted((BASE / "test").rglob("*.csv"))
     data = np.vstack([np.loadtxt(f, delimiter=",", ndmin=2) for f in files])
     predicted = booster.predict(xgb.DMatrix(data[:, 1:]))
-    report = {"regression_metrics": metrics(data[:, 0], predicted), "test_rows": len(data)}
-    out = BASE / "evaluation"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "evaluation.json").write_text(json.dumps(report, indent=2))
+    report = statistics_document(regression_metrics(predicted, data[:, 0]))
+    write_json(BASE / "evaluation" / "evaluation.json", report)
     print(json.dumps(report["regression_metrics"]))
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except BatchopsError as exc:  # bad input: one line as the step's FailureReason
+        failure = Path(f"{ROOT}/opt/ml/output")
+        failure.mkdir(parents=True, exist_ok=True)
+        (failure / "failure").write_text(str(exc))
+        print(exc, file=sys.stderr)
+        sys.exit(1)

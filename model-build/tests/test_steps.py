@@ -182,3 +182,41 @@ def test_inference_output_is_exactly_percent_4f() -> None:
     ]
     for v in values:
         assert inference.output_fn(v, "text/csv") == "".join(f"{x:.4f}\n" for x in v.tolist())
+
+
+def test_evaluate_writes_the_engines_model_quality_statistics(tmp_path: Path) -> None:
+    """The evaluate step as it ships (its step code archive) writes the engine's metrics."""
+    import tarfile
+
+    import xgboost as xgb
+
+    from batchops.monitor.model_quality import regression_metrics
+    from batchops.pipelines.step_code import step_code
+
+    rng = np.random.default_rng(4)
+    features = rng.normal(size=(300, 4))
+    labels = features @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(0, 0.3, 300)
+    booster = xgb.train({"max_depth": 2}, xgb.DMatrix(features, label=labels), num_boost_round=5)
+    model_dir = tmp_path / "opt/ml/processing/model"
+    model_dir.mkdir(parents=True)
+    booster.save_model(str(tmp_path / "xgboost-model.json"))
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
+        tar.add(tmp_path / "xgboost-model.json", arcname="xgboost-model.json")
+    test = tmp_path / "opt/ml/processing/test"
+    test.mkdir(parents=True)
+    np.savetxt(test / "test.csv", np.column_stack([labels, features]), delimiter=",")
+    archive = step_code(STEPS / "evaluate.py", tmp_path / "build")
+    env = {**os.environ, "BATCHOPS_CONTAINER_ROOT": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, archive], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "opt/ml/processing/evaluation/evaluation.json").read_text())
+    data = np.loadtxt(test / "test.csv", delimiter=",")
+    expected = regression_metrics(booster.predict(xgb.DMatrix(data[:, 1:])), data[:, 0])
+    assert report["dataset"]["item_count"] == 300
+    for name, value in expected.values.items():
+        assert report["regression_metrics"][name]["value"] == pytest.approx(value, rel=1e-6)
+        assert report["regression_metrics"][name]["standard_deviation"] == pytest.approx(
+            expected.standard_deviations[name], rel=1e-6
+        )

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from batchops.pipelines.build import BuildContext
+from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
 STEPS = HERE.parent / "steps"
@@ -209,7 +210,7 @@ def build_inference(ctx: BuildContext) -> Any:
     model_quality = ProcessingStep(
         name="CheckModelQuality",
         step_args=processor("batchops-model-quality").run(
-            code=str(STEPS / "model_quality.py"),
+            code=step_code(STEPS / "model_quality.py"),
             inputs=[
                 _s3_input("predictions", predictions),
                 _s3_input("ground_truth", outputs["ground_truth"].S3Output.S3Uri),

@@ -280,7 +280,7 @@ def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
         settings = load_settings(env)
         uri = (
             f"s3://{settings.bucket_name}/{settings.bucket_prefix}/inference/runs/"
-            f"{execution}/model-quality/model_quality.json"
+            f"{execution}/model-quality/statistics.json"
         )
         mse = read_s3_json(clients, uri)["regression_metrics"]["mse"]["value"]
         quality = {"mse": round(mse, 4), "threshold": threshold, "passed": True}

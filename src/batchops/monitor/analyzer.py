@@ -190,11 +190,14 @@ def _model_quality(
     from batchops.monitor.formats import CONSTRAINTS_FILE, STATISTICS_FILE, read_json, write_json
 
     problem = environ.get("problem_type", "")
-    if problem != "Regression":
+    if problem not in mq.PROBLEM_TYPES:
+        supported = ", ".join(mq.PROBLEM_TYPES)
+        verb = "is" if len(mq.PROBLEM_TYPES) == 1 else "are"
         raise ConfigError(
-            "problem_type: only Regression is supported by the batchops analyzer, "
+            f"problem_type: only {supported} {verb} supported by the batchops analyzer, "
             f"got {problem or 'nothing'}"
         )
+    kind = mq.PROBLEM_TYPES[problem]
     if fmt.kind != "csv":
         raise ConfigError(f"model quality reads CSV data; dataset_format is {fmt.kind}")
     prediction = environ.get("inference_attribute")
@@ -207,7 +210,7 @@ def _model_quality(
     labels = mq.read_numeric_column(source, truth, header=fmt.header, what="ground_truth_attribute")
     constraints_path = _optional_path(environ, "baseline_constraints")
     if constraints_path is None:
-        metrics = mq.regression_metrics(predicted, labels)
+        metrics = mq.compute_metrics(kind, predicted, labels)
         files = {
             "statistics": write_json(output / STATISTICS_FILE, mq.statistics_document(metrics)),
             "constraints": write_json(output / CONSTRAINTS_FILE, mq.suggested_constraints(metrics)),
@@ -216,7 +219,9 @@ def _model_quality(
             "model_quality_baseline", "MODEL_QUALITY", output, files, metrics.count
         )
     constraints = read_json(constraints_path, "baseline constraints")
-    result = mq.evaluate_regression(predicted, labels, output, constraints, write_constraints=False)
+    result = mq.evaluate(
+        predicted, labels, output, constraints, problem=kind, write_constraints=False
+    )
     files = result.files
     violations = tuple(
         AnalyzerViolation(v["metric_name"], v["constraint_check_type"], v["description"])

@@ -152,7 +152,7 @@ def as_number(value: Any, where: str) -> float:
     """Numbers in AWS-written files may be ints, floats or the strings "NaN"/"Infinity"."""
     if isinstance(value, bool):
         raise DataError(f"{where}: expected a number, got {value}")
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
         try:

@@ -1,9 +1,19 @@
-"""Model quality for regression, in Model Monitor's model-quality file formats.
+"""Model quality in Model Monitor's model-quality file formats: the one implementation.
 
-Why: the inference pipeline compares predictions with ground truth and fails its
-model-quality step when the error is too large, which starts retraining. This module is
-what that step's script (and ``batchops monitor model-quality``) calls; it needs numpy,
-and polars only to read files.
+Why one: the training pipeline's evaluate step (the version's ``ModelMetrics`` and the RMSE
+gate), the inference pipeline's model-quality step (the MSE gate that starts retraining),
+the analyzer's ``MODEL_QUALITY`` mode and ``batchops monitor model-quality`` all compute
+metrics here; the step scripts get this very file inside their step code (see
+:mod:`batchops.pipelines.step_code`), and a test checks that no other copy exists.
+
+It runs in every container that needs it — SageMaker's XGBoost image (Python 3.8/3.9) and
+scikit-learn image (Python 3.9) — so it needs numpy and the standard library only, and no
+syntax newer than Python 3.8.
+
+A problem type is one :class:`ProblemType`: its ``problem_type`` name, the keys of its
+blocks in the files, its scalar metrics and which way each one is better, and one
+function computing them from ``(predictions, ground_truth)``. ``Regression`` is defined
+here; classification types are added the same way (:data:`PROBLEM_TYPES`).
 
 Formats, from AWS's "Model quality metrics and Amazon CloudWatch monitoring" page
 (docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html) and the
@@ -23,15 +33,21 @@ SageMaker model-quality monitor's files:
 * constraint_violations.json: ``{"violations": [{"constraint_check_type":
   "GreaterThanThreshold", "description": "Metric mse with 4.1 +/- 0.02 was
   GreaterThanThreshold '3.0'", "metric_name": "mse"}]}``.
+
+Edge cases, decided once: R² of a constant ground truth is 1.0 for perfect predictions and
+0.0 otherwise (scikit-learn's ``r2_score`` with ``force_finite``); an empty batch, a
+NaN/infinite value or predictions and labels of different lengths are a
+:class:`~batchops.errors.DataError` naming what is wrong.
 """
 
 from __future__ import annotations
 
+import csv
 import math
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Dict, Mapping, Sequence
 
 import numpy as np
 
@@ -46,69 +62,129 @@ from batchops.monitor.formats import (
     write_json,
 )
 
-METRICS = ("mae", "mse", "rmse", "r2")
-OPERATORS = {
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": lambda value, threshold: value > threshold,
     "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
     "LessThanThreshold": lambda value, threshold: value < threshold,
     "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
 }
 MIN_SAMPLES_FOR_STD = 200
+_STD_DRAWS = 5
+_STD_FRACTION = 0.8
 _STD_SEED = 0x4D51
+
+MetricFunction = Callable[[np.ndarray, np.ndarray], Dict[str, float]]
 
 
 @dataclass(frozen=True)
-class RegressionMetrics:
-    count: int
-    values: dict[str, float]
-    standard_deviations: dict[str, float]  # NaN when fewer than 200 samples
+class ProblemType:
+    """How one Model Monitor ``problem_type`` is measured and written."""
+
+    name: str  #: the analyzer's ``problem_type``, e.g. ``Regression``
+    statistics_key: str  #: block of statistics.json, e.g. ``regression_metrics``
+    constraints_key: str  #: block of constraints.json, e.g. ``regression_constraints``
+    metrics: tuple[str, ...]  #: scalar metrics, in the order they are written
+    higher_is_better: frozenset = field(default_factory=frozenset)
+    compute: MetricFunction = field(default=lambda p, t: {}, repr=False)
+
+    def violation_operator(self, metric: str) -> str:
+        """The operator a threshold on ``metric`` uses: errors may not grow, scores not shrink."""
+        return "LessThanThreshold" if metric in self.higher_is_better else "GreaterThanThreshold"
 
 
-def regression_metrics(predictions: np.ndarray, ground_truth: np.ndarray) -> RegressionMetrics:
-    predictions = np.asarray(predictions, dtype=np.float64)
-    ground_truth = np.asarray(ground_truth, dtype=np.float64)
-    if predictions.shape != ground_truth.shape or predictions.ndim != 1:
-        raise DataError(
-            f"predictions ({predictions.size} values) and ground truth "
-            f"({ground_truth.size} values) "
-            "must be two columns of the same length"
-        )
-    if predictions.size == 0:
-        raise DataError("no predictions to evaluate (expected at least one row)")
-    values = _metrics(predictions, ground_truth)
-    deviations = dict.fromkeys(METRICS, math.nan)
-    if predictions.size >= MIN_SAMPLES_FOR_STD:
-        rng = np.random.default_rng(_STD_SEED)
-        size = int(0.8 * predictions.size)
-        draws = [
-            _metrics(predictions[index], ground_truth[index])
-            for index in (rng.choice(predictions.size, size, replace=False) for _ in range(5))
-        ]
-        deviations = {m: float(np.std([draw[m] for draw in draws], ddof=1)) for m in METRICS}
-    return RegressionMetrics(int(predictions.size), values, deviations)
-
-
-def _metrics(predictions: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+def _regression(predictions: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     errors = predictions - truth
-    mse = float(np.mean(errors**2))
+    squared = float(np.sum(errors * errors))
+    mse = squared / errors.size
     spread = float(np.sum((truth - truth.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(errors**2)) / spread if spread > 0 else (1.0 if mse == 0 else 0.0)
+    # constant ground truth: 1.0 when perfect, else 0.0 (scikit-learn's force_finite)
+    perfect = 1.0 if squared == 0 else 0.0
+    r2 = 1.0 - squared / spread if spread > 0 else perfect
     return {"mae": float(np.mean(np.abs(errors))), "mse": mse, "rmse": math.sqrt(mse), "r2": r2}
 
 
+REGRESSION = ProblemType(
+    name="Regression",
+    statistics_key="regression_metrics",
+    constraints_key="regression_constraints",
+    metrics=("mae", "mse", "rmse", "r2"),
+    higher_is_better=frozenset({"r2"}),
+    compute=_regression,
+)
+#: Every problem type the engine measures, by the analyzer's ``problem_type`` name.
+PROBLEM_TYPES: dict[str, ProblemType] = {REGRESSION.name: REGRESSION}
+#: The regression metric names (kept for callers that only do regression).
+METRICS = REGRESSION.metrics
+
+
+def problem_type(name: str) -> ProblemType:
+    if name not in PROBLEM_TYPES:
+        raise DataError(
+            f"problem_type: expected one of {', '.join(PROBLEM_TYPES)}, got {name or 'nothing'}"
+        )
+    return PROBLEM_TYPES[name]
+
+
+@dataclass(frozen=True)
+class ModelQualityMetrics:
+    """Scalar metrics of one evaluation; ``standard_deviations`` are NaN below 200 rows."""
+
+    problem: ProblemType
+    count: int
+    values: dict[str, float]
+    standard_deviations: dict[str, float]
+
+
+#: The regression flavour of :class:`ModelQualityMetrics` (same class).
+RegressionMetrics = ModelQualityMetrics
+
+
+def compute_metrics(
+    problem: ProblemType | str, predictions: Any, ground_truth: Any
+) -> ModelQualityMetrics:
+    """Metrics of ``predictions`` against ``ground_truth`` with AWS's standard deviations."""
+    kind = problem_type(problem) if isinstance(problem, str) else problem
+    predicted = np.asarray(predictions, dtype=np.float64)
+    truth = np.asarray(ground_truth, dtype=np.float64)
+    if predicted.shape != truth.shape or predicted.ndim != 1:
+        raise DataError(
+            f"predictions ({predicted.size} values) and ground truth ({truth.size} values) "
+            "must be two columns of the same length"
+        )
+    if predicted.size == 0:
+        raise DataError("no predictions to evaluate (expected at least one row)")
+    if not (np.isfinite(predicted).all() and np.isfinite(truth).all()):
+        raise DataError("predictions and ground truth must be finite numbers (found NaN or inf)")
+    values = kind.compute(predicted, truth)
+    deviations = dict.fromkeys(kind.metrics, math.nan)
+    if predicted.size >= MIN_SAMPLES_FOR_STD:
+        rng = np.random.default_rng(_STD_SEED)
+        size = int(_STD_FRACTION * predicted.size)
+        draws = []
+        for _ in range(_STD_DRAWS):
+            index = rng.choice(predicted.size, size, replace=False)
+            draws.append(kind.compute(predicted[index], truth[index]))
+        deviations = {m: float(np.std([d[m] for d in draws], ddof=1)) for m in kind.metrics}
+    return ModelQualityMetrics(kind, int(predicted.size), values, deviations)
+
+
+def regression_metrics(predictions: Any, ground_truth: Any) -> ModelQualityMetrics:
+    return compute_metrics(REGRESSION, predictions, ground_truth)
+
+
 def statistics_document(
-    metrics: RegressionMetrics, evaluation_time: datetime | None = None
+    metrics: ModelQualityMetrics, evaluation_time: datetime | None = None
 ) -> dict[str, Any]:
-    moment = (evaluation_time or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = (evaluation_time or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return {
         "version": 0.0,
         "dataset": {"item_count": metrics.count, "evaluation_time": moment},
-        "regression_metrics": {
+        metrics.problem.statistics_key: {
             name: {
                 "value": metrics.values[name],
                 "standard_deviation": _json_number(metrics.standard_deviations[name]),
             }
-            for name in METRICS
+            for name in metrics.problem.metrics
         },
     }
 
@@ -118,11 +194,18 @@ def _json_number(value: float) -> float | str:
 
 
 def constraints_document(
-    threshold: float, metric: str = "mse", operator: str = "GreaterThanThreshold"
+    threshold: float,
+    metric: str = "mse",
+    operator: str | None = None,
+    problem: ProblemType | str = REGRESSION,
 ) -> dict[str, Any]:
-    """One regression constraint; e.g. the pipeline's ``accuracy_mse_threshold`` on mse."""
-    if metric not in METRICS:
-        raise DataError(f"model-quality metric: expected one of {', '.join(METRICS)}, got {metric}")
+    """One constraint; e.g. the pipeline's ``accuracy_mse_threshold`` on mse."""
+    kind = problem_type(problem) if isinstance(problem, str) else problem
+    if metric not in kind.metrics:
+        raise DataError(
+            f"model-quality metric: expected one of {', '.join(kind.metrics)}, got {metric}"
+        )
+    operator = operator or kind.violation_operator(metric)
     if operator not in OPERATORS:
         raise DataError(
             f"comparison_operator: expected one of {', '.join(OPERATORS)}, got {operator}"
@@ -131,34 +214,39 @@ def constraints_document(
         raise DataError(f"model-quality threshold must be a finite number, got {threshold}")
     return {
         "version": 0.0,
-        "regression_constraints": {
+        kind.constraints_key: {
             metric: {"threshold": float(threshold), "comparison_operator": operator}
         },
     }
 
 
-def suggested_constraints(metrics: RegressionMetrics) -> dict[str, Any]:
-    """Baseline values as thresholds: errors may not grow, r2 may not shrink."""
-    document: dict[str, Any] = {"version": 0.0, "regression_constraints": {}}
-    for name in METRICS:
-        operator = "LessThanThreshold" if name == "r2" else "GreaterThanThreshold"
-        document["regression_constraints"][name] = {
-            "threshold": metrics.values[name],
-            "comparison_operator": operator,
-        }
-    return document
+def suggested_constraints(metrics: ModelQualityMetrics) -> dict[str, Any]:
+    """Baseline values as thresholds: errors may not grow, scores may not shrink."""
+    kind = metrics.problem
+    return {
+        "version": 0.0,
+        kind.constraints_key: {
+            name: {
+                "threshold": metrics.values[name],
+                "comparison_operator": kind.violation_operator(name),
+            }
+            for name in kind.metrics
+        },
+    }
 
 
 def check_metrics(
-    metrics: RegressionMetrics, constraints: dict[str, Any], where: str = "constraints"
-) -> list[dict[str, str]]:
-    block = require(constraints, "regression_constraints", dict, where)
+    metrics: ModelQualityMetrics, constraints: Mapping[str, Any], where: str = "constraints"
+) -> list:
+    """The violations of ``constraints`` (Model Monitor's model-quality layout)."""
+    kind = metrics.problem
+    block = require(constraints, kind.constraints_key, dict, where)
     violations = []
     for name, rule in block.items():
-        place = f"{where}.regression_constraints.{name}"
-        if name not in METRICS or not isinstance(rule, dict):
+        place = f"{where}.{kind.constraints_key}.{name}"
+        if name not in kind.metrics or not isinstance(rule, dict):
             raise DataError(
-                f"{place}: expected one of {', '.join(METRICS)} "
+                f"{place}: expected one of {', '.join(kind.metrics)} "
                 "with threshold and comparison_operator"
             )
         threshold = as_number(
@@ -187,7 +275,7 @@ def check_metrics(
 
 @dataclass(frozen=True)
 class ModelQualityResult:
-    metrics: RegressionMetrics
+    metrics: ModelQualityMetrics
     violations: tuple[dict[str, str], ...]
     files: dict[str, Path]
 
@@ -202,25 +290,40 @@ class ModelQualityResult:
         )
 
 
-def evaluate_regression(
-    predictions: np.ndarray,
-    ground_truth: np.ndarray,
+def evaluate(
+    predictions: Any,
+    ground_truth: Any,
     output: Path,
-    constraints: dict[str, Any],
+    constraints: Mapping[str, Any],
     *,
+    problem: ProblemType | str = REGRESSION,
     write_constraints: bool = True,
 ) -> ModelQualityResult:
     """Metrics + check; writes statistics.json, constraint_violations.json and (by
-    default) the constraints.json that was applied, so the report is self-contained."""
-    metrics = regression_metrics(predictions, ground_truth)
+    default) the constraints.json that was applied, so the report is self-contained.
+    Nothing is written when the inputs or the constraints are bad."""
+    metrics = compute_metrics(problem, predictions, ground_truth)
     violations = check_metrics(metrics, constraints)
     files = {"statistics": write_json(output / STATISTICS_FILE, statistics_document(metrics))}
     if write_constraints:
-        files["constraints"] = write_json(output / CONSTRAINTS_FILE, constraints)
+        files["constraints"] = write_json(output / CONSTRAINTS_FILE, dict(constraints))
     files["constraint_violations"] = write_json(
         output / VIOLATIONS_FILE, violations_document(violations)
     )
     return ModelQualityResult(metrics, tuple(violations), files)
+
+
+def evaluate_regression(
+    predictions: Any,
+    ground_truth: Any,
+    output: Path,
+    constraints: Mapping[str, Any],
+    *,
+    write_constraints: bool = True,
+) -> ModelQualityResult:
+    return evaluate(
+        predictions, ground_truth, output, constraints, write_constraints=write_constraints
+    )
 
 
 def evaluate_model_quality(
@@ -240,8 +343,7 @@ def evaluate_model_quality(
     column of each file is used: the prediction a batch transform appends, the label an
     Abalone-layout file ends with.
     """
-    operator = "LessThanThreshold" if metric == "r2" else "GreaterThanThreshold"
-    constraints = constraints_document(threshold, metric, operator)
+    constraints = constraints_document(threshold, metric)
     predicted = read_numeric_column(
         predictions, prediction_column, header=header, what="predictions"
     )
@@ -253,58 +355,78 @@ def evaluate_model_quality(
             f"{predictions} has {predicted.size} rows but {ground_truth} has {truth.size}; "
             "predictions and ground truth are joined by row position and must have the same length"
         )
-    return evaluate_regression(predicted, truth, output, constraints)
+    return evaluate(predicted, truth, output, constraints)
 
 
+# --------------------------------------------------------------------------- reading
 def read_numeric_column(
     path: Path, column: str | int | None, *, header: bool, what: str
 ) -> np.ndarray:
-    """One numeric column of a CSV file (or of every CSV part in a directory)."""
-    import polars as pl
+    """One numeric column of a CSV file (or of every CSV part in a directory).
 
-    from batchops.monitor.reader import DatasetFormat, dataset_files, scan, translate_error
+    Headerless columns are named ``_c0``, ``_c1``... as Model Monitor names them; ``column``
+    is a name, an index, or ``None`` for the last column. A value that is not a finite
+    number is refused naming the file, line, column and value.
+    """
+    from batchops.monitor.reader import dataset_files
 
-    fmt = DatasetFormat(kind="csv", header=header)
-    parts = []
-    for file in dataset_files(path):
-        try:
-            frame = scan(file, fmt, as_text=True).collect()
-        except DataError:
-            raise
-        except Exception as exc:
-            raise translate_error(exc, file) from exc
-        name = _column_name(frame.columns, column, file, what)
-        text = frame.get_column(name)
-        values = text.cast(pl.Float64, strict=False)
-        bad = (values.is_null() | ~values.is_finite().fill_null(False)).arg_true()
-        if bad.len():
-            row = int(bad[0]) + 1 + (1 if header else 0)
-            raise DataError(
-                f"{file}: {what} column {name} line {row}: "
-                f"expected a number, got {text[int(bad[0])]!r}"
-            )
-        parts.append(values.to_numpy())
+    parts = [_read_file_column(file, column, header, what) for file in dataset_files(path)]
     result = np.concatenate(parts) if parts else np.empty(0)
     if result.size == 0:
         raise DataError(f"{path}: no {what} rows (expected at least one)")
     return result
 
 
-def _column_name(columns: list[str], column: str | int | None, file: Path, what: str) -> str:
+def _read_file_column(file: Path, column: str | int | None, header: bool, what: str) -> np.ndarray:
+    values = []
+    try:
+        with file.open(newline="", encoding="utf-8") as handle:
+            rows = csv.reader(handle)
+            names: Sequence[str] | None = next(rows, None) if header else None
+            index: int | None = None
+            name = ""
+            for row in rows:
+                if not row:
+                    continue
+                if index is None:
+                    index, name = _column_index(names or _positional(row), column, file, what)
+                try:
+                    value = float(row[index])
+                except (IndexError, ValueError):
+                    value = math.nan
+                if not math.isfinite(value):
+                    got = row[index] if index < len(row) else "nothing"
+                    raise DataError(
+                        f"{file}: {what} column {name} line {rows.line_num}: "
+                        f"expected a number, got {got!r}"
+                    )
+                values.append(value)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{file}: not UTF-8 text ({exc.reason}); expected a CSV file") from None
+    except csv.Error as exc:
+        raise DataError(f"{file}: malformed CSV ({exc})") from None
+    return np.asarray(values, dtype=np.float64)
+
+
+def _positional(row: Sequence[str]) -> list:
+    return [f"_c{i}" for i in range(len(row))]
+
+
+def _column_index(
+    columns: Sequence[str], column: str | int | None, file: Path, what: str
+) -> tuple[int, str]:
     if column is None:
-        return columns[-1]
-    if isinstance(column, int) or (
-        isinstance(column, str) and column.isdigit() and column not in columns
-    ):
+        return len(columns) - 1, columns[-1]
+    if column in columns:
+        return list(columns).index(str(column)), str(column)
+    if isinstance(column, int) or str(column).isdigit():
         index = int(column)
         if not 0 <= index < len(columns):
             raise DataError(
                 f"{file}: {what} column index {index} out of range "
                 f"(file has {len(columns)} columns)"
             )
-        return columns[index]
-    if column not in columns:
-        raise DataError(
-            f"{file}: {what} column {column!r} not found; columns are {', '.join(columns[:20])}"
-        )
-    return column
+        return index, columns[index]
+    raise DataError(
+        f"{file}: {what} column {column!r} not found; columns are {', '.join(columns[:20])}"
+    )

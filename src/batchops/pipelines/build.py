@@ -30,9 +30,9 @@ from typing import Any
 from batchops.config import Settings
 from batchops.errors import BatchopsError, PipelineError
 from batchops.fs import atomic_write_text
+from batchops.pipelines.build_folder import build_root
 from batchops.pipelines.project import PipelineProject, PipelineSpec
 
-BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
 STAMPED_PARAMETERS = ("GitCommit", "UserId")
 #: Settings a definition never contains: changing them must not regenerate it.
 NOT_IN_DEFINITIONS = {
@@ -79,10 +79,6 @@ class Built:
     cached: bool
 
 
-def build_root() -> Path:
-    return Path(os.environ.get(BUILD_DIR_ENV, ".batchops/build"))
-
-
 def git_commit(cwd: Path | None = None) -> str:
     env_commit = os.environ.get("CI_COMMIT_SHA") or os.environ.get("BATCHOPS_GIT_COMMIT")
     if env_commit:
@@ -108,8 +104,12 @@ def git_commit(cwd: Path | None = None) -> str:
 
 
 def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) -> str:
+    from batchops.pipelines.step_code import shipped_digest
+
     digest = hashlib.sha256()
     digest.update(project.source_digest().encode())
+    # the batchops modules shipped inside the team's step code (e.g. the quality engines)
+    digest.update(shipped_digest(list(project.root.glob("steps/*.py"))).encode())
     digest.update(spec.key.encode())
     digest.update(settings.model_dump_json(exclude=NOT_IN_DEFINITIONS).encode())
     digest.update(version("sagemaker").encode())

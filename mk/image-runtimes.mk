@@ -1,0 +1,37 @@
+# Image runtimes for the tests that run step code as a SageMaker image would: the image's
+# Python version and package versions, one virtualenv per image under .venv-images/<image>,
+# pinned by tools/image-runtimes/<image>.txt (resolved from <image>.in, which names the
+# Python version and where the pins come from), built by uv on the machine's CPython of
+# that version (pyenv's, else python3.X on PATH). Without that Python the target says so in
+# one line and the tests that need the runtime are skipped, visibly.
+# (The local cloud's executor gets per-image runtimes of its own — issue 15; then the tests
+# can move to those and this file goes.)
+IMAGE_RUNTIMES := sklearn-1.2-1
+IMAGE_RUNTIMES_DIR := .venv-images
+IMAGE_PYENV_ROOT := $(shell pyenv root 2>/dev/null)
+image_python_version = $(shell sed -n 's/^\# python: *//p' tools/image-runtimes/$(1).in)
+image_python = $(or $(lastword $(sort $(wildcard $(IMAGE_PYENV_ROOT)/versions/$(1).*/bin/python$(1)))),$(shell command -v python$(1) 2>/dev/null))
+
+.PHONY: image-runtimes
+image-runtimes: $(IMAGE_RUNTIMES:%=$(IMAGE_RUNTIMES_DIR)/%/.installed) ## virtualenvs with the Python + pins of the SageMaker images the step code runs in (.venv-images/)
+
+$(IMAGE_RUNTIMES_DIR)/%/.installed: tools/image-runtimes/%.txt | $(UV)
+	@version="$(call image_python_version,$*)"; py="$(call image_python,$(call image_python_version,$*))"; \
+	if [ -z "$$py" ]; then \
+	  echo "image-runtimes: CPython $$version not found (pyenv root, python$$version): tests of step code under the $* image's runtime will be skipped"; \
+	else \
+	  echo "image-runtimes: $* (Python $$version, $$py)"; \
+	  $(UV) venv --quiet --allow-existing --python "$$py" $(IMAGE_RUNTIMES_DIR)/$* && \
+	  $(UV) pip sync --quiet --python $(IMAGE_RUNTIMES_DIR)/$*/bin/python $< && touch $@; \
+	fi
+
+.PHONY: image-runtimes-lock
+image-runtimes-lock: $(UV) ## re-resolve tools/image-runtimes/*.txt from their .in pins (needs PyPI)
+	for image in $(IMAGE_RUNTIMES); do \
+	  $(UV) pip compile --quiet --python-version "$$(sed -n 's/^# python: *//p' tools/image-runtimes/$$image.in)" \
+	    --python-platform x86_64-manylinux_2_17 --annotation-style line \
+	    --custom-compile-command "make image-runtimes-lock" \
+	    tools/image-runtimes/$$image.in -o tools/image-runtimes/$$image.txt; \
+	done
+
+test-python: image-runtimes
