@@ -7,8 +7,10 @@ the Terraform-provisioned local cloud: tests/infra/test_local_cloud_apply.py."""
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +44,30 @@ LOCAL_BOOTSTRAP_GAPS = {
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from batchops.localcloud.runtime import local_cloud
+@dataclass(frozen=True)
+class Cloud:
+    endpoint: str
 
-    with local_cloud(state_dir=tmp_path_factory.mktemp("doctor")) as started:
-        yield started
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    """`batchops local up` in its own process: moto's backends are per process, so a local
+    cloud started in this one would share state with the other suites' clouds."""
+    state = tmp_path_factory.mktemp("doctor")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "batchops", "local", "up", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        assert first.startswith("endpoint="), f"batchops local up printed {first!r}"
+        yield Cloud(first.removeprefix("endpoint="))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def clients(cloud: Any, env: str) -> Clients:

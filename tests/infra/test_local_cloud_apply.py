@@ -30,7 +30,14 @@ from localcloud_tf import (
 )
 from tfharness import write_placeholder_zip
 
-pytestmark = [pytest.mark.terraform, pytest.mark.localcloud, pytest.mark.slow]
+# The module's applies happen in the first test's setup (three bootstraps and three roots,
+# ~3-4 min on an idle 2-core machine, much more on a loaded one): a budget of its own.
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.localcloud,
+    pytest.mark.slow,
+    pytest.mark.timeout(1800),
+]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 #: Applied in this order into one local cloud, each root into its own account: the three
 #: bootstraps first (the roots read the OIDC provider they create), then data-science (the
@@ -147,20 +154,44 @@ def apply_root(name: str, endpoint: str, work: Path, extra: dict[str, str]) -> A
 
 @pytest.fixture(scope="module")
 def applied(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Applied]:
-    """The three bootstraps at the same time (an administrator per account), then
-    data-science (the others name its key, bus and registry), then staging and production at
-    the same time, as their CI apply jobs would run."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Each account's bootstrap, then its root, as three chains at the same time: the
+    data-science root after its bootstrap; staging and production after theirs and after
+    the data-science root (they name its key, bus and registry), as CI would run them."""
+    from concurrent.futures import Future, ThreadPoolExecutor
 
     def work(name: str) -> Path:
         return tmp_path_factory.mktemp(name.replace("/", "-"))
 
-    bootstraps = [f"bootstrap/{a}" for a in ENV_ACCOUNTS]
-    with ThreadPoolExecutor(max_workers=len(bootstraps)) as pool:
-        futures = {b: pool.submit(apply_root, b, endpoint, work(b), {}) for b in bootstraps}
-        results = {b: f.result() for b, f in futures.items()}
-    if any(r.problem for r in results.values()):
-        return results
+    results: dict[str, Applied] = {}
+    registry: Future[Applied | None] = Future()
+
+    def chain(account: str) -> None:
+        if account == "data-science":
+            root = None
+            try:
+                booted = apply_root(
+                    f"bootstrap/{account}", endpoint, work(f"bootstrap/{account}"), {}
+                )
+                results[f"bootstrap/{account}"] = booted
+                if not booted.problem:
+                    root = results[account] = apply_root(account, endpoint, work(account), {})
+            finally:  # never leave the other chains waiting
+                registry.set_result(root)
+            return
+        booted = apply_root(f"bootstrap/{account}", endpoint, work(f"bootstrap/{account}"), {})
+        results[f"bootstrap/{account}"] = booted
+        first = registry.result()
+        if booted.problem or first is None or first.problem:
+            return
+        # moto cannot describe a KMS key of another account (the lookup the roots do on AWS
+        # by alias ARN): the local cloud passes the data-science key ARN instead.
+        extra = {"TF_VAR_registry_kms_key_arn": str(first.outputs["kms_key_arn"])}
+        results[account] = apply_root(account, endpoint, work(account), extra)
+
+    with ThreadPoolExecutor(max_workers=len(ENV_ACCOUNTS)) as pool:
+        for future in [pool.submit(chain, a) for a in ENV_ACCOUNTS]:
+            future.result()
+    return results
     first = apply_root("data-science", endpoint, work("data-science"), {})
     results["data-science"] = first
     if first.problem:

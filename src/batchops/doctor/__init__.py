@@ -15,60 +15,17 @@ never the value) and ECR; the account's ReadOnlyAccess covers it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from batchops.aws import Clients, error_message
 from batchops.config import Settings
+from batchops.doctor import automation, identity, storage
+from batchops.doctor.base import Check, CheckResult, Context, Failure
 
-
-class Failure(Exception):
-    """A check found its piece missing or wrong: ``problem; remedy`` as one line."""
-
-    def __init__(self, problem: str, remedy: str) -> None:
-        super().__init__(f"{problem}; {remedy}")
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    check: str
-    ok: bool
-    detail: str
-
-    def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.check}: {self.detail}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"check": self.check, "ok": self.ok, "detail": self.detail}
-
-
-@dataclass
-class Context:
-    """What every check reads through: the settings and the account's clients."""
-
-    settings: Settings
-    clients: Clients
-    accounts_dir: Path
-    _cache: dict[str, Any] = field(default_factory=dict)
-
-    def client(self, service: str) -> Any:
-        return self.clients.client(service)
-
-    def key_arn(self, key_id: str) -> str:
-        """The key ARN behind an alias or key id/ARN (None-safe, cached)."""
-        if key_id not in self._cache:
-            self._cache[key_id] = self.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]
-        return str(self._cache[key_id]["Arn"])
-
-
-Check = Callable[[Context], str]
+__all__ = ["CheckResult", "Context", "Failure", "check_names", "run_doctor"]
 
 
 def _checks() -> list[tuple[str, Check, tuple[str, ...]]]:
-    from batchops.doctor import automation, identity, storage
-
     everywhere = ("data-science", "staging", "production")
     return [
         ("oidc-provider", identity.oidc_provider, everywhere),
@@ -110,10 +67,8 @@ def _run(name: str, check: Check, context: Context) -> CheckResult:
 
 def run_doctor(settings: Settings, clients: Clients, accounts_dir: Path) -> list[CheckResult]:
     """Every check of the environment; only the identity line when the identity is wrong."""
-    from batchops.doctor.identity import caller_identity
-
     context = Context(settings, clients, accounts_dir)
-    first = _run("identity", caller_identity, context)
+    first = _run("identity", identity.caller_identity, context)
     if not first.ok:
         return [first]
     results = [first]

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from batchops.config import load_settings
-from batchops.doctor import Context, Failure
+from batchops.doctor.base import Context, Failure
 from batchops.doctor.policies import allows, load
 
 RUNBOOK = "README 'To your AWS accounts'"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from batchops.doctor import Context, Failure
+from batchops.doctor.base import Context, Failure
 from batchops.doctor.policies import as_list
 from batchops.oidc_trust import CiJob, issuer_host, job_claims, trust_refusal
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from batchops.config import load_settings
-from batchops.doctor import Context, Failure
+from batchops.doctor.base import Context, Failure
 from batchops.doctor.policies import allows, denies_insecure_transport, load
 
 RUNBOOK = "README 'To your AWS accounts'"
