@@ -275,9 +275,9 @@ def test_doctor_tables_match_the_ci_files_and_the_local_bootstrap() -> None:
     sys.path.insert(0, str(REPO / "tests" / "infra"))
     from ci_identity import token_jobs
 
-    from batchops.doctor.automation import RULES
+    from batchops.doctor.automation import EXTRA_FUNCTIONS, RULES
     from batchops.doctor.identity import APPLY_JOBS, DEPLOY_JOBS
-    from batchops.localcloud.bootstrap.events import RULE_ENVIRONMENTS
+    from batchops.localcloud.bootstrap.events import FUNCTION_ENVIRONMENTS, RULE_ENVIRONMENTS
 
     jobs = [j for j in token_jobs() if j.job.ref == "main"]
     for env in ENVIRONMENTS:
@@ -288,3 +288,5 @@ def test_doctor_tables_match_the_ci_files_and_the_local_bootstrap() -> None:
         }
         assert apply == {APPLY_JOBS[env]}, env
         assert set(RULES[env]) == {s for s, envs in RULE_ENVIRONMENTS.items() if env in envs}
+        functions = {f for f, envs in FUNCTION_ENVIRONMENTS.items() if env in envs}
+        assert {"batchops-notify", *EXTRA_FUNCTIONS[env]} == functions

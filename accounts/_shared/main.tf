@@ -10,6 +10,8 @@ module "account" {
   registry_kms_key_arn = var.registry_kms_key_arn
   workload_account_ids = var.workload_account_ids
 
+  promotion_evidence_account_ids = var.promotion_evidence_account_ids
+
   bucket_name                = var.bucket_name
   bucket_prefix              = var.bucket_prefix
   bucket_train_prefix        = var.bucket_train_prefix

@@ -64,6 +64,17 @@ variable "workload_account_ids" {
   }
 }
 
+variable "promotion_evidence_account_ids" {
+  description = "Accounts (staging) that record their inference runs on the registry's versions (promotion evidence production's deploy reads); data-science only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.promotion_evidence_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "Every promotion_evidence_account_ids entry must be a 12-digit AWS account id."
+  }
+}
+
 variable "bucket_name" {
   description = "S3 bucket that stores data, scripts and model artefacts."
   type        = string

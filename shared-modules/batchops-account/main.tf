@@ -8,8 +8,13 @@ locals {
 
   sagemaker_role_name = "batchops-${var.environment}-sagemaker-execution"
   sagemaker_role_arn  = "${local.role_arn}/${local.sagemaker_role_name}"
-  function_names      = concat([var.notification_function_name], local.is_registry_account ? ["batchops-approval-trigger", "batchops-retrain-trigger"] : [])
-  function_role_arns  = [for name in local.function_names : "${local.role_arn}/${name}"]
+  function_names = concat(
+    [var.notification_function_name],
+    local.is_registry_account ? ["batchops-approval-trigger", "batchops-retrain-trigger"] : [],
+    # staging records its inference runs on the registry's versions (batchops.promotion)
+    var.environment == "staging" ? ["batchops-promotion-evidence"] : [],
+  )
+  function_role_arns = [for name in local.function_names : "${local.role_arn}/${name}"]
 
   pipeline_arn = { for key, name in {
     train     = var.pipeline_train
@@ -96,9 +101,10 @@ module "model_registry" {
   source = "../model-registry"
   count  = local.is_registry_account ? 1 : 0
 
-  model_package_group_name = var.model_package_group_name
-  reader_account_ids       = var.workload_account_ids
-  tags                     = local.tags
+  model_package_group_name    = var.model_package_group_name
+  reader_account_ids          = var.workload_account_ids
+  evidence_writer_account_ids = var.promotion_evidence_account_ids
+  tags                        = local.tags
 }
 
 module "sagemaker_execution_role" {

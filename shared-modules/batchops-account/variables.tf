@@ -63,6 +63,17 @@ variable "workload_account_ids" {
   }
 }
 
+variable "promotion_evidence_account_ids" {
+  description = "Accounts (staging) that record their inference runs on the registry's versions (promotion evidence production's deploy reads); data-science only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.promotion_evidence_account_ids : contains(var.workload_account_ids, id)])
+    error_message = "Every promotion_evidence_account_ids entry must also be one of workload_account_ids."
+  }
+}
+
 variable "bucket_name" {
   description = "S3 bucket that stores data, scripts and model artefacts."
   type        = string

@@ -28,7 +28,7 @@ from localcloud_tf import (
     terraform_available,
     write_cli_config,
 )
-from tfharness import write_placeholder_zip
+from tfharness import PLACEHOLDER_FUNCTIONS, write_placeholder_zip
 
 # The module's applies happen in the first test's setup (three bootstraps and three roots,
 # ~3-4 min on an idle 2-core machine, much more on a loaded one): a budget of its own.
@@ -83,7 +83,7 @@ def tf_env(work: Path) -> dict[str, str]:
     config = work / "terraformrc"
     write_cli_config(config, provider_mirror(), ROOT / ".infra-work" / "plugin-cache")
     functions = work / "dist" / "functions"
-    for name in ("notify", "approval_trigger", "retrain_trigger"):
+    for name in PLACEHOLDER_FUNCTIONS:
         write_placeholder_zip(functions / f"{name}.zip")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
     env.update(

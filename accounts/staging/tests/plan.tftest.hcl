@@ -16,13 +16,13 @@ run "workload_account_plans_every_part" {
   }
 
   assert {
-    condition     = keys(output.function_arns) == ["batchops-notify"]
-    error_message = "staging runs only the notify function."
+    condition     = toset(keys(output.function_arns)) == toset(["batchops-notify", "batchops-promotion-evidence"])
+    error_message = "staging runs the notify and the promotion-evidence functions."
   }
 
   assert {
-    condition     = toset(keys(output.event_rule_arns)) == toset(["pipeline-status-to-notify", "model-quality-failed-to-data-science-bus", "inference-data-to-inference-pipeline"])
-    error_message = "staging forwards model-quality failures, notifies and starts inference on new data."
+    condition     = toset(keys(output.event_rule_arns)) == toset(["pipeline-status-to-notify", "model-quality-failed-to-data-science-bus", "inference-data-to-inference-pipeline", "inference-run-to-promotion-evidence"])
+    error_message = "staging forwards model-quality failures, notifies, starts inference on new data and records ended runs as promotion evidence."
   }
 
   assert {

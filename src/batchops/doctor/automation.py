@@ -24,6 +24,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "staging": (
         "inference-data-to-inference-pipeline",
+        "inference-run-to-promotion-evidence",
         "model-quality-failed-to-data-science-bus",
         "pipeline-status-to-notify",
     ),
@@ -33,7 +34,12 @@ RULES: dict[str, tuple[str, ...]] = {
         "pipeline-status-to-notify",
     ),
 }
-REGISTRY_FUNCTIONS = ("batchops-approval-trigger", "batchops-retrain-trigger")
+#: Functions besides the notify function, per account (functions.tf).
+EXTRA_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "data-science": ("batchops-approval-trigger", "batchops-retrain-trigger"),
+    "staging": ("batchops-promotion-evidence",),
+    "production": (),
+}
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
     r"(?P<repository>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]+))?$"
@@ -79,9 +85,7 @@ def bus_policy(context: Context) -> str:
 def functions(context: Context) -> str:
     settings = context.settings
     lam = context.client("lambda")
-    names = [settings.notification_function_name]
-    if settings.environment == "data-science":
-        names += list(REGISTRY_FUNCTIONS)
+    names = [settings.notification_function_name, *EXTRA_FUNCTIONS[settings.environment]]
     for name in names:
         try:
             configuration = lam.get_function(FunctionName=name)["Configuration"]
