@@ -123,7 +123,8 @@ def test_job_command_exists(command: str, argv: list[str], jobs: list[str]) -> N
         subcommand = next(word for word in argv[1:] if not word.startswith("-"))
         assert subcommand in TERRAFORM_SUBCOMMANDS, f"{where}: terraform {subcommand}"
     elif program == "python3":
-        assert (REPO / argv[1]).is_file(), f"{where}: {argv[1]} does not exist"
+        script = next(word for word in argv[1:] if not word.startswith("-"))
+        assert (REPO / script).is_file(), f"{where}: {script} does not exist"
     else:
         assert program in SHELL_BUILTINS | {"tflint"}, f"{where}: unexpected command {program!r}"
 

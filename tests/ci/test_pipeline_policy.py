@@ -184,8 +184,12 @@ def test_there_are_production_jobs_to_check() -> None:
 def test_production_jobs_are_manual_protected_serialised_and_main_only(
     file: str, name: str, job: dict[str, Any]
 ) -> None:
-    assert job["environment"]["deployment_tier"] == "production", f"{file}:{name}"
-    assert job["environment"]["name"] in ("production", "infrastructure/production")
+    # AWS sees an environment's protection and tier in the ID token's sub, not its name: the
+    # two protected production environments get distinct tiers so that each production role
+    # trusts exactly one of them.
+    tiers = {"production": "production", "infrastructure/production": "other"}
+    assert job["environment"]["name"] in tiers, f"{file}:{name}"
+    assert job["environment"]["deployment_tier"] == tiers[job["environment"]["name"]]
     assert job["resource_group"] == "aws-production", f"{file}:{name}"
     assert job["rules"] == [{"if": DEFAULT_BRANCH_RULE, "when": "manual"}], f"{file}:{name}"
     assert job["variables"]["AWS_ROLE_ARN"].startswith("$PRODUCTION_")
