@@ -33,6 +33,9 @@ def _scratch_root(tmp_path: Path, script: list[str]) -> Path:
     root = tmp_path / "repo"
     shutil.copytree(REPO / ".gitlab", root / ".gitlab")
     shutil.copy(REPO / ".gitlab-ci.yml", root / ".gitlab-ci.yml")
+    # The jobs' first line checks the trigger's variables with this standalone script.
+    (root / "src/batchops").mkdir(parents=True)
+    shutil.copy(REPO / "src/batchops/trigger_variables.py", root / "src/batchops")
     path = root / DEPLOY_CI_FILE
     text = path.read_text(encoding="utf-8")
     original = yaml.load(text, Loader=_Tolerant)["deploy-staging"]["script"]
@@ -132,3 +135,19 @@ def test_a_trigger_on_another_ref_starts_no_job(tmp_path: Path, standin_on) -> N
     pipeline = _run(standin, ref="feature/x")
     assert pipeline["status"] == "skipped"
     assert not (tmp_path / "repo" / "ran").exists()
+
+
+def test_the_job_refuses_a_variable_the_trigger_may_not_set(tmp_path: Path, standin_on) -> None:
+    """The CI file's trigger-variable check runs first and sees exactly the trigger's names."""
+    root = _scratch_root(tmp_path, ["touch deployed"])
+    job = deploy_job({}, root)
+    assert job.lines[0] == "python3 -I src/batchops/trigger_variables.py"
+    standin = standin_on(root)
+    pipeline = _run(standin, PYTHONPATH="/tmp/evil", MODEL_PACKAGE_ARN="arn:x")
+    assert pipeline["status"] == "failed"
+    log = Path(pipeline["job"]["log"]).read_text(encoding="utf-8")
+    assert "PYTHONPATH" in log and "/tmp/evil" not in log  # names, never values
+    assert not (root / "deployed").exists()
+    pipeline = _run(standin, MODEL_PACKAGE_ARN="arn:x", DEPLOY_ENV="staging")
+    assert pipeline["status"] == "success", pipeline
+    assert (root / "deployed").exists()
