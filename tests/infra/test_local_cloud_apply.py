@@ -10,10 +10,12 @@ EventBridge setting), not by `ignore_changes` in the modules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,9 @@ def tf_env(work: Path) -> dict[str, str]:
     return env
 
 
+_INIT_LOCK = threading.Lock()
+
+
 class Applied:
     """One root applied to the local cloud: what went wrong (if anything) and its records."""
 
@@ -129,7 +134,10 @@ def apply_root(name: str, endpoint: str, work: Path, extra: dict[str, str]) -> A
     if bootstrapped:
         env.update(TF_VAR_environment=account, TF_VAR_sandbox="true")
     for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
-        code, out = terraform(root, env, *step)
+        # The chains run at once but share one plugin cache, and concurrent inits into it
+        # race ("failed to create directory ...: file exists"): one init at a time.
+        with _INIT_LOCK if step[0] == "init" else contextlib.nullcontext():
+            code, out = terraform(root, env, *step)
         if code != 0:
             result.problem = f"terraform {step[0]} failed:\n{out[-6000:]}"
             return result
