@@ -53,6 +53,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "notifications_cmd",
     "events_cmd",
     "gitlab_cmd",
+    "doctor_cmd",
 )
 
 DESCRIPTION = """\

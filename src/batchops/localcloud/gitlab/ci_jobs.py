@@ -1,7 +1,7 @@
 """Which jobs a triggered pipeline runs, and their commands — read from the CI files.
 
 The GitLab stand-in does not carry its own copy of the deploy job: for a trigger it reads
-``.gitlab-ci.yml`` and the child files as GitLab would (:mod:`.ci_config`), evaluates
+``.gitlab-ci.yml`` and the child files as GitLab would (:mod:`.ci_yaml`), evaluates
 ``workflow:rules`` (a trigger they filter out is refused, as GitLab refuses it), the rules of
 the parent's routing jobs (which child pipelines start), then each child job's ``rules``
 with the trigger's variables, and runs the jobs that come out ``on_success`` in stage order,

@@ -11,9 +11,13 @@ What a trigger may do is what the project's settings allow (:mod:`.trigger_polic
 trigger token is required, only the documented pipeline variables are accepted — anything
 else (``PYTHONPATH``…) is refused with GitLab's answer and logged by name only — and what
 runs is derived from the repository's CI files (:mod:`.ci_jobs`): ``workflow:rules``, the
-routing to child pipelines, each job's ``rules`` and ``script``. Jobs run one pipeline at a
-time (the real deploy jobs share a ``resource_group``), as a shell with the job's variables;
-logs are kept under ``<state>/gitlab/``.
+routing to child pipelines, each job's ``rules``, ``before_script`` and ``script`` (less the
+lines the local cloud provides itself: installing the project, the ID token). Jobs run one
+pipeline at a time (the real deploy jobs share a ``resource_group``), as a shell with the
+job's variables; like GitLab, the trigger's request (token removed) is in the file named by
+``TRIGGER_PAYLOAD``, so the jobs' trigger-variable check sees exactly what the trigger set;
+logs are kept under ``<state>/gitlab/``. :func:`deploy_job` names the lines of one
+``deploy-$ENV`` job (for tests and tools).
 
 Pipelines are kept in ``<state>/gitlab/pipelines.json`` (atomic writes): a restarted local
 cloud lists them again, and a job that was running when it died is marked failed.
@@ -32,9 +36,11 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,13 +48,64 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from batchops.fs import atomic_write_json
-from batchops.localcloud.gitlab.ci_jobs import PipelineFiltered, Plan, PlannedJob, plan_trigger
+from batchops.localcloud.gitlab.ci_jobs import (
+    PROVIDED_BY_LOCAL_CLOUD,
+    PipelineFiltered,
+    Plan,
+    PlannedJob,
+    plan_trigger,
+)
+from batchops.localcloud.gitlab.ci_yaml import load_pipeline, script_lines
 from batchops.localcloud.gitlab.faults import Faults
 from batchops.localcloud.gitlab.trigger_policy import refused_variables
 
 log = logging.getLogger(__name__)
 PROJECT_ID = 1
 TokenSource = str | Callable[[], str]
+
+
+#: The CI file whose deploy jobs the local GitLab runs, relative to the repository root.
+DEPLOY_CI_FILE = ".gitlab/ci/model-deploy.yml"
+
+
+class DeployJobError(Exception):
+    """The CI file has no deploy job for the requested environment (one line)."""
+
+
+@dataclass(frozen=True)
+class DeployJob:
+    """One deploy job of the CI file: the lines it runs and those the local cloud provides."""
+
+    name: str
+    environment: str
+    lines: list[str]
+    provided: list[str]
+
+
+def deploy_job(variables: dict[str, str], root: Path) -> DeployJob:
+    """The job ``deploy-$DEPLOY_ENV`` (staging when unset) of :data:`DEPLOY_CI_FILE`."""
+    environment = variables.get("DEPLOY_ENV") or "staging"
+    pipeline = load_pipeline(root / DEPLOY_CI_FILE, root)
+    name = f"deploy-{environment}"
+    job = pipeline.jobs.get(name)
+    if job is None:
+        deploy_jobs = ", ".join(sorted(j for j in pipeline.jobs if j.startswith("deploy-")))
+        raise DeployJobError(
+            f"{DEPLOY_CI_FILE}: no job {name} for DEPLOY_ENV={environment!r} "
+            f"(deploy jobs: {deploy_jobs or 'none'})"
+        )
+    provided = {
+        line
+        for template in PROVIDED_BY_LOCAL_CLOUD
+        for line in script_lines(pipeline.templates.get(template, {}), "before_script")
+    }
+    before = script_lines(job, "before_script")
+    return DeployJob(
+        name=name,
+        environment=environment,
+        lines=[line for line in before if line not in provided] + script_lines(job),
+        provided=[line for line in before if line in provided],
+    )
 
 
 def _now() -> str:
@@ -393,6 +450,15 @@ class GitLabStandIn:
         }
         if self.endpoint:
             environ["BATCHOPS_ENDPOINT"] = self.endpoint
+        # GitLab gives a trigger's jobs its request (token removed) in TRIGGER_PAYLOAD
+        folder = self._folder or Path(tempfile.mkdtemp(prefix="batchops-gitlab-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        payload = folder / f"pipeline-{pipeline_id}-trigger-payload.json"
+        with self._lock:
+            record = self._pipelines[pipeline_id]
+            request = {"ref": record["ref"], "variables": dict(record["variables"])}
+        payload.write_text(json.dumps(request), encoding="utf-8")
+        environ["TRIGGER_PAYLOAD"] = str(payload)
         script = "set -eo pipefail\n" + "\n".join(job.script) + "\n"
         command = ["bash", "-c", script]
         log_path = self._folder / f"pipeline-{pipeline_id}-{job.name}.log" if self._folder else None
@@ -420,7 +486,10 @@ class GitLabStandIn:
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text(
-                "".join(f"$ {line}\n" for line in job.script) + output, encoding="utf-8"
+                "".join(f"# provided by the local cloud: {line}\n" for line in job.provided)
+                + "".join(f"$ {line}\n" for line in job.script)
+                + output,
+                encoding="utf-8",
             )
         status = "success" if completed.returncode == 0 else "failed"
         self._set_job(
