@@ -22,6 +22,9 @@ def repo_copy(repo_root: Path, tmp_path: Path) -> Path:
     shutil.copy(repo_root / ".gitlab-ci.yml", copy / ".gitlab-ci.yml")
     shutil.copytree(repo_root / ".gitlab" / "ci", copy / ".gitlab" / "ci")
     shutil.copytree(repo_root / "config", copy / "config")
+    # the jobs' first line checks the trigger's variables with this standalone script
+    (copy / "src" / "batchops").mkdir(parents=True)
+    shutil.copy(repo_root / "src" / "batchops" / "trigger_variables.py", copy / "src" / "batchops")
     return copy
 
 

@@ -45,6 +45,8 @@ class PlannedJob:
     child: str = ""
     #: ``before_script`` lines skipped because the local cloud provides them
     provided: tuple[str, ...] = ()
+    #: the job's ``environment:name`` (GitLab's ``CI_ENVIRONMENT_NAME``)
+    environment: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,14 @@ def _child_jobs(
                 provided=tuple(
                     line for line in script_lines(job, "before_script") if line in provided
                 ),
+                environment=_environment_name(job.get("environment")),
             )
         )
     planned.sort(key=lambda j: order.get(j.stage, len(order)))
     return planned
+
+
+def _environment_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("name") or "")
+    return str(value or "")

@@ -445,6 +445,7 @@ class GitLabStandIn:
             "CI_JOB_ID": str(job_id),
             "CI_JOB_NAME": job.name,
             "CI_JOB_STAGE": job.stage,
+            "CI_ENVIRONMENT_NAME": job.environment,
             "CI_PROJECT_DIR": str(self._repo()),
             "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
         }
