@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from batchops.pipelines.build import BuildContext
+from batchops.pipelines.data_quality import check_step, engine
 from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
@@ -57,7 +58,6 @@ def _s3_output(name: str, uri: Any) -> Any:
 
 def build_inference(ctx: BuildContext) -> Any:
     from sagemaker.core import image_uris
-    from sagemaker.core.model_monitor.dataset_format import DatasetFormat
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.transformer import Transformer
     from sagemaker.core.workflow.conditions import ConditionEquals
@@ -65,14 +65,9 @@ def build_inference(ctx: BuildContext) -> Any:
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.properties import PropertyFile
-    from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
     from sagemaker.mlops.workflow.condition_step import ConditionStep
     from sagemaker.mlops.workflow.model_step import ModelStep
     from sagemaker.mlops.workflow.pipeline import Pipeline
-    from sagemaker.mlops.workflow.quality_check_step import (
-        DataQualityCheckConfig,
-        QualityCheckStep,
-    )
     from sagemaker.mlops.workflow.steps import ProcessingStep, TransformStep
     from sagemaker.serve.model_builder import ModelBuilder
 
@@ -94,6 +89,9 @@ def build_inference(ctx: BuildContext) -> Any:
         "GitCommit": ParameterString("GitCommit", default_value="unknown"),
         "UserId": ParameterString("UserId", default_value="unknown"),
     }
+    if engine(ctx) == "batchops":
+        # the folder holding both registered baseline files (the check stages it whole)
+        params["BaselineFolder"] = ParameterString("BaselineFolder", default_value=UNSET)
     run = Join(
         on="/",
         values=[
@@ -182,30 +180,20 @@ def build_inference(ctx: BuildContext) -> Any:
     )
     predictions = transform.properties.TransformOutput.S3OutputPath
 
-    data_quality = QualityCheckStep(
-        name="CheckDataQuality",
-        quality_check_config=DataQualityCheckConfig(
-            # data quality is about the model's *inputs*: the validated batch, checked
-            # against the training features; predictions are judged by model quality
-            baseline_dataset=outputs["batch"].S3Output.S3Uri,
-            dataset_format=DatasetFormat.csv(header=False),
-            output_s3_uri=run_uri("data-quality"),
-        ),
-        check_job_config=CheckJobConfig(
-            role=settings.role_arn,
-            instance_count=1,
-            instance_type=instances["quality_check"],
-            volume_kms_key=settings.kms_key,
-            output_kms_key=settings.kms_key,
-            sagemaker_session=ctx.session,
-        ),
-        skip_check=False,
-        fail_on_violation=False,  # violations warn (notification); the run goes on
-        register_new_baseline=False,
-        supplied_baseline_statistics=params["BaselineStatistics"],
-        supplied_baseline_constraints=params["BaselineConstraints"],
-        model_package_group_name=settings.model_package_group_name,
-    )
+    # data quality is about the model's *inputs*: the validated batch, checked against the
+    # training features' baseline registered with the pinned version; violations warn
+    data_quality = check_step(
+        ctx,
+        "CheckDataQuality",
+        outputs["batch"].S3Output.S3Uri,
+        run_uri("data-quality"),
+        baseline_statistics=params["BaselineStatistics"],
+        baseline_constraints=params["BaselineConstraints"],
+        baseline_folder=params.get("BaselineFolder"),
+        model_package_arn=params["ModelPackageArn"],
+        image=config["images"]["processing"],
+        instance_type=instances["quality_check"],
+    ).step
 
     model_quality = ProcessingStep(
         name="CheckModelQuality",

@@ -250,21 +250,18 @@ def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
 
     described = pipelines.describe(clients, arn)
     steps = {s["StepName"]: s for s in pipelines.steps(clients, arn)}
-    violations: list[dict[str, str]] = []
-    report = steps.get("CheckDataQuality", {}).get("Metadata", {}).get("QualityCheck", {})
-    if report.get("ViolationReport"):
-        try:
-            found = read_s3_json(clients, report["ViolationReport"]).get("violations", [])
-        except Exception:
-            found = []
-        violations = [
-            {
-                "feature": v.get("feature_name"),
-                "check": v.get("constraint_check_type"),
-                "description": v.get("description"),
-            }
-            for v in found
-        ]
+    from batchops.records import quality_check
+
+    check = steps.get("CheckDataQuality")
+    report = quality_check(clients, check.get("Metadata")) if check else None
+    violations = [
+        {
+            "feature": v.get("feature_name"),
+            "check": v.get("constraint_check_type"),
+            "description": v.get("description"),
+        }
+        for v in (report or {}).get("violations", [])
+    ]
     quality = None
     mq = steps.get("CheckModelQuality")
     threshold = load_settings(env).accuracy_mse_threshold
