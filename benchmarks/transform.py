@@ -5,7 +5,8 @@ as the pipeline runs them (script mode, ``SM_CHANNEL_*``), leaving the real
 ``model.tar.gz`` content: ``xgboost-model.json`` + ``transform.json`` +
 ``code/inference.py``; a generated inference batch of N rows (default 1M) as CSV.
 
-* **ours**: ``python -m batchops.localcloud.transform_host`` with the arguments the
+* **ours**: the transform host (``python -m
+  batchops.localcloud.executor.containers.transform_host``) with the arguments the
   executor's Transform step passes for the inference pipeline (CSV in, CSV out,
   ``MultiRecord``, ``MaxPayloadInMB=6``, ``JoinSource=Input``): read, parse, apply the
   saved transform, predict, join each prediction to its input record, write ``.out``.
@@ -122,7 +123,8 @@ def batch(work: Path, rows: int) -> Path:
 #: the transform host started with ``import polars`` failing, as in SageMaker's XGBoost image
 NO_POLARS = (
     "import runpy, sys; sys.modules['polars'] = None; "
-    "runpy.run_module('batchops.localcloud.transform_host', run_name='__main__', alter_sys=True)"
+    "runpy.run_module('batchops.localcloud.executor.containers.transform_host', "
+    "run_name='__main__', alter_sys=True)"
 )
 
 
@@ -130,7 +132,11 @@ def ours(
     model: Path, source: Path, out: Path, payload_mb: float, polars: bool = True
 ) -> tuple[float, float, float]:
     """(serving-loop seconds, peak RSS MiB, process wall seconds incl. start and model load)."""
-    start = ["-m", "batchops.localcloud.transform_host"] if polars else ["-c", NO_POLARS]
+    start = (
+        ["-m", "batchops.localcloud.executor.containers.transform_host"]
+        if polars
+        else ["-c", NO_POLARS]
+    )
     command = [
         sys.executable, *start,
         "--model-dir", str(model), "--code-dir", str(model / "code"), "--program", "inference.py",

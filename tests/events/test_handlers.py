@@ -14,7 +14,7 @@ import pytest
 from batchops.config import STEP_STATUSES
 from batchops.functions import _runtime, approval_trigger, notify, retrain_trigger
 from batchops.functions._runtime import ConfigurationError, HandlerError, MalformedEventError
-from batchops.localcloud.gitlab_standin import GitLabStandIn
+from batchops.localcloud.gitlab.standin import GitLabStandIn
 
 from . import events as ev
 

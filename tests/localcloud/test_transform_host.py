@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from batchops.localcloud import transform_host
+from batchops.localcloud.executor.containers import transform_host
 
 SCRIPT = """
 def model_fn(model_dir):

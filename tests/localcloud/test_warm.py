@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from batchops.localcloud import warm
+from batchops.localcloud.executor.containers import warm
 
 
 def _env(**extra: str) -> dict[str, str]:

@@ -14,12 +14,20 @@ import socket
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchops.errors import CloudError
-from batchops.localcloud.bus import EventBus
+from batchops.localcloud.aws.context import serving
+from batchops.localcloud.aws.events.bus import EventBus
+from batchops.localcloud.aws.logs.job_logs import JobLogsToCloudWatch
+from batchops.localcloud.aws.sagemaker.pipeline_events import PipelineStatusEvents
 from batchops.localcloud.executor.runner import Executor
 from batchops.localcloud.executor.store import ExecutionStore
+
+if TYPE_CHECKING:
+    from batchops.localcloud.aws.events.router import EventRouter
+    from batchops.localcloud.aws.sns.outbox import Outbox
+    from batchops.localcloud.gitlab.standin import GitLabStandIn
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +62,11 @@ class LocalCloud:
         self.host = host
         self.port = port
         self.options = dict(options or {})
-        self.registry_policies: dict[tuple[str, str, str], str] = {}
         self.bus = EventBus(self.state_dir)
+        #: the event side, attached by :func:`batchops.localcloud.runtime.start_local_cloud`
+        self.router: EventRouter | None = None
+        self.outbox: Outbox | None = None
+        self.gitlab: GitLabStandIn | None = None
         self.store = ExecutionStore(self.state_dir)
         self.endpoint = ""
         self.executor: Executor
@@ -67,6 +78,11 @@ class LocalCloud:
             "executions": lambda: [r.to_json() for r in self.store.all()],
         }
         self._stopped = threading.Event()
+        self._on_stop: list[Callable[[], None]] = []
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the cloud stops (before the executor and the server)."""
+        self._on_stop.append(callback)
 
     def add_internal(self, name: str, provider: Callable[[], Any]) -> None:
         """Serve ``provider()`` as JSON at ``/_batchops/<name>``."""
@@ -76,6 +92,12 @@ class LocalCloud:
         def application(
             environ: dict[str, Any], start_response: Callable[..., Any]
         ) -> Iterable[bytes]:
+            # moto's bodies are in memory already: materialise them while the request's
+            # local cloud is current (the handlers and backends look it up)
+            with serving(self):
+                return list(serve(environ, start_response))
+
+        def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
             path = environ.get("PATH_INFO", "")
             if path.startswith(INTERNAL_PREFIX):
                 name = path[len(INTERNAL_PREFIX) :].strip("/")
@@ -101,7 +123,7 @@ class LocalCloud:
         )
         from werkzeug.serving import make_server
 
-        from batchops.localcloud import patches
+        from batchops.localcloud import aws
 
         if self.port and port_in_use(self.host, self.port):
             raise CloudError(
@@ -121,9 +143,19 @@ class LocalCloud:
         self.port = self._server.server_port
         self.endpoint = f"http://{self.host}:{self.port}"
         self.executor = Executor(
-            self.store, endpoint=self.endpoint, emit=self.bus.emit, options=self.options
+            self.store,
+            endpoint=self.endpoint,
+            hooks=[
+                PipelineStatusEvents(self.bus.emit),
+                JobLogsToCloudWatch(
+                    lambda record: self.executor.clients(
+                        record.account_id, record.region, record.role_arn
+                    ).client("logs")
+                ),
+            ],
+            options=self.options,
         )
-        patches.install(self)
+        aws.install()
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="localcloud-http", daemon=True
         )
@@ -134,6 +166,8 @@ class LocalCloud:
         if self._stopped.is_set():
             return
         self._stopped.set()
+        for callback in reversed(self._on_stop):
+            callback()
         if hasattr(self, "executor"):
             self.executor.shutdown()
         if self._server is not None:

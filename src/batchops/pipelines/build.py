@@ -30,9 +30,9 @@ from typing import Any
 from batchops.config import Settings
 from batchops.errors import BatchopsError, PipelineError
 from batchops.fs import atomic_write_text
+from batchops.pipelines.build_folder import build_root
 from batchops.pipelines.project import PipelineProject, PipelineSpec
 
-BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
 STAMPED_PARAMETERS = ("GitCommit", "UserId")
 #: Settings a definition never contains: changing them must not regenerate it.
 NOT_IN_DEFINITIONS = {
@@ -77,10 +77,6 @@ class Built:
     assets: dict[str, Path]  #: object key in the settings' bucket -> local file
     folder: Path
     cached: bool
-
-
-def build_root() -> Path:
-    return Path(os.environ.get(BUILD_DIR_ENV, ".batchops/build"))
 
 
 def git_commit(cwd: Path | None = None) -> str:

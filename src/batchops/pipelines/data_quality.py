@@ -28,6 +28,7 @@ from typing import Any
 
 from batchops.errors import PipelineError
 from batchops.pipelines.build import BuildContext
+from batchops.pipelines.step_code import PLATFORM_SCRIPTS
 
 ENGINES = ("batchops", "model-monitor")
 #: The output every data-quality step writes to (the name the SDK's QualityCheck uses).
@@ -35,7 +36,7 @@ OUTPUT_NAME = "quality_check_output"
 PROCESSING = "/opt/ml/processing"
 DATASET_INPUT = "baseline_dataset_input"  #: the QualityCheck step's input name, kept
 DATASET_FORMAT = '{"csv": {"header": false}}'
-JOB_SCRIPT = Path(__file__).resolve().parents[1] / "monitor" / "job.py"
+JOB_SCRIPT = PLATFORM_SCRIPTS[0]  #: batchops.monitor.job
 #: The images the batchops engine runs in: (framework, version) -> the runtime whose wheels
 #: ship with the job (tools/image-runtimes/<runtime>-step-wheels.txt).
 ENGINE_IMAGES = {("sklearn", "1.2-1"): "sklearn-1.2-1"}

@@ -158,8 +158,8 @@ def failure_reason(ctx: StepContext, tail: Sequence[str], code: int) -> str:
 
 
 def _start(ctx: StepContext, argv: list[str], cwd: Path, environment: Mapping[str, str]) -> Any:
-    """A warm fork for Python commands (see ``localcloud.warm``), else a subprocess."""
-    from batchops.localcloud import warm
+    """A warm fork for Python commands (see ``executor.containers.warm``), else a subprocess."""
+    from batchops.localcloud.executor.containers import warm
 
     if argv and argv[0] == sys.executable and warm.supports(argv) and warm.enabled(ctx.options):
         try:

@@ -10,13 +10,11 @@ change is emitted as the EventBridge event SageMaker sends.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
 import threading
-import uuid
-from collections.abc import Callable
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
@@ -27,19 +25,11 @@ from batchops.localcloud.executor.conditions import evaluate_conditions
 from batchops.localcloud.executor.context import StepContext, StepFailed, StepOutcome, StepStopped
 from batchops.localcloud.executor.definition import Definition, StepDef, parse_definition
 from batchops.localcloud.executor.expressions import Resolver, load_json_document
+from batchops.localcloud.executor.hooks import ExecutorHooks, HookRelay
 from batchops.localcloud.executor.storage import read_text
 from batchops.localcloud.executor.store import ExecutionRecord, ExecutionStore, StepRecord, now
 
 log = logging.getLogger(__name__)
-
-STEP_EVENT = "SageMaker Model Building Pipeline Execution Step Status Change"
-EXECUTION_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
-
-
-def _camel(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
-    return value
 
 
 def _iso(moment: Any) -> str | None:
@@ -54,12 +44,12 @@ class Executor:
         store: ExecutionStore,
         *,
         endpoint: str,
-        emit: Callable[[dict[str, Any]], None],
+        hooks: Sequence[ExecutorHooks] = (),
         options: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.endpoint = endpoint
-        self.emit = emit
+        self.hooks = HookRelay(hooks)
         self.options = {
             "max_parallel_steps": 4,
             "endpoint": endpoint,
@@ -146,78 +136,14 @@ class Executor:
             self.store.save(record)
         self._emit_execution(record, previous)
 
-    # ----- events -------------------------------------------------------------------------
-    def _base_event(self, record: ExecutionRecord, detail_type: str) -> dict[str, Any]:
-        return {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": detail_type,
-            "source": "aws.sagemaker",
-            "account": record.account_id,
-            "time": _iso(now()),
-            "region": record.region,
-            "resources": [record.pipeline_arn, record.arn],
-        }
-
     def _emit_execution(self, record: ExecutionRecord, previous: str | None) -> None:
-        event = self._base_event(record, EXECUTION_EVENT)
-        detail = {
-            "pipelineArn": record.pipeline_arn,
-            "pipelineExecutionArn": record.arn,
-            "pipelineExecutionDisplayName": record.display_name,
-            "currentPipelineExecutionStatus": record.status,
-            "previousPipelineExecutionStatus": previous or "",
-            "executionStartTime": _iso(record.created),
-            "pipelineExecutionDescription": record.description,
-        }
-        if record.ended:
-            detail["executionEndTime"] = _iso(record.ended)
-        if record.failure_reason:
-            detail["failureReason"] = record.failure_reason
-        event["detail"] = detail
-        self.emit(event)
+        self.hooks.execution_status_changed(record, previous)
 
     def emit_step(self, record: ExecutionRecord, step: StepRecord, previous: str | None) -> None:
-        event = self._base_event(record, STEP_EVENT)
-        detail: dict[str, Any] = {
-            "pipelineArn": record.pipeline_arn,
-            "pipelineExecutionArn": record.arn,
-            "stepName": step.name,
-            "stepType": step.type,
-            "currentStepStatus": step.status,
-            "previousStepStatus": previous or "",
-            "stepStartTime": _iso(step.start_time),
-            "metadata": _camel(step.metadata),
-        }
-        if step.end_time:
-            detail["stepEndTime"] = _iso(step.end_time)
-        if step.failure_reason:
-            detail["failureReason"] = step.failure_reason
-        event["detail"] = detail
-        self.emit(event)
+        self.hooks.step_status_changed(record, step, previous)
 
     def emit_job_log(self, record: ExecutionRecord, group: str, job: str, path: Path) -> None:
-        """Copy a job's log into CloudWatch Logs, where AWS keeps SageMaker job logs."""
-        try:
-            lines = (
-                path.read_text(encoding="utf-8", errors="replace").splitlines()
-                if path.exists()
-                else []
-            )
-            logs = self.clients(record.account_id, record.region, record.role_arn).client("logs")
-            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                logs.create_log_group(logGroupName=group)
-            stream = f"{job}/algo-1-{int(now().timestamp())}"
-            logs.create_log_stream(logGroupName=group, logStreamName=stream)
-            stamp = int(now().timestamp() * 1000)
-            for start in range(0, len(lines), 5000):
-                chunk = [
-                    {"timestamp": stamp, "message": line or " "}
-                    for line in lines[start : start + 5000]
-                ]
-                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=chunk)
-        except Exception:  # logs are best effort; the step result does not depend on them
-            log.debug("could not copy %s to CloudWatch", path, exc_info=True)
+        self.hooks.job_log_written(record, group, job, path)
 
 
 class _Run:

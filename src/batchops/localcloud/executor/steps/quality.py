@@ -25,6 +25,12 @@ from typing import Any
 
 from batchops.errors import BatchopsError, PipelineError
 from batchops.localcloud.executor.context import StepContext, StepFailed, StepOutcome
+from batchops.localcloud.executor.steps._job import (
+    job_properties,
+    prepare_workspace,
+    publish_outputs,
+    stage_inputs,
+)
 from batchops.localcloud.executor.storage import download, split_uri
 
 _OUTPUT_NAME = "quality_check_output"
@@ -113,13 +119,6 @@ def _violations(path: Path) -> list[dict[str, Any]]:
 
 
 def run_quality_check(ctx: StepContext, args: dict[str, Any], step: dict[str, Any]) -> StepOutcome:
-    from batchops.localcloud.executor.steps.processing import (
-        job_properties,
-        prepare_workspace,
-        publish_outputs,
-        stage_inputs,
-    )
-
     check_type = step.get("CheckType", "DATA_QUALITY")
     if check_type != "DATA_QUALITY":
         raise StepFailed(

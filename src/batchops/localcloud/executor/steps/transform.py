@@ -6,7 +6,8 @@ and environment from that registered version (read cross-account from the centra
 registry when the ARN is in another account, which the registry's resource policy must
 allow). The inference script is ``SAGEMAKER_PROGRAM`` (default ``inference.py``) from
 ``SAGEMAKER_SUBMIT_DIRECTORY`` or, as framework containers do, the ``code/`` folder of
-``model.tar.gz``. The serving loop runs in :mod:`batchops.localcloud.transform_host`.
+``model.tar.gz``. The serving loop runs in
+:mod:`batchops.localcloud.executor.containers.transform_host`.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def run_transform(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     command = [
         sys.executable,
         "-m",
-        "batchops.localcloud.transform_host",
+        "batchops.localcloud.executor.containers.transform_host",
         "--model-dir",
         str(model_dir),
         "--code-dir",

@@ -25,30 +25,49 @@ Errors a handler marks ``retryable = False`` go there at once.
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import queue
 import threading
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from batchops.errors import CloudError
-from batchops.localcloud.router_support import LambdaContext, bus_allows, json_path, one_line
+from batchops.localcloud.aws.events.targets.credentials import RoleSessions
+from batchops.localcloud.aws.events.targets.errors import PermanentDeliveryError
+from batchops.localcloud.aws.events.targets.lambda_function import invoke_function
+from batchops.localcloud.aws.events.targets.payload import as_message, target_payload
+from batchops.localcloud.aws.events.targets.queues_and_topics import (
+    publish_to_topic,
+    send_to_queue,
+)
+from batchops.localcloud.aws.events.targets.sagemaker_pipeline import start_pipeline
+from batchops.localcloud.aws.iam.policies import policy_allows
 
 log = logging.getLogger(__name__)
 _STOP = object()
 MAX_HOPS = 4
 
 
+def one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
 class _Lane:
-    def __init__(self, name: str, work: Callable[[Any], None], lock: threading.Lock) -> None:
+    def __init__(
+        self,
+        name: str,
+        work: Callable[[Any], None],
+        lock: threading.Lock,
+        context: Callable[[], AbstractContextManager[Any]],
+    ) -> None:
         self._lock = lock
+        self._context = context
         self.queue: queue.Queue[Any] = queue.Queue()
         self.pending = 0
         self._work = work
@@ -61,7 +80,8 @@ class _Lane:
             if item is _STOP:
                 return
             try:
-                self._work(item)
+                with self._context():
+                    self._work(item)
             except Exception:  # the router must outlive any bug in one delivery
                 log.exception("event router: unexpected error")
             finally:
@@ -77,8 +97,11 @@ class EventRouter:
         state_dir: Path,
         max_attempts: int = 3,
         base_delay: float = 0.2,
+        context: Callable[[], AbstractContextManager[Any]] = nullcontext,
     ) -> None:
+        """``context`` is entered around every delivery (the local cloud's request context)."""
         self.endpoint = endpoint
+        self._context = context
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.dead_letter_path = Path(state_dir) / "dead-letters.jsonl"
@@ -87,8 +110,7 @@ class EventRouter:
         self._dead: list[dict[str, Any]] = []
         self._lanes: dict[tuple[str, str], _Lane] = {}
         self._lock = threading.Lock()
-        self._clients: dict[str, Any] = {}
-        self._env_cache: dict[tuple[str, str], tuple[float, dict[str, str]]] = {}
+        self._sessions = RoleSessions(endpoint)
         self._stopped = False
 
     # ----- intake ------------------------------------------------------------------------
@@ -103,7 +125,9 @@ class EventRouter:
                 return
             lane = self._lanes.get(key)
             if lane is None:
-                lane = self._lanes[key] = _Lane(f"{account}-{key[1]}", self._route, self._lock)
+                lane = self._lanes[key] = _Lane(
+                    f"{account}-{key[1]}", self._route, self._lock, self._context
+                )
             lane.pending += 1
         lane.queue.put((event, account, bus, hops))
 
@@ -249,7 +273,7 @@ class EventRouter:
         queue_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
         if queue_arn:
             try:
-                self._send_sqs(queue_arn, json.dumps(record, default=str))
+                send_to_queue(queue_arn, json.dumps(record, default=str))
             except Exception as dlq_error:
                 log.error("dead-letter queue %s unreachable: %s", queue_arn, one_line(dlq_error))
 
@@ -260,149 +284,41 @@ class EventRouter:
     def status(self) -> dict[str, Any]:
         return {"stats": dict(self.stats), "recent": list(self.recent)[-200:]}
 
-    def _payload(self, event: dict[str, Any], target: dict[str, Any]) -> Any:
-        if target.get("Input"):
-            return json.loads(target["Input"])
-        if target.get("InputPath"):
-            return json_path(event, target["InputPath"])
-        transformer = target.get("InputTransformer")
-        if transformer:
-            from moto.events.utils import EventTemplateParser
-
-            return EventTemplateParser.parse(
-                input_template=transformer.get("InputTemplate"),
-                input_paths_map=transformer.get("InputPathsMap", {}),
-                event=event,  # type: ignore[arg-type]
-            )
-        return event
-
     def _invoke(
         self, event: dict[str, Any], target: dict[str, Any], rule_account: str, hops: int
     ) -> Any:
         arn = str(target["Arn"])
         parts = arn.split(":")
         if len(parts) < 6:
-            raise _Permanent(f"target ARN {arn!r} is not an ARN")
+            raise PermanentDeliveryError(f"target ARN {arn!r} is not an ARN")
         service, region, account = parts[2], parts[3], parts[4]
-        payload = self._payload(event, target)
+        payload = target_payload(event, target)
         if service == "lambda":
-            return self._invoke_lambda(payload, account, region, parts[6])
+            return invoke_function(
+                payload, account=account, region=region, name=parts[6], sessions=self._sessions
+            )
         if service == "sns":
-            from moto.sns.models import sns_backends
-
-            body = payload if isinstance(payload, str) else json.dumps(payload, default=str)
-            return {"message_id": sns_backends[account][region].publish(message=body, arn=arn)}
+            return publish_to_topic(arn, as_message(payload))
         if service == "sqs":
-            body = payload if isinstance(payload, str) else json.dumps(payload, default=str)
-            return self._send_sqs(arn, body)
+            return send_to_queue(arn, as_message(payload))
         if service == "sagemaker" and ":pipeline/" in arn:
-            return self._start_pipeline(event, target, account, region, arn)
+            return start_pipeline(
+                event, target, account=account, region=region, arn=arn, sessions=self._sessions
+            )
         if service == "events" and ":event-bus/" in arn:
-            bus_name = arn.split(":event-bus/", 1)[1]
             return self._forward(
                 event,
                 source_account=rule_account,
                 target_account=account,
                 region=region,
-                bus_name=bus_name,
+                bus_name=arn.split(":event-bus/", 1)[1],
                 hops=hops,
             )
-        raise _Permanent(f"target {arn}: the local cloud does not deliver to {service} targets")
-
-    # ----- targets -----------------------------------------------------------------------
-    def _session_env(self, role_arn: str, region: str) -> dict[str, str]:
-        """Credentials of ``role_arn`` as Lambda's environment has them (cached 10 min)."""
-        cached = self._env_cache.get((role_arn, region))
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        made = self._make_session_env(role_arn, region)
-        self._env_cache[(role_arn, region)] = (time.monotonic() + 600, made)
-        return made
-
-    def _make_session_env(self, role_arn: str, region: str) -> dict[str, str]:
-        from batchops.aws import Clients
-
-        with self._lock:
-            clients = self._clients.get(role_arn)
-            if clients is None:
-                clients = self._clients[role_arn] = Clients(
-                    region=region,
-                    endpoint=self.endpoint,
-                    role_arn=role_arn,
-                    session_name="batchops-router",
-                )
-        creds = clients.session().get_credentials().get_frozen_credentials()
-        return {
-            "AWS_ACCESS_KEY_ID": creds.access_key,
-            "AWS_SECRET_ACCESS_KEY": creds.secret_key,
-            "AWS_SESSION_TOKEN": creds.token or "",
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_ENDPOINT_URL": self.endpoint,
-        }
-
-    def _invoke_lambda(self, payload: Any, account: str, region: str, name: str) -> Any:
-        from moto.awslambda.models import lambda_backends
-
-        from batchops.functions._runtime import ENVIRONMENT
-
-        try:
-            function = lambda_backends[account][region].get_function(name)
-        except Exception:
-            raise _Permanent(f"Lambda function {name} does not exist in {account}") from None
-        module_name, _, attribute = str(function.handler or "").rpartition(".")
-        try:
-            entry = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError, ValueError):
-            raise _Permanent(
-                f"Lambda {name}: handler {function.handler!r} is not importable in the local "
-                "cloud (it runs handlers in-process)"
-            ) from None
-        variables = dict(function.environment_vars or {})
-        variables.update(self._session_env(function.role, region))
-        variables["AWS_LAMBDA_FUNCTION_NAME"] = function.function_name
-        context = LambdaContext(
-            function.function_name, function.function_arn, timeout_s=int(function.timeout or 60)
+        raise PermanentDeliveryError(
+            f"target {arn}: the local cloud does not deliver to {service} targets"
         )
-        token = ENVIRONMENT.set(variables)
-        try:
-            return entry(payload, context)
-        finally:
-            ENVIRONMENT.reset(token)
 
-    def _start_pipeline(
-        self, event: dict[str, Any], target: dict[str, Any], account: str, region: str, arn: str
-    ) -> Any:
-        from batchops.aws import Clients
-
-        role = target.get("RoleArn") or f"arn:aws:iam::{account}:role/batchops-deploy"
-        parameters = []
-        for entry in (target.get("SageMakerPipelineParameters") or {}).get(
-            "PipelineParameterList", []
-        ):
-            value = entry["Value"]
-            if isinstance(value, str) and value.startswith("$."):
-                value = json_path(event, value)
-                if value is None:
-                    raise _Permanent(f"parameter {entry['Name']}: {entry['Value']} not in event")
-            parameters.append({"Name": entry["Name"], "Value": str(value)})
-        with self._lock:
-            clients = self._clients.get(role)
-            if clients is None:
-                clients = self._clients[role] = Clients(
-                    region=region,
-                    endpoint=self.endpoint,
-                    role_arn=role,
-                    session_name="batchops-router",
-                )
-        started = clients.client("sagemaker").start_pipeline_execution(
-            PipelineName=arn.rsplit("/", 1)[1],
-            PipelineParameters=parameters,
-            PipelineExecutionDisplayName=f"event-{str(event.get('id', ''))[:8]}",
-            ClientRequestToken=f"{event.get('id', uuid.uuid4())}-{target.get('Id', '')}"[:128],
-        )
-        return {"pipeline_execution_arn": started["PipelineExecutionArn"]}
-
+    # ----- cross-account forwarding -------------------------------------------------
     def _forward(
         self,
         event: dict[str, Any],
@@ -416,24 +332,20 @@ class EventRouter:
         from moto.events.models import events_backends
 
         if hops >= MAX_HOPS:
-            raise _Permanent(f"event {event.get('id')} forwarded {hops} times; loop?")
+            raise PermanentDeliveryError(f"event {event.get('id')} forwarded {hops} times; loop?")
         bus = events_backends[target_account][region].event_buses.get(bus_name)
         if bus is None:
-            raise _Permanent(f"event bus {bus_name} does not exist in {target_account}")
-        if target_account != source_account and not bus_allows(bus.policy, source_account):
-            raise _Permanent(
+            raise PermanentDeliveryError(f"event bus {bus_name} does not exist in {target_account}")
+        bus_arn = f"arn:aws:events:{region}:{target_account}:event-bus/{bus_name}"
+        if target_account != source_account and not policy_allows(
+            bus.policy, source_account, "events:PutEvents", bus_arn
+        ):
+            raise PermanentDeliveryError(
                 f"event bus {bus_name} in {target_account} has no policy allowing "
                 f"events:PutEvents from {source_account}"
             )
         self.submit(event, target_account, bus_name, hops + 1)
         return {"forwarded_to": f"{target_account}/{bus_name}"}
-
-    def _send_sqs(self, queue_arn: str, body: str) -> Any:
-        from moto.sqs.models import sqs_backends
-
-        _, _, _, region, account, name = queue_arn.split(":", 5)
-        sqs_backends[account][region].send_message(name, body)
-        return {"queue": name}
 
 
 def _flatten(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -449,7 +361,3 @@ def _matches(pattern: Any, event: dict[str, Any], flat: dict[str, Any] | None) -
     if flat is None or match is None:  # another moto version: its public (slower) entry
         return bool(pattern.matches_event(event))
     return bool(match(flat, pattern.get_pattern()))
-
-
-class _Permanent(CloudError):
-    retryable = False

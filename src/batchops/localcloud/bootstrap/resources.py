@@ -9,16 +9,18 @@ subscriptions, the idempotency table, and in data-science the model package grou
 its resource policy and the GitLab trigger secret. Applying the Terraform roots against
 the local cloud is tested separately; this bootstrap is the fast path (< 2 s) that
 ``batchops local up`` takes. Every call is idempotent.
+
+(The event wiring of each account — functions, rules, targets, bus policy — is in
+:mod:`batchops.localcloud.bootstrap.events`.)
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from batchops.aws import Clients
-from batchops.config import ENVIRONMENTS, Settings, load_settings
+from batchops.config import Settings
 
 LOCAL_TRIGGER_TOKEN = "local-trigger-token"
 
@@ -199,36 +201,3 @@ def bootstrap_account(settings: Settings, clients: Clients, readers: list[str]) 
             KmsKeyId=settings.kms_key,
             SecretString=LOCAL_TRIGGER_TOKEN,
         )
-
-
-def bootstrap(endpoint: str, *, gitlab_url: str | None = None) -> dict[str, Settings]:
-    """Bootstrap every environment; returns the settings used, by environment.
-
-    ``gitlab_url`` points the approval Lambda at the GitLab stand-in (default: settings).
-    """
-    from batchops.localcloud.bootstrap_events import bootstrap_events
-
-    environments = {env: load_settings(env) for env in ENVIRONMENTS}
-    readers = [s.account_id for e, s in environments.items() if e != "data-science"]
-
-    def one(settings: Settings) -> None:
-        clients = Clients(
-            region=settings.region,
-            endpoint=endpoint,
-            role_arn=settings.access_role_arn,
-            session_name="batchops-bootstrap",
-        )
-        own_readers = readers if settings.environment == "data-science" else []
-        bootstrap_account(settings, clients, own_readers)
-        bootstrap_events(
-            settings,
-            clients,
-            environments["data-science"],
-            gitlab_url=gitlab_url,
-            readers=own_readers,
-        )
-
-    # accounts are independent: overlap their round trips
-    with ThreadPoolExecutor(max_workers=len(environments)) as pool:
-        list(pool.map(one, environments.values()))
-    return environments

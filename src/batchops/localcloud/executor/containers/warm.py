@@ -4,7 +4,8 @@ container command, so a local step does not pay 2-3 s of imports every time.
 On SageMaker each job starts a fresh container; locally that start-up is a new interpreter
 importing numpy, pandas, scikit-learn and xgboost (xgboost alone imports scikit-learn and
 takes ~1.6 s here), which dominates short steps: an HPO step with 8 training jobs spends
-most of its time importing. The *zygote* (``python -m batchops.localcloud.warm``) imports
+most of its time importing. The *zygote*
+(``python -m batchops.localcloud.executor.containers.warm``) imports
 them once, then serves requests on a Unix socket: each request carries the command, the
 working directory, the environment and the write end of the log pipe (passed as a file
 descriptor); the zygote forks, the child becomes the container process (new session, its
@@ -216,7 +217,13 @@ class Zygote:
         env = {k: v for k, v in os.environ.items() if k not in IMPORT_TIME_ENV}
         env.update({k: v for k, v in zip(IMPORT_TIME_ENV, key, strict=True) if v})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "batchops.localcloud.warm", "--socket", self.path],
+            [
+                sys.executable,
+                "-m",
+                "batchops.localcloud.executor.containers.warm",
+                "--socket",
+                self.path,
+            ],
             stdin=subprocess.PIPE,  # closed when this process ends: the zygote then exits
             stdout=subprocess.PIPE,
             env=env,

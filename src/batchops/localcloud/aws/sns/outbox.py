@@ -15,9 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-_install_lock = threading.Lock()
-_OUTBOX: Outbox | None = None
-
 
 class Outbox:
     def __init__(self, state_dir: Path) -> None:
@@ -38,37 +35,35 @@ class Outbox:
             return list(self._messages)
 
 
-def install(outbox: Outbox) -> None:
-    """Record every ``Topic.publish`` of moto's SNS into ``outbox`` (patched once per process)."""
-    global _OUTBOX  # noqa: PLW0603 - one patch per process, bound to the current cloud
-    with _install_lock:
-        first = _OUTBOX is None
-        _OUTBOX = outbox
-        if not first:
-            return
-        from moto.sns.models import Topic
+def install() -> None:
+    """Record every ``Topic.publish`` of moto's SNS into the current local cloud's outbox."""
+    from moto.sns.models import Topic
 
-        original = Topic.publish
+    from batchops.localcloud.aws.context import current_cloud_or_none
 
-        def publish(
-            self: Any, message: str, subject: str | None = None, *args: Any, **kwargs: Any
-        ) -> str:
-            message_id: str = original(self, message, subject, *args, **kwargs)
+    original = Topic.publish
+
+    def publish(
+        self: Any, message: str, subject: str | None = None, *args: Any, **kwargs: Any
+    ) -> str:
+        message_id: str = original(self, message, subject, *args, **kwargs)
+        cloud = current_cloud_or_none()
+        outbox = cloud.outbox if cloud is not None else None
+        if outbox is not None:
             subscriptions, _ = self.sns_backend.list_subscriptions_by_topic(topic_arn=self.arn)
-            if _OUTBOX is not None:
-                _OUTBOX.record(
-                    {
-                        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                        "account": self.account_id,
-                        "topic_arn": self.arn,
-                        "message_id": message_id,
-                        "subject": subject or "",
-                        "message": message,
-                        "recipients": sorted(
-                            s.endpoint for s in subscriptions if s.protocol == "email"
-                        ),
-                    }
-                )
-            return message_id
+            outbox.record(
+                {
+                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "account": self.account_id,
+                    "topic_arn": self.arn,
+                    "message_id": message_id,
+                    "subject": subject or "",
+                    "message": message,
+                    "recipients": sorted(
+                        s.endpoint for s in subscriptions if s.protocol == "email"
+                    ),
+                }
+            )
+        return message_id
 
-        Topic.publish = publish  # type: ignore[method-assign]
+    Topic.publish = publish  # type: ignore[method-assign]

@@ -1,0 +1,31 @@
+"""The AWS services the local cloud extends beyond moto, one package per service.
+
+:func:`install` puts every extension in place once per process (moto's response classes
+are process-wide); each extension finds the local cloud of the request it serves through
+:mod:`batchops.localcloud.aws.context`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+_lock = threading.Lock()
+
+
+def install() -> None:
+    """Install every service extension (idempotent)."""
+    from moto.sagemaker.responses import SageMakerResponse
+
+    with _lock:
+        if getattr(SageMakerResponse, "_batchops_extended", False):
+            return
+        from batchops.localcloud.aws.s3 import cross_account, notifications
+        from batchops.localcloud.aws.sagemaker import executions, registry
+        from batchops.localcloud.aws.sns import outbox
+
+        executions.install()
+        registry.install()
+        notifications.install()
+        cross_account.install()
+        outbox.install()
+        SageMakerResponse._batchops_extended = True  # type: ignore[attr-defined]

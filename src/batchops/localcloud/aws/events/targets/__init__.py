@@ -1,0 +1,1 @@
+"""Targets the event router delivers to."""

@@ -1,0 +1,1 @@
+"""IAM: how the local cloud decides whether a principal may do something."""

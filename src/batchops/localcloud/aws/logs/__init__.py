@@ -1,0 +1,1 @@
+"""CloudWatch Logs: where SageMaker keeps the logs of its jobs."""

@@ -1,0 +1,76 @@
+"""Cross-account S3 requests: the bucket's policy must allow the caller's account.
+
+moto lets any account read any bucket; on AWS a request into another account's bucket
+needs the bucket policy to allow it. moto's own bucket-policy evaluation ignores a
+statement's ``Condition`` — so the TLS-only Deny (``aws:SecureTransport`` false) would deny
+everything on plain-HTTP loopback; it is evaluated without conditional statements here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from batchops.localcloud.aws.iam.policies import policy_allows
+
+
+def install() -> None:
+    from moto.s3.exceptions import S3ClientError
+    from moto.s3.models import FakeBucket, s3_backends
+    from moto.s3.responses import S3Response
+
+    original_authorize = S3Response._authenticate_and_authorize_s3_action
+
+    def authorize(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        if bucket_name and bucket_name in s3_backends.bucket_accounts:
+            _partition, owner = s3_backends.bucket_accounts[bucket_name]
+            caller = self.current_account
+            if owner != caller:
+                bucket = s3_backends[owner][_partition].buckets.get(bucket_name)
+                policy = bucket.policy.decode() if bucket is not None and bucket.policy else None
+                action = _s3_action(self.method, key_name)
+                resource = f"arn:aws:s3:::{bucket_name}" + (f"/{key_name}" if key_name else "")
+                if not policy_allows(policy, caller, action, resource):
+                    raise S3ClientError(
+                        "AccessDenied",
+                        f"User in account {caller} is not authorized to perform {action} on "
+                        f"bucket {bucket_name} of account {owner}: no bucket policy allows it",
+                    )
+        original_authorize(self, bucket_name=bucket_name, key_name=key_name)
+
+    S3Response._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign]
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        # moto ignores a statement's Condition, so the TLS-only Deny ("aws:SecureTransport"
+        # false) would deny everything on plain-HTTP loopback: evaluate without the
+        # conditional statements (the local cloud has no transport to secure).
+        from moto.iam.access_control import IAMPolicy, PermissionResult
+
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = json.loads(self.policy.decode())
+        statements = document.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        kept = [st for st in statements if "Condition" not in st]
+        if not kept:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**document, "Statement": kept})).is_action_permitted(
+            action, resource
+        )
+
+    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _s3_action(method: str, key: str | None) -> str:
+    if key:
+        return {
+            "GET": "s3:GetObject",
+            "HEAD": "s3:GetObject",
+            "PUT": "s3:PutObject",
+            "POST": "s3:PutObject",
+            "DELETE": "s3:DeleteObject",
+        }.get(method, "s3:GetObject")
+    return {"GET": "s3:ListBucket", "HEAD": "s3:ListBucket", "DELETE": "s3:DeleteBucket"}.get(
+        method, "s3:PutBucketPolicy"
+    )

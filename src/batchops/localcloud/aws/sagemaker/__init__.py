@@ -1,0 +1,1 @@
+"""SageMaker: pipeline executions (run by the executor) and the model registry."""

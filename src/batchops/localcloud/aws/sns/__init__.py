@@ -1,0 +1,1 @@
+"""SNS: the outbox that records what an e-mail subscription would receive."""

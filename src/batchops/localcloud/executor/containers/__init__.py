@@ -1,0 +1,1 @@
+"""What a SageMaker container is on this machine: warm zygotes and the transform host."""
