@@ -25,7 +25,9 @@ an empty batch is a violation report.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -61,6 +63,7 @@ def ensure_polars(wheels: Path) -> str:
             "(the step's 'wheels' input); rebuild the pipeline definition"
         )
     target = Path(tempfile.mkdtemp(prefix="batchops-wheels-"))
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
     for wheel in found:
         with zipfile.ZipFile(wheel) as archive:
             archive.extractall(target)
@@ -100,7 +103,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    print(f"data quality ({args.mode}) with {ensure_polars(container_path(args.wheels))}")
+    polars = ensure_polars(container_path(args.wheels))
+    python = ".".join(str(part) for part in sys.version_info[:3])
+    print(f"data quality ({args.mode}) on Python {python} with {polars}")
     from batchops.monitor.dataquality import check_dataset, suggest_baseline
     from batchops.monitor.reader import DatasetFormat
 
