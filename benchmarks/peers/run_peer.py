@@ -11,8 +11,9 @@ one JSON object: ``seconds`` (imports included, as for the other tools), ``flagg
 columns the tool reports as drifted or failing, ``null`` when the tool has no such verdict),
 ``note`` and ``version``.
 
-The files are the Abalone inference layout: 8 headerless columns, ``_c0`` (sex) a string,
-``_c1``..``_c7`` numbers; the drifted batch has ``_c3`` (height) times 1.6.
+The files are the Abalone training layout: 9 headerless columns, ``_c0`` (sex) a string,
+``_c1``..``_c8`` numbers (``_c8``: rings, integers); the drifted batch has ``_c3`` (height)
+times 1.6.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-COLUMNS = [f"_c{i}" for i in range(8)]
+COLUMNS = [f"_c{i}" for i in range(9)]
 CATEGORICAL = "_c0"
 NUMERIC = COLUMNS[1:]
 #: L-infinity distance between the CDFs (numbers) or frequencies (categories) above which a
