@@ -62,6 +62,8 @@ class LocalCloud:
         self.host = host
         self.port = port
         self.options = dict(options or {})
+        # large job inputs (the data-quality step's wheels) staged once, then copied
+        self.options.setdefault("input_cache_dir", str(self.state_dir / "input-cache"))
         self.bus = EventBus(self.state_dir)
         #: the event side, attached by :func:`batchops.localcloud.runtime.start_local_cloud`
         self.router: EventRouter | None = None
