@@ -1,8 +1,4 @@
-"""Where generated pipeline definitions and step code archives are written.
-
-A module of its own so that :mod:`batchops.pipelines.build` and
-:mod:`batchops.pipelines.step_code` can both use it without importing each other.
-"""
+"""Where build artefacts (definitions, step code archives) are written."""
 
 from __future__ import annotations
 
@@ -13,4 +9,5 @@ BUILD_DIR_ENV = "BATCHOPS_BUILD_DIR"
 
 
 def build_root() -> Path:
+    """``$BATCHOPS_BUILD_DIR``, else ``.batchops/build`` in the working directory."""
     return Path(os.environ.get(BUILD_DIR_ENV, ".batchops/build"))
