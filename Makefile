@@ -67,8 +67,8 @@ fmt: $(STAMP) ## format Python (ruff) and Terraform
 	terraform fmt -recursive >/dev/null || true
 
 .PHONY: build
-build: $(STAMP) ## build the Lambda zips into dist/functions/ (deterministic)
-	$(BIN)/python -m batchops.build --out dist/functions
+build: $(STAMP) ## build the Lambda zips into dist/functions/ for the Lambda runtime (deterministic)
+	BATCHOPS_UV=$(abspath $(UV)) $(BIN)/python -m batchops.build --out dist/functions
 
 .PHONY: bench
 bench: $(STAMP) $(BENCH_TARGETS) ## run every benchmark and write benchmarks/results/README.md

@@ -144,7 +144,9 @@ def test_module_names_say_what_they_are(vague: str) -> None:
 def test_the_teams_and_the_lambda_handlers_never_import_the_local_cloud() -> None:
     graph = import_graph()
     functions = [m for m in graph if m.startswith("batchops.functions")]
-    leaks = {m: sorted(t for t in graph[m] if t.startswith("batchops.localcloud")) for m in functions}
+    leaks = {
+        m: sorted(t for t in graph[m] if t.startswith("batchops.localcloud")) for m in functions
+    }
     assert {m: t for m, t in leaks.items() if t} == {}
     root = SRC.parent
     for team in ("model-build", "model-deploy"):

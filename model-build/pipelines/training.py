@@ -138,16 +138,9 @@ def load_config(path: Path = HERE / "config.yaml") -> dict[str, Any]:
 
 
 def _image(ctx: BuildContext, spec: dict[str, str], instance_type: str) -> str:
-    from sagemaker.core import image_uris
+    from batchops.images import pinned_image_uri
 
-    return str(
-        image_uris.retrieve(
-            framework=spec["framework"],
-            region=ctx.settings.region,
-            version=spec["version"],
-            instance_type=instance_type,
-        )
-    )
+    return pinned_image_uri(spec, ctx.settings.region, instance_type)
 
 
 class _Builder:
@@ -169,10 +162,12 @@ class _Builder:
         )
         self.git_commit = ParameterString("GitCommit", default_value="unknown")
         self.user_id = ParameterString("UserId", default_value="unknown")
+        self.kms_key = ctx.kms_key
         self.parameters = [
             self.input_bucket,
             self.input_key,
             self.rmse_threshold,
+            self.kms_key,
             self.git_commit,
             self.user_id,
         ]
@@ -206,11 +201,11 @@ class _Builder:
             command=["python3"],
             instance_type=self.config["instances"]["processing"],
             instance_count=1,
-            volume_kms_key=self.ctx.settings.kms_key,
-            output_kms_key=self.ctx.settings.kms_key,
+            volume_kms_key=self.kms_key,
+            output_kms_key=self.kms_key,
             base_job_name=base_job_name,
             sagemaker_session=self.ctx.session,
-            network_config=_network(self.ctx),
+            network_config=self.ctx.processing_network(),
         )
 
     # ----- steps ---------------------------------------------------------------------
@@ -238,6 +233,7 @@ class _Builder:
         ]
         split = self.config["split"]
         step_args = self.processor(self.processing_image, "batchops-preprocess").run(
+            kms_key=self.ctx.upload_kms_key,
             code=str(STEPS / "preprocess.py"),
             inputs=[
                 ProcessingInput(
@@ -273,7 +269,6 @@ class _Builder:
             self.run_uri("data-quality-baseline"),
             image=self.config["images"]["processing"],
             instance_type=self.config["instances"]["quality_check"],
-            network=_network(self.ctx),
         )
 
     def trainer(self, hyperparameters: dict[str, Any] | None) -> Any:
@@ -287,14 +282,15 @@ class _Builder:
             compute=Compute(
                 instance_type=self.config["instances"]["training"],
                 instance_count=1,
-                volume_kms_key_id=self.ctx.settings.kms_key,
+                volume_kms_key_id=self.kms_key,
             ),
+            networking=self.ctx.job_networking(),
             hyperparameters={k: str(v) for k, v in (hyperparameters or {}).items()},
             role=self.ctx.settings.role_arn,
             base_job_name="batchops-train",
             output_data_config=OutputDataConfig(
                 s3_output_path=self.ctx.s3("training", "models"),
-                kms_key_id=self.ctx.settings.kms_key,
+                kms_key_id=self.kms_key,
             ),
             sagemaker_session=self.ctx.session,
         )
@@ -365,6 +361,7 @@ class _Builder:
         )
         test = preprocess.properties.ProcessingOutputConfig.Outputs["test"].S3Output.S3Uri
         step_args = self.processor(self.training_image, "batchops-evaluate").run(
+            kms_key=self.ctx.upload_kms_key,
             code=step_code(STEPS / "evaluate.py"),
             inputs=[
                 ProcessingInput(
@@ -473,20 +470,6 @@ class _Builder:
             if_steps=[register],
             else_steps=[fail],
         )
-
-
-def _network(ctx: BuildContext) -> Any:
-    """Run jobs in the article's subnet/security group when both are set."""
-    settings = ctx.settings
-    if not (settings.subnet_id and settings.sg_id):
-        return None
-    from sagemaker.core.network import NetworkConfig
-
-    return NetworkConfig(
-        subnets=[settings.subnet_id],
-        security_group_ids=[settings.sg_id],
-        encrypt_inter_container_traffic=True,
-    )
 
 
 def _pipeline(ctx: BuildContext, source: str) -> Any:

@@ -26,6 +26,21 @@ ROOT = os.environ.get("BATCHOPS_CONTAINER_ROOT", "")
 BASE = Path(f"{ROOT}/opt/ml/processing")
 
 
+def safe_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
+    """The archive's files and folders, refusing links and paths that leave the folder.
+
+    ``extractall(filter="data")`` does this on Python 3.12 (3.8.17+ as a backport), but the
+    XGBoost 1.7-1 image runs 3.8.13, so the check is written out.
+    """
+    members = tar.getmembers()
+    for member in members:
+        parts = Path(member.name).parts
+        if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
+            print(f"{archive}: refusing member {member.name!r}", file=sys.stderr)
+            sys.exit(1)
+    return members
+
+
 def main() -> None:
     model_dir = BASE / "model"
     archive = model_dir / "model.tar.gz"
@@ -33,7 +48,7 @@ def main() -> None:
         print(f"no model.tar.gz in {model_dir}", file=sys.stderr)
         sys.exit(1)
     with tarfile.open(archive) as tar:
-        tar.extractall(model_dir, filter="data")
+        tar.extractall(model_dir, members=safe_members(tar, archive))
     booster = xgb.Booster()
     booster.load_model(str(model_dir / "xgboost-model.json"))
     files = sorted((BASE / "test").rglob("*.csv"))

@@ -8,7 +8,7 @@ the model) turns them into model features, so the transform is never refitted.
 Every stage is vectorised (no Python loop per record): the payload is parsed by a CSV
 reader written in C/Rust, the one-hot and scaling end in one float32 matrix for
 ``Booster.inplace_predict``, and ``output_fn`` formats all predictions with a single ``%``
-operation.
+operation and answers ``(body bytes, "text/csv")`` as the serving container expects.
 
 Needs numpy, pandas and xgboost — what SageMaker's XGBoost framework image (1.7-1:
 Python 3.8, pandas 1.x) has, so the script is kept Python 3.8 compatible. polars is
@@ -248,7 +248,25 @@ def predict_fn(rows: pl.DataFrame | list[list[str]], model: dict) -> np.ndarray:
     return model["booster"].inplace_predict(features(model["transform"], rows))
 
 
-def output_fn(predictions: np.ndarray, accept: str = "text/csv") -> str:
+#: what ``output_fn`` writes; ``*/*`` is the container's default accept for CSV models
+CSV = "text/csv"
+
+
+def output_fn(predictions: np.ndarray, accept: str = CSV) -> tuple[bytes, str]:
+    """The response as SageMaker's XGBoost serving container expects it: ``(body, type)``.
+
+    The container (``sagemaker_inference``'s transformer, which the XGBoost image's
+    ``XGBMMSTransformer`` follows) takes a ``(response, content type)`` tuple and sets the
+    response's ``Content-Type`` from it; its own default ``output_fn`` returns CSV encoded
+    as UTF-8 bytes. So the body is bytes, one prediction a line (``"%.4f"``), and any
+    ``Accept`` other than CSV is refused rather than answered with CSV under another name.
+    """
+    if accept not in (CSV, "*/*") and not accept.startswith(CSV + ";"):
+        raise ValueError(f"unsupported accept type {accept!r}; this model answers {CSV}")
+    return format_predictions(predictions).encode("ascii"), CSV
+
+
+def format_predictions(predictions: np.ndarray) -> str:
     """One prediction a line with four decimals, exactly as ``"%.4f"`` writes them."""
     values = np.asarray(predictions).ravel()
     if (

@@ -65,7 +65,8 @@ def _outcome(handler: Any, model_dir: str, body: str) -> tuple[str, Any, str]:
     try:
         rows = handler.input_fn(body, "text/csv")
         matrix = handler.features(TRANSFORM, rows) if len(rows) else np.empty((0, 10))
-        output = handler.output_fn(handler.predict_fn(rows, loaded), "text/csv")
+        body, _type = handler.output_fn(handler.predict_fn(rows, loaded), "text/csv")
+        output = body.decode("ascii")
     except ValueError as exc:
         return "error", str(exc), ""
     return "ok", matrix, output

@@ -107,8 +107,8 @@ def test_inference_handler_applies_the_saved_transform(tmp_path: Path) -> None:
     (tmp_path / "transform.json").write_text(json.dumps(transform))
     model = inference.model_fn(str(tmp_path))
     rows = inference.input_fn("M,0.5,0.5,0.5,0.5,0.5,0.5,0.5\nI,0.6,0.5,0.5,0.5,0.5,0.5,0.5\n")
-    out = inference.output_fn(inference.predict_fn(rows, model))
-    assert len(out.strip().splitlines()) == 2
+    body, content_type = inference.output_fn(inference.predict_fn(rows, model), "text/csv")
+    assert content_type == "text/csv" and len(body.strip().splitlines()) == 2
     with pytest.raises(ValueError, match="record 1: expected 8 fields, got 9"):
         inference.predict_fn([["M"] + ["0.5"] * 8], model)
 
@@ -166,7 +166,7 @@ def test_inference_rejects_malformed_records(body: str, message: str) -> None:
 def test_inference_of_an_empty_payload_is_empty() -> None:
     inference: Any = _inference()
     rows = inference.input_fn("", "text/csv")
-    assert inference.output_fn(inference.predict_fn(rows, None), "text/csv") == ""
+    assert inference.output_fn(inference.predict_fn(rows, None), "text/csv") == (b"", "text/csv")
 
 
 def test_inference_output_is_exactly_percent_4f() -> None:
@@ -181,7 +181,49 @@ def test_inference_output_is_exactly_percent_4f() -> None:
         np.array([0.12345, 2.5, 1e12]),  # float64: the plain path
     ]
     for v in values:
-        assert inference.output_fn(v, "text/csv") == "".join(f"{x:.4f}\n" for x in v.tolist())
+        assert inference.format_predictions(v) == "".join(f"{x:.4f}\n" for x in v.tolist())
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "*/*", "text/csv; charset=utf-8"])
+def test_inference_output_is_a_body_and_content_type_as_the_serving_container_expects(
+    accept: str,
+) -> None:
+    """SageMaker's XGBoost container (sagemaker_inference Transformer) takes a
+    ``(body, content type)`` tuple from output_fn and sets the response's Content-Type from
+    it; a bare str would be sent as whatever the request's Accept was."""
+    inference: Any = _inference()
+    values = np.array([1.5, 10.25], np.float32)
+    assert inference.output_fn(values, accept) == (b"1.5000\n10.2500\n", "text/csv")
+
+
+def test_inference_refuses_an_accept_it_cannot_answer() -> None:
+    inference: Any = _inference()
+    with pytest.raises(ValueError, match="unsupported accept type 'application/json'"):
+        inference.output_fn(np.array([1.0], np.float32), "application/json")
+
+
+@pytest.mark.parametrize("member", ["../escape.txt", "/etc/evil", "link"])
+def test_evaluate_refuses_a_model_archive_member_that_leaves_its_folder(
+    tmp_path: Path, member: str
+) -> None:
+    """What ``extractall(filter="data")`` refuses, without it (Python 3.8.13 in the image)."""
+    import io
+    import tarfile
+
+    model_dir = tmp_path / "opt/ml/processing/model"
+    model_dir.mkdir(parents=True)
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo(member)
+        if member == "link":
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(info)
+        else:
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"hi"))
+    done = _run("evaluate.py", tmp_path)
+    assert done.returncode == 1
+    assert f"refusing member {member.lstrip('/')!r}" in done.stderr or member in done.stderr
+    assert not (tmp_path / "escape.txt").exists()
 
 
 def test_evaluate_writes_the_engines_model_quality_statistics(tmp_path: Path) -> None:

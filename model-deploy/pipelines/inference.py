@@ -5,8 +5,9 @@
 
 The model version is *pinned*: ``batchops deploy`` stamps the approved version's ARN, image,
 model data and drift-check baselines into the parameter defaults, so what runs is what
-was reviewed — never "latest at run time". ``InputBucket``/``InputKey`` name the batch's
-``inference-data.csv`` (the S3 rule passes the event's bucket and key). Outputs of a run
+was reviewed — never "latest at run time". ``InputBucket``/``InputKey`` name the
+batch (the S3 rule passes the event's bucket and key; the default, the inference prefix,
+means the newest batch not yet scored — ``batchops.batches``). Outputs of a run
 land under ``<bucket_prefix>/inference/runs/<execution id>/``.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from batchops.images import pinned_image_uri
 from batchops.pipelines.build import BuildContext
 from batchops.pipelines.data_quality import check_step, engine
 from batchops.pipelines.step_code import step_code
@@ -57,7 +59,6 @@ def _s3_output(name: str, uri: Any) -> Any:
 
 
 def build_inference(ctx: BuildContext) -> Any:
-    from sagemaker.core import image_uris
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.transformer import Transformer
     from sagemaker.core.workflow.conditions import ConditionEquals
@@ -80,12 +81,12 @@ def build_inference(ctx: BuildContext) -> Any:
         "BaselineStatistics": ParameterString("BaselineStatistics", default_value=UNSET),
         "BaselineConstraints": ParameterString("BaselineConstraints", default_value=UNSET),
         "InputBucket": ParameterString("InputBucket", default_value=settings.bucket_name),
-        "InputKey": ParameterString(
-            "InputKey", default_value=f"{settings.inference_data_prefix}inference-data.csv"
-        ),
+        # the inference prefix itself: "the newest batch not yet scored" (batchops.batches)
+        "InputKey": ParameterString("InputKey", default_value=settings.inference_data_prefix),
         "MseThreshold": ParameterFloat(
             "MseThreshold", default_value=float(settings.accuracy_mse_threshold)
         ),
+        "KmsKeyArn": ctx.kms_key,
         "GitCommit": ParameterString("GitCommit", default_value="unknown"),
         "UserId": ParameterString("UserId", default_value="unknown"),
     }
@@ -106,13 +107,8 @@ def build_inference(ctx: BuildContext) -> Any:
     def run_uri(part: str) -> Any:
         return Join(on="/", values=[run, part])
 
-    processing_image = str(
-        image_uris.retrieve(
-            framework=config["images"]["processing"]["framework"],
-            region=settings.region,
-            version=config["images"]["processing"]["version"],
-            instance_type=instances["processing"],
-        )
+    processing_image = pinned_image_uri(
+        config["images"]["processing"], settings.region, instances["processing"]
     )
 
     def processor(job: str) -> Any:
@@ -122,10 +118,11 @@ def build_inference(ctx: BuildContext) -> Any:
             command=["python3"],
             instance_type=instances["processing"],
             instance_count=1,
-            volume_kms_key=settings.kms_key,
-            output_kms_key=settings.kms_key,
+            volume_kms_key=params["KmsKeyArn"],
+            output_kms_key=params["KmsKeyArn"],
             base_job_name=job,
             sagemaker_session=ctx.session,
+            network_config=ctx.processing_network(),
         )
 
     model = ModelBuilder(
@@ -133,6 +130,7 @@ def build_inference(ctx: BuildContext) -> Any:
         image_uri=params["ModelImageUri"],
         role_arn=settings.role_arn,
         sagemaker_session=ctx.session,
+        network=ctx.job_networking(),
         env_vars={
             "SAGEMAKER_PROGRAM": "inference.py",
             "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -147,10 +145,23 @@ def build_inference(ctx: BuildContext) -> Any:
     preprocess = ProcessingStep(
         name="PreprocessInference",
         step_args=processor("batchops-preprocess-inference").run(
-            code=str(STEPS / "preprocess_inference.py"),
-            inputs=[_s3_input("batch", input_uri)],
+            kms_key=ctx.upload_kms_key,
+            # the step lists, claims and reads the batch itself (batchops.batches): a
+            # ProcessingInput of the prefix would download every batch ever uploaded
+            code=step_code(STEPS / "preprocess_inference.py"),
             outputs=[_s3_output(n, run_uri(n)) for n in ("batch", "ground_truth", "status")],
-            arguments=["--input-uri", input_uri],
+            arguments=[
+                "--input-uri",
+                input_uri,
+                "--inference-prefix",
+                settings.inference_data_prefix,
+                "--claims-prefix",
+                f"{settings.bucket_prefix}/inference/batches/",
+                "--execution-id",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                "--kms-key-id",
+                params["KmsKeyArn"],
+            ],
         ),
         property_files=[ground_truth_report],
     )
@@ -165,7 +176,8 @@ def build_inference(ctx: BuildContext) -> Any:
         accept="text/csv",
         max_payload=config["transform"]["max_payload_mb"],
         output_path=run_uri("predictions"),
-        output_kms_key=settings.kms_key,
+        output_kms_key=params["KmsKeyArn"],
+        volume_kms_key=params["KmsKeyArn"],
         base_transform_job_name="batchops-transform",
         sagemaker_session=ctx.session,
     )
@@ -198,6 +210,7 @@ def build_inference(ctx: BuildContext) -> Any:
     model_quality = ProcessingStep(
         name="CheckModelQuality",
         step_args=processor("batchops-model-quality").run(
+            kms_key=ctx.upload_kms_key,
             code=step_code(STEPS / "model_quality.py"),
             inputs=[
                 _s3_input("predictions", predictions),

@@ -1,13 +1,16 @@
-"""PreprocessInference (processing container): validate the batch, find its ground truth.
+"""PreprocessInference (processing container): find the batch, claim it, validate it.
 
-Input: the batch's ``inference-data.csv`` (the article's layout: sex and seven
-measurements, no header). The feature transform is *not* applied here: it was fitted at
-training time and travels inside the model (``transform.json``), so the transform job
-applies exactly that one. This step checks the file (a training-layout file or a wrong
-column count fails with file, line and column), copies it for the transform job, and looks
-for ``ground-truth.csv`` beside it in S3 (the article's layout). When present, it must have
-one row per inference row. ``status/ground_truth.json`` says whether labels exist — the
-pipeline's CheckGroundTruth condition reads it.
+The batch is chosen by ``batchops.batches`` (shipped with this script as its step code): the
+folder of the S3 event's key, the folder ``--input`` names, or — on a schedule or a start
+without input — the newest batch not yet scored. The run claims it (a conditional write:
+of two runs on one batch exactly one proceeds), then checks *every* inference file of it
+(the article's layout: sex and seven measurements, no header; a training-layout file or a
+wrong column count fails with file, line and column) and writes them, in key order, as one
+``inference-data.csv`` for the transform job. Ground truth (``ground-truth*.csv`` beside
+them, same order) must have one row per inference row. ``status/ground_truth.json`` says
+whether labels exist — the pipeline's CheckGroundTruth condition reads it — and which batch
+and files were scored. The feature transform is *not* applied here: it was fitted at
+training time and travels inside the model.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import argparse
 import csv
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -62,23 +64,6 @@ def check_batch(path: Path) -> int:
     return rows
 
 
-def fetch_ground_truth(input_uri: str, target: Path) -> bool:
-    """Download ``ground-truth.csv`` from the batch's folder; False when there is none."""
-    import boto3
-    from botocore.exceptions import ClientError
-
-    bucket, _, key = input_uri[5:].partition("/")
-    folder = key.rsplit("/", 1)[0] if "/" in key else ""
-    truth_key = f"{folder}/ground-truth.csv" if folder else "ground-truth.csv"
-    try:
-        boto3.client("s3").download_file(bucket, truth_key, str(target))
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-    return True
-
-
 def count_truth(path: Path) -> int:
     rows = 0
     with path.open(newline="", encoding="utf-8") as handle:
@@ -98,33 +83,89 @@ def count_truth(path: Path) -> int:
     return rows
 
 
+def _concatenate(s3, bucket: str, keys: list, target: Path, check) -> int:
+    """Download ``keys`` in order into one file, checking each; rows in total."""
+    rows = 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = BASE / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        for key in keys:
+            part = work / key.rsplit("/", 1)[-1]
+            s3.download_file(bucket, key, str(part))
+            rows += check(part)
+            data = part.read_bytes()
+            out.write(data if not data or data.endswith(b"\n") else data + b"\n")
+            part.unlink()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
+    import boto3
+
+    from batchops.batches import BatchError, batch_files, batch_folder, claim, newest_unclaimed
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--input-uri", required=True)
+    parser.add_argument("--inference-prefix", required=True)
+    parser.add_argument("--claims-prefix", required=True)
+    parser.add_argument("--execution-id", required=True)
+    parser.add_argument("--kms-key-id", required=True)
     args = parser.parse_args(argv)
-    files = sorted((BASE / "input" / "batch").rglob("*.csv"))
-    if not files:
-        fail(f"no CSV at {args.input_uri}")
-    batch = files[0]
-    rows = check_batch(batch)
-    (BASE / "batch").mkdir(parents=True, exist_ok=True)
-    shutil.copy(batch, BASE / "batch" / "inference-data.csv")
+    if not args.input_uri.startswith("s3://"):
+        fail(f"--input-uri {args.input_uri!r}: expected s3://bucket/key")
+    bucket, _, key = args.input_uri[5:].partition("/")
+    s3 = boto3.client("s3")
+    folder = batch_folder(key, args.inference_prefix)
+    if folder is None:
+        folder = newest_unclaimed(s3, bucket, args.inference_prefix, args.claims_prefix)
+        if folder is None:
+            fail(f"nothing to score: every batch under s3://{bucket}/{key} has been scored")
+    files = batch_files(s3, bucket, folder)
+    if not files["inference"]:
+        fail(f"no inference file in s3://{bucket}/{folder}")
+    try:
+        claim(
+            s3,
+            bucket,
+            folder,
+            inference_prefix=args.inference_prefix,
+            claims_prefix=args.claims_prefix,
+            execution_id=args.execution_id,
+            kms_key_id=args.kms_key_id,
+        )
+    except BatchError as exc:
+        fail(str(exc))
+    rows = _concatenate(
+        s3, bucket, files["inference"], BASE / "batch" / "inference-data.csv", check_batch
+    )
     truth_dir = BASE / "ground_truth"
     truth_dir.mkdir(parents=True, exist_ok=True)
-    present = fetch_ground_truth(args.input_uri, truth_dir / "ground-truth.csv")
+    present = bool(files["ground_truth"])
     if present:
-        truth_rows = count_truth(truth_dir / "ground-truth.csv")
+        truth_rows = _concatenate(
+            s3, bucket, files["ground_truth"], truth_dir / "ground-truth.csv", count_truth
+        )
         if truth_rows != rows:
             fail(
-                f"ground-truth.csv has {truth_rows} rows but {batch.name} has {rows}: "
-                "one label per inference row is needed"
+                f"ground truth has {truth_rows} rows but the batch's inference files have "
+                f"{rows}: one label per inference row is needed"
             )
     else:
         (truth_dir / "NONE").write_text("no ground truth for this batch\n")
     status = BASE / "status"
     status.mkdir(parents=True, exist_ok=True)
-    (status / "ground_truth.json").write_text(json.dumps({"present": present, "rows": rows}))
-    print(f"batch rows: {rows}; ground truth: {'yes' if present else 'no'}")
+    report = {
+        "present": present,
+        "rows": rows,
+        "batch": f"s3://{bucket}/{folder}",
+        "files": files["inference"] + files["ground_truth"],
+    }
+    (status / "ground_truth.json").write_text(json.dumps(report))
+    print(
+        f"batch s3://{bucket}/{folder}: {len(files['inference'])} file(s), {rows} rows; "
+        f"ground truth: {'yes' if present else 'no'}"
+    )
 
 
 if __name__ == "__main__":

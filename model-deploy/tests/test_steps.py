@@ -25,16 +25,6 @@ def _run(script: str, root: Path, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
-def test_a_training_layout_file_is_refused_as_an_inference_batch(tmp_path: Path) -> None:
-    batch = tmp_path / "opt/ml/processing/input/batch"
-    batch.mkdir(parents=True)
-    (batch / "inference-data.csv").write_text("M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\n")
-    done = _run("preprocess_inference.py", tmp_path, "--input-uri", "s3://b/k/inference-data.csv")
-    assert done.returncode == 1
-    failure = (tmp_path / "opt/ml/output/failure").read_text()
-    assert "line 1: 9 columns — this is the training layout" in failure
-
-
 def _quality(  # type: ignore[no-untyped-def]
     tmp_path: Path, python: str, predictions: list[float], truth: list[float], threshold: str
 ):

@@ -110,7 +110,9 @@ class Settings(BaseModel):
         "training/data/raw", description="S3 prefix (under bucket_prefix) for training data."
     )
     bucket_inf_prefix: str = Field(
-        "batch-scoring/data/raw",
+        # not "batch-scoring/...": under bucket_prefix "pipeline_shared/batch-scoring" that
+        # doubled into ".../batch-scoring/batch-scoring/data/raw/"
+        "inference/data/raw",
         description="S3 prefix (under bucket_prefix) for inference data and ground truth.",
     )
     notification_function_name: str = Field(

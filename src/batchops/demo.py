@@ -144,7 +144,31 @@ def _deploy(run: DemoRun, env: str, version: int) -> None:
 def _inference(run: DemoRun, env: str, files: dict[Layout, Path]) -> dict[str, Any]:
     before = _executions(run, env, load_settings(env).pipeline_inf)
     _upload(run, env, files)
-    return _await_run(run, env, "inference", before, why="batch upload")
+    described = _await_run(run, env, "inference", before, why="batch upload")
+    if env == "staging":
+        _await_evidence(run, described["PipelineExecutionArn"])
+    return described
+
+
+def _await_evidence(run: DemoRun, execution_arn: str, timeout_s: float = 60) -> None:
+    """Wait until staging's promotion-evidence function has recorded the run on its model
+    version in the registry (an EventBridge delivery after the run ended)."""
+    from batchops import promotion
+
+    settings = load_settings("data-science")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for version in registry.list_versions(run.clients("data-science"), settings):
+            package = registry.describe_package(run.clients("data-science"), version.arn)
+            if (package.get("CustomerMetadataProperties") or {}).get(
+                promotion.RUN
+            ) == execution_arn:
+                return
+        time.sleep(0.2)
+    raise PipelineError(
+        f"the staging run {execution_arn} was not recorded on its model version within "
+        f"{timeout_s:.0f} s (is the promotion-evidence rule deployed in staging?)"
+    )
 
 
 def prebuild(say: Say) -> None:

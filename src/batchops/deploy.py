@@ -5,7 +5,9 @@ registry cross-account (the group's resource policy must allow it), enforces the
 
 * only ``Approved`` versions are deployed (so a rejected one never is);
 * production accepts only the version currently deployed to staging whose latest staging
-  inference run succeeded (there is no ``--force``);
+  inference run succeeded (there is no ``--force``) — read from the evidence staging
+  records on the model versions in the central registry (:mod:`batchops.promotion`), never
+  from staging itself;
 
 — then upserts the inference pipeline with the version's ARN, image, model data and
 drift-check baselines stamped into the parameter defaults, and records the deployment
@@ -30,6 +32,7 @@ from batchops.aws import Clients, clients_for, error_message
 from batchops.config import Settings, load_settings
 from batchops.errors import CloudError, ConfigError, GovernanceError
 from batchops.fs import atomic_write_text
+from batchops.kms import key_arn
 
 DEPLOY_ENVIRONMENTS = ("staging", "production")
 ENVIRONMENTS_DIR_ENV = "BATCHOPS_ENVIRONMENTS_DIR"
@@ -86,7 +89,7 @@ def _write_history(clients: Clients, settings: Settings, history: list[dict[str,
         Body=json.dumps(history, indent=2).encode(),
         ContentType="application/json",
         ServerSideEncryption="aws:kms",
-        SSEKMSKeyId=settings.kms_key,
+        SSEKMSKeyId=key_arn(clients, settings),
     )
 
 
@@ -127,57 +130,28 @@ def _write_environment_file(env: str, record: Deployment) -> None:
     )
 
 
-def _latest_inference_succeeded(clients: Clients, settings: Settings, arn: str) -> str | None:
-    """None when the latest staging run of ``arn`` succeeded, else why not."""
-    sm = clients.client("sagemaker")
-    try:
-        listed = sm.list_pipeline_executions(
-            PipelineName=settings.pipeline_inf, SortBy="CreationTime", SortOrder="Descending"
-        ).get("PipelineExecutionSummaries", [])
-    except Exception as exc:
-        return f"cannot read staging's inference runs: {exc}"
-    for summary in listed:
-        exec_arn = summary["PipelineExecutionArn"]
-        params = sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=exec_arn)
-        values = {p["Name"]: p["Value"] for p in params.get("PipelineParameters", [])}
-        pinned = values.get("ModelPackageArn")
-        if pinned is None:
-            definition = json.loads(
-                sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=exec_arn)[
-                    "PipelineDefinition"
-                ]
-            )
-            pinned = next(
-                (
-                    p.get("DefaultValue")
-                    for p in definition.get("Parameters", [])
-                    if p["Name"] == "ModelPackageArn"
-                ),
-                None,
-            )
-        if pinned != arn:
-            continue
-        status = summary["PipelineExecutionStatus"]
-        return None if status == "Succeeded" else f"its latest staging inference run is {status}"
-    return "it has no inference run in staging yet"
+def check_promotion(
+    env: str, version: registry.ModelVersion, clients: Clients, settings: Settings
+) -> None:
+    """Production takes only the version staging runs whose latest staging run succeeded.
 
-
-def check_promotion(env: str, version: registry.ModelVersion, endpoint: str | None) -> None:
+    Read from the evidence staging leaves on the model versions in the central registry
+    (:mod:`batchops.promotion`) with the production account's own registry read access:
+    production never assumes a staging role nor reads a staging resource.
+    """
     if env != "production":
         return
-    staging = load_settings("staging")
-    staging_clients = clients_for(staging, endpoint)
-    history = read_history(staging_clients, staging)
-    current = history[-1] if history else None
-    if current is None or current["model_package_arn"] != version.arn:
-        where = f"v{current['version']}" if current else "nothing"
-        raise GovernanceError(
-            f"production accepts only the version deployed to staging: staging runs {where}, "
-            f"not v{version.version}; deploy it to staging first"
-        )
-    reason = _latest_inference_succeeded(staging_clients, staging, version.arn)
+    from batchops import promotion
+
+    packages = [
+        registry.describe_package(clients, v.arn) for v in registry.list_versions(clients, settings)
+    ]
+    package = next((p for p in packages if p["ModelPackageArn"] == version.arn), None)
+    if package is None:
+        package = registry.describe_package(clients, version.arn)
+    reason = promotion.refusal(version.version, package, promotion.staging_version(packages))
     if reason:
-        raise GovernanceError(f"v{version.version} cannot go to production: {reason}")
+        raise GovernanceError(reason)
 
 
 def _baselines(package: dict[str, Any]) -> tuple[str, str]:
@@ -233,7 +207,7 @@ def deploy(
     else:
         version = registry.resolve(clients, settings, ref)
     registry.require_deployable(version)
-    check_promotion(env, version, endpoint)
+    check_promotion(env, version, clients, settings)
     package = registry.describe_package(clients, version.arn)
     statistics, constraints = _baselines(package)
     container = package["InferenceSpecification"]["Containers"][0]
@@ -266,7 +240,24 @@ def deploy(
     history = read_history(clients, settings)
     _write_history(clients, settings, [*history, record.to_json()])
     _write_environment_file(env, record)
+    if env == "staging":  # the evidence production reads (batchops.promotion)
+        _record_staging_deploy(clients, version, record.at)
     return record
+
+
+def _record_staging_deploy(clients: Clients, version: registry.ModelVersion, at: str) -> None:
+    from botocore.exceptions import ClientError
+
+    from batchops import promotion
+
+    try:
+        promotion.record_staging_deploy(clients.client("sagemaker"), version.arn, at)
+    except ClientError as exc:
+        raise CloudError(
+            f"v{version.version} is deployed to staging, but recording it on the model version "
+            f"failed: {error_message(exc)} (the registry's group policy must allow staging "
+            "sagemaker:UpdateModelPackage); production will refuse it until a deploy records it"
+        ) from None
 
 
 def list_deployments(env: str | None, endpoint: str | None) -> list[dict[str, Any]]:

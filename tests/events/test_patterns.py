@@ -27,7 +27,7 @@ def matches(name: str, env: str, event: dict[str, Any]) -> bool:
 
 
 def test_every_pattern_file_renders_for_every_environment() -> None:
-    assert len(pattern_names()) == 6
+    assert len(pattern_names()) == 7
     for name in pattern_names():
         for env in ("data-science", "staging", "production"):
             assert matcher(name, env).get_pattern()["source"]

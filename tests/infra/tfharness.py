@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".infra-work"
-PLACEHOLDER_FUNCTIONS = ("notify", "approval_trigger", "retrain_trigger")
+PLACEHOLDER_FUNCTIONS = ("notify", "approval_trigger", "retrain_trigger", "promotion_evidence")
 
 
 def write_placeholder_zip(path: Path) -> None:

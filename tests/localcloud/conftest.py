@@ -33,3 +33,29 @@ def account(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch):  # type: ignore
         return clients_for(load_settings(env), cloud.endpoint)
 
     return make
+
+
+@pytest.fixture()
+def register(account):  # type: ignore[no-untyped-def]
+    """``register(status=..., source=...)`` -> version number of a new package in the group
+    (a placeholder container: for registry and governance tests, not for running)."""
+
+    def make(status: str = "PendingManualApproval", source: str = "training") -> int:
+        settings = load_settings("data-science")
+        arn = (
+            account("data-science")
+            .client("sagemaker")
+            .create_model_package(
+                ModelPackageGroupName=settings.model_package_group_name,
+                ModelApprovalStatus=status,
+                InferenceSpecification={
+                    "Containers": [{"Image": "xgboost", "ModelDataUrl": "s3://b/model.tar.gz"}],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["text/csv"],
+                },
+                CustomerMetadataProperties={"source": source},
+            )["ModelPackageArn"]
+        )
+        return int(arn.rsplit("/", 1)[-1])
+
+    return make

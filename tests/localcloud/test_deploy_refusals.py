@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -109,37 +106,3 @@ def test_an_account_cannot_read_the_other_deploy_accounts_bucket(account, reader
         with pytest.raises(ClientError) as caught:
             call()
         assert caught.value.response["Error"]["Code"] == "AccessDenied"
-
-
-def test_ground_truth_with_another_row_count_fails_preprocess_with_both_counts(  # type: ignore[no-untyped-def]
-    cloud, account, tmp_path: Path
-) -> None:
-    settings = load_settings("staging")
-    folder = f"{settings.inference_data_prefix}mismatch"
-    account("staging").client("s3").put_object(
-        Bucket=settings.bucket_name, Key=f"{folder}/ground-truth.csv", Body=b"9\n10\n11\n"
-    )
-    batch = tmp_path / "opt/ml/processing/input/batch"
-    batch.mkdir(parents=True)
-    (batch / "inference-data.csv").write_text("M,0.4,0.3,0.1,0.5,0.2,0.1,0.15\n" * 2)
-    credentials = account("staging").session().get_credentials().get_frozen_credentials()
-    env = {
-        **os.environ,
-        "BATCHOPS_CONTAINER_ROOT": str(tmp_path),
-        "AWS_ENDPOINT_URL": cloud.endpoint,
-        "AWS_DEFAULT_REGION": settings.region,
-        "AWS_ACCESS_KEY_ID": credentials.access_key,
-        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
-        **({"AWS_SESSION_TOKEN": credentials.token} if credentials.token else {}),
-    }
-    done = subprocess.run(
-        [sys.executable, str(STEPS / "preprocess_inference.py"), "--input-uri",
-         f"s3://{settings.bucket_name}/{folder}/inference-data.csv"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 1, done.stderr
-    failure = (tmp_path / "opt/ml/output/failure").read_text()
-    assert failure == (
-        "ground-truth.csv has 3 rows but inference-data.csv has 2: "
-        "one label per inference row is needed"
-    )

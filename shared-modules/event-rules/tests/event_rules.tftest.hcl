@@ -9,7 +9,7 @@ variables {
     region                   = "us-east-1"
     bucket_name              = "batchops-data-science-111111111111"
     training_data_prefix     = "pipeline_shared/batch-scoring/training/data/raw/"
-    inference_data_prefix    = "pipeline_shared/batch-scoring/batch-scoring/data/raw/"
+    inference_data_prefix    = "pipeline_shared/batch-scoring/inference/data/raw/"
     model_package_group_name = "batchops-abalone"
     pipeline_train_arn       = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/batchops-training"
     pipeline_trainwhpo_arn   = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/batchops-training-hpo"

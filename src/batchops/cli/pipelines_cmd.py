@@ -84,7 +84,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--input",
         default=None,
         metavar="S3_URI",
-        help="data to process: s3://bucket/key (file or prefix)",
+        help="data to process: s3://bucket/key (training: a file or prefix; inference: a batch "
+        "folder or a file in it). Inference without it: the newest batch not yet scored "
+        "(following the run its upload started)",
     )
     st.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
     st.add_argument("--wait", action="store_true", help="wait for the end; exit 1 if it fails")
@@ -240,9 +242,13 @@ def start_cmd(args: argparse.Namespace) -> int:
     clients = clients_from(args, settings)
     parameters = {**_input_parameters(args.input), **_params(args.param)}
     name = spec.pipeline_name(settings)
-    arn = deploy.start(clients, name, parameters)
-    if not args.json:
-        print(f"started {name}: {arn}", file=sys.stderr)
+    arn = None
+    if spec.key == "inference" and "InputKey" not in parameters:
+        arn = _run_of_newest_batch(clients, settings, name)
+    if arn is None:
+        arn = deploy.start(clients, name, parameters)
+        if not args.json:
+            print(f"started {name}: {arn}", file=sys.stderr)
     if not args.wait:
         if args.json:
             emit_json({"pipeline": name, "arn": arn, "status": "Executing"})
@@ -259,6 +265,43 @@ def start_cmd(args: argparse.Namespace) -> int:
             + (f" ({result['failure_reason']})" if result.get("failure_reason") else "")
         )
     return 0 if result["status"] == "Succeeded" else 1
+
+
+def _run_of_newest_batch(clients: Any, settings: Any, pipeline: str) -> str | None:
+    """The execution already scoring the newest batch (the one its upload's event
+    started), so a manual start right after an upload follows it instead of starting a
+    run that would find nothing left to score; None when the batch awaits a run."""
+    from batchops import batches
+    from batchops.errors import PipelineError
+
+    s3, sm = clients.client("s3"), clients.client("sagemaker")
+    prefix = settings.inference_data_prefix
+    listed = batches.batches(s3, settings.bucket_name, prefix)
+    if not listed:
+        raise PipelineError(
+            f"no inference batch under s3://{settings.bucket_name}/{prefix}: upload one with "
+            f"`batchops data upload --env {settings.environment} --inference FILE`"
+        )
+    newest = max(listed, key=lambda folder: (listed[folder], folder))
+    summaries = sm.list_pipeline_executions(
+        PipelineName=pipeline, SortBy="CreationTime", SortOrder="Descending", MaxResults=20
+    ).get("PipelineExecutionSummaries", [])
+    for summary in summaries:
+        if summary["PipelineExecutionStatus"] in ("Failed", "Stopped"):
+            continue
+        arn = summary["PipelineExecutionArn"]
+        values = {
+            p["Name"]: p["Value"]
+            for p in sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn).get(
+                "PipelineParameters", []
+            )
+        }
+        key = values.get("InputKey")
+        if key is not None and batches.batch_folder(key, prefix) == newest:
+            print(f"following {arn}: it scores the newest batch s3://{settings.bucket_name}/"
+                  f"{newest}", file=sys.stderr)  # fmt: skip
+            return str(arn)
+    return None
 
 
 def _summary(clients: Any, described: dict[str, Any]) -> dict[str, Any]:

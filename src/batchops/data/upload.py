@@ -23,6 +23,7 @@ from batchops.aws import error_message
 from batchops.data.schema import Layout
 from batchops.data.validate import require_valid, validate_dataset, validate_file
 from batchops.errors import CloudError, DataError
+from batchops.kms import key_arn
 
 if TYPE_CHECKING:
     from batchops.aws import Clients
@@ -86,6 +87,7 @@ def upload_files(
     from botocore.exceptions import BotoCoreError, ClientError
 
     config = TransferConfig(multipart_threshold=64 * 1024 * 1024)
+    kms_key_arn = key_arn(clients, settings)  # the bucket policy compares the ARN as sent
     for layout in order:
         key = object_key(settings, layout, batch)
         try:
@@ -93,7 +95,7 @@ def upload_files(
                 str(files[layout]),
                 settings.bucket_name,
                 key,
-                ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": settings.kms_key},
+                ExtraArgs={"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_arn},
                 Config=config,
             )
         except (ClientError, BotoCoreError) as exc:

@@ -15,10 +15,10 @@ cached JSON at load time, so a new commit does not force a regeneration.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -30,10 +30,16 @@ from typing import Any
 from batchops.config import Settings
 from batchops.errors import BatchopsError, PipelineError
 from batchops.fs import atomic_write_text
+from batchops.pipelines.assets import reproducible
 from batchops.pipelines.build_folder import build_root
 from batchops.pipelines.project import PipelineProject, PipelineSpec
 
-STAMPED_PARAMETERS = ("GitCommit", "UserId")
+#: The account's KMS key ARN: a parameter every KMS field of a definition refers to, stamped
+#: by upsert with the ARN it resolves (SageMaker refuses an alias for VolumeKmsKeyId, and
+#: the bucket policy compares the put's key id header with the key ARN).
+KMS_KEY_PARAMETER = "KmsKeyArn"
+KMS_KEY_UNSET = "resolved-at-upsert"
+STAMPED_PARAMETERS = ("GitCommit", "UserId", KMS_KEY_PARAMETER)
 #: Settings a definition never contains: changing them must not regenerate it.
 NOT_IN_DEFINITIONS = {
     "gitlab_token",
@@ -68,6 +74,55 @@ class BuildContext:
         tail = "/".join(p.strip("/") for p in parts if p)
         return f"s3://{self.bucket}/{self.settings.bucket_prefix.strip('/')}/{tail}".rstrip("/")
 
+    @functools.cached_property
+    def kms_key(self) -> Any:
+        """The ``KmsKeyArn`` parameter (add it to the pipeline's parameters): what every
+        ``volume_kms_key``/``output_kms_key``/``kms_key_id`` of the pipeline is given."""
+        from sagemaker.core.workflow.parameters import ParameterString
+
+        return ParameterString(KMS_KEY_PARAMETER, default_value=KMS_KEY_UNSET)
+
+    @property
+    def upload_kms_key(self) -> str:
+        """``kms_key`` of a processor's ``run()``: the SSE key of the build's own, offline
+        code upload (never in the definition; upsert uploads the assets again with the
+        resolved key ARN). Without it the SDK would use the output key parameter."""
+        return self.settings.kms_key
+
+    def _subnets(self) -> tuple[list[str], list[str]] | None:
+        settings = self.settings
+        if not (settings.subnet_id and settings.sg_id):
+            return None
+        return [settings.subnet_id], [settings.sg_id]
+
+    def processing_network(self) -> Any:
+        """``network_config`` of processors and quality checks: the article's subnet and
+        security group when both are set, else None (SageMaker's own network)."""
+        network = self._subnets()
+        if network is None:
+            return None
+        from sagemaker.core.network import NetworkConfig
+
+        return NetworkConfig(
+            subnets=network[0],
+            security_group_ids=network[1],
+            encrypt_inter_container_traffic=True,
+        )
+
+    def job_networking(self) -> Any:
+        """``networking`` of ModelTrainer (training, tuning) and ``network`` of
+        ModelBuilder (the model a transform job runs), likewise."""
+        network = self._subnets()
+        if network is None:
+            return None
+        from sagemaker.train.configs import Networking
+
+        return Networking(
+            subnets=network[0],
+            security_group_ids=network[1],
+            enable_inter_container_traffic_encryption=True,
+        )
+
 
 @dataclass(frozen=True)
 class Built:
@@ -77,6 +132,13 @@ class Built:
     assets: dict[str, Path]  #: object key in the settings' bucket -> local file
     folder: Path
     cached: bool
+
+
+def code_prefix(settings: Settings) -> str:
+    """Where the step code of the definitions lives in each account's bucket: under
+    ``bucket_prefix``, which the deploy role may write and the execution role may read
+    (``shared-modules/batchops-account``)."""
+    return f"{settings.bucket_prefix.strip('/')}/code"
 
 
 def git_commit(cwd: Path | None = None) -> str:
@@ -113,6 +175,9 @@ def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) 
     digest.update(spec.key.encode())
     digest.update(settings.model_dump_json(exclude=NOT_IN_DEFINITIONS).encode())
     digest.update(version("sagemaker").encode())
+    # how a definition is generated and its assets made reproducible is part of the recipe
+    for recipe in (Path(__file__), Path(__file__).with_name("assets.py")):
+        digest.update(recipe.read_bytes())
     return digest.hexdigest()[:20]
 
 
@@ -168,21 +233,40 @@ def _generate(
     project: PipelineProject, spec: PipelineSpec, settings: Settings, folder: Path
 ) -> None:
     """Run the generator in a child process: moto's in-process mock resets every moto
-    backend of its process, which would wipe a local cloud served from this one."""
+    backend of its process, which would wipe a local cloud served from this one. The
+    child gets the resolved settings themselves (overrides included), not the name of an
+    environment to load again."""
     command = [
         sys.executable,
         "-m",
         "batchops.pipelines.build",
         project.name,
         spec.key,
-        settings.environment,
         str(folder),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    resolved = settings.model_dump_json(exclude={"gitlab_token"})
+    done = subprocess.run(command, input=resolved, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         last = lines[-1].removeprefix("error: ") if lines else f"generating {spec.key} failed"
         raise PipelineError(last)
+
+
+def _network_for_quality_checks(definition: dict[str, Any], ctx: BuildContext) -> None:
+    """Give QualityCheck steps the network every other job has. SDK 3.27 leaves the
+    ``NetworkConfig`` object of a ``CheckJobConfig`` unserialised (``definition()`` fails
+    with "not JSON serializable"), so teams pass none and the build adds the request form
+    a QualityCheck's CreateProcessingJob takes."""
+    network = ctx.processing_network()
+    if network is None:
+        return
+    pending = list(definition.get("Steps", []))
+    while pending:
+        step = pending.pop()
+        arguments = step.get("Arguments", {})
+        pending.extend(arguments.get("IfSteps", []) + arguments.get("ElseSteps", []))
+        if step.get("Type") == "QualityCheck":
+            arguments["NetworkConfig"] = network._to_request_dict()
 
 
 def generate_here(
@@ -192,8 +276,12 @@ def generate_here(
     with _offline_account(settings, build_root()) as session:
         from sagemaker.core.workflow.pipeline_context import PipelineSession
 
+        # Everything the SDK uploads (step scripts, sm_drivers, sourcedir tarballs) goes
+        # under the project prefix, the only one the deploy and execution roles may reach.
         pipeline_session = PipelineSession(
-            boto_session=session, default_bucket=settings.bucket_name
+            boto_session=session,
+            default_bucket=settings.bucket_name,
+            default_bucket_prefix=code_prefix(settings),
         )
         ctx = BuildContext(settings, pipeline_session, spec.pipeline_name(settings), project.root)
         try:
@@ -205,19 +293,30 @@ def generate_here(
             raise PipelineError(
                 f"generating {spec.key} ({spec.builder}) failed: {type(exc).__name__}: {exc}"
             ) from exc
+        _network_for_quality_checks(definition, ctx)
         s3 = session.client("s3")
-        assets: dict[str, str] = {}
+        objects: dict[str, bytes] = {}
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=settings.bucket_name):
             for item in page.get("Contents", []):
                 body = s3.get_object(Bucket=settings.bucket_name, Key=item["Key"])["Body"].read()
-                name = hashlib.sha256(item["Key"].encode()).hexdigest()[:16]
-                target = folder / "assets" / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(body)
-                assets[item["Key"]] = name
+                objects[item["Key"]] = body
+    text, objects = reproducible(
+        definition,
+        objects,
+        bucket=settings.bucket_name,
+        prefix=code_prefix(settings),
+        checkout=project.root.parent,
+    )
+    assets: dict[str, str] = {}
+    for key, body in sorted(objects.items()):
+        name = hashlib.sha256(key.encode()).hexdigest()[:16]
+        target = folder / "assets" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        assets[key] = name
     atomic_write_text(folder / "assets.json", json.dumps(assets, indent=2, sort_keys=True))
-    atomic_write_text(folder / "definition.json", json.dumps(definition, indent=2))
+    atomic_write_text(folder / "definition.json", text)
 
 
 def stamp(definition: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
@@ -253,14 +352,14 @@ def build(
 
 
 def _main(argv: list[str]) -> int:
-    from batchops.config import load_settings
     from batchops.errors import BatchopsError
     from batchops.pipelines.project import project as find_project
 
-    project_name, key, env, folder = argv
+    project_name, key, folder = argv
     try:
         proj = find_project(project_name)
-        generate_here(proj, proj.spec(key), load_settings(env), Path(folder))
+        settings = Settings.model_validate_json(sys.stdin.read())
+        generate_here(proj, proj.spec(key), settings, Path(folder))
     except BatchopsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -271,40 +370,19 @@ if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
 
 
-_TIMESTAMP = re.compile(r"(?<=-)(?:\d{14}|\d{10})(?=/)")  # SDK folders: date, epoch
-
-
 def normalized(definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition without what changes on every generation (the SDK's timestamped
-    upload folders) and with the stamped parameters reset — what golden tests compare."""
-    text = _TIMESTAMP.sub("<timestamp>", json.dumps(definition, sort_keys=True))
-    data = json.loads(text)
+    """The definition with the stamped parameters reset — what golden tests compare
+    (generation is reproducible: no timestamps or machine paths to mask)."""
+    data = json.loads(json.dumps(definition, sort_keys=True))
     for parameter in data.get("Parameters", []):
         if parameter.get("Name") in STAMPED_PARAMETERS:
             parameter["DefaultValue"] = "unknown"
     return dict(data)
 
 
-_CODE_FOLDER = re.compile(r"/code/([0-9a-f]{64})/")
-
-
-def _content_addressed(text: str, assets: dict[str, Path]) -> str:
-    """The SDK names uploaded scripts by a hash of their *absolute path* and content; swap
-    it for a hash of the content alone so the golden copy is the same in every checkout
-    and still changes when a script does."""
-    by_folder: dict[str, str] = {}
-    for key, path in assets.items():
-        match = _CODE_FOLDER.search("/" + key)
-        if match:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-            by_folder[match.group(1)] = f"content-{digest}"
-    return _CODE_FOLDER.sub(lambda m: f"/code/{by_folder.get(m.group(1), '<hash>')}/", text)
-
-
 def check_golden(built: Built, golden: Path, *, update: bool) -> str | None:
     """None when ``built`` matches ``golden`` (rewritten first when ``update``)."""
-    text = json.dumps(normalized(built.definition), indent=2, sort_keys=True) + "\n"
-    current = _content_addressed(text, built.assets)
+    current = json.dumps(normalized(built.definition), indent=2, sort_keys=True) + "\n"
     if update or not golden.exists():
         atomic_write_text(golden, current)
         return None if update else f"{golden} did not exist; written — review and commit it"

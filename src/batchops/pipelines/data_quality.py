@@ -123,27 +123,22 @@ def _output(uri: Any) -> Any:
     )
 
 
-def _processor(ctx: BuildContext, image: dict[str, str], instance_type: str, network: Any) -> Any:
-    from sagemaker.core import image_uris
+def _processor(ctx: BuildContext, image: dict[str, str], instance_type: str) -> Any:
     from sagemaker.core.processing import ScriptProcessor
 
-    uri = image_uris.retrieve(
-        framework=image["framework"],
-        region=ctx.settings.region,
-        version=image["version"],
-        instance_type=instance_type,
-    )
+    from batchops.images import pinned_image_uri
+
     return ScriptProcessor(
         role=ctx.settings.role_arn,
-        image_uri=str(uri),
+        image_uri=pinned_image_uri(image, ctx.settings.region, instance_type),
         command=["python3"],
         instance_type=instance_type,
         instance_count=1,
-        volume_kms_key=ctx.settings.kms_key,
-        output_kms_key=ctx.settings.kms_key,
+        volume_kms_key=ctx.kms_key,
+        output_kms_key=ctx.kms_key,
         base_job_name="batchops-data-quality",
         sagemaker_session=ctx.session,
-        network_config=network,
+        network_config=ctx.processing_network(),
     )
 
 
@@ -153,7 +148,6 @@ def _processing_step(
     *,
     image: dict[str, str],
     instance_type: str,
-    network: Any,
     inputs: list[Any],
     output_uri: Any,
     arguments: list[Any],
@@ -163,7 +157,8 @@ def _processing_step(
     from batchops.pipelines.step_code import step_code
 
     wheels = step_wheels(engine_runtime(image))
-    step_args = _processor(ctx, image, instance_type, network).run(
+    step_args = _processor(ctx, image, instance_type).run(
+        kms_key=ctx.upload_kms_key,
         code=step_code(JOB_SCRIPT),
         inputs=[*inputs, _s3_input("wheels", str(wheels), f"{PROCESSING}/input/wheels")],
         outputs=[_output(output_uri)],
@@ -179,8 +174,8 @@ def _check_job_config(ctx: BuildContext, instance_type: str) -> Any:
         role=ctx.settings.role_arn,
         instance_count=1,
         instance_type=instance_type,
-        volume_kms_key=ctx.settings.kms_key,
-        output_kms_key=ctx.settings.kms_key,
+        volume_kms_key=ctx.kms_key,
+        output_kms_key=ctx.kms_key,
         sagemaker_session=ctx.session,
     )
 
@@ -193,7 +188,6 @@ def baseline_step(
     *,
     image: dict[str, str],
     instance_type: str,
-    network: Any = None,
 ) -> DataQualityStep:
     """Statistics + suggested constraints of ``dataset`` (the article's skip_check=True,
     register_new_baseline=True), and the two URIs to register with the model version."""
@@ -228,7 +222,6 @@ def baseline_step(
         name,
         image=image,
         instance_type=instance_type,
-        network=network,
         inputs=[_s3_input(DATASET_INPUT, dataset, f"{PROCESSING}/input/{DATASET_INPUT}")],
         output_uri=output_uri,
         arguments=["--mode", "baseline"],
@@ -253,7 +246,6 @@ def check_step(
     model_package_arn: Any,
     image: dict[str, str],
     instance_type: str,
-    network: Any = None,
 ) -> DataQualityStep:
     """``dataset`` against the deployed version's registered baseline (the article's
     skip_check=False, register_new_baseline=False); violations warn, never fail."""
@@ -287,7 +279,6 @@ def check_step(
             name,
             image=image,
             instance_type=instance_type,
-            network=network,
             inputs=[
                 _s3_input(DATASET_INPUT, dataset, f"{PROCESSING}/input/{DATASET_INPUT}"),
                 # the version's baseline folder: the job names the version and the file

@@ -3,11 +3,14 @@
 Everything here is boto3 against the target account: the SDK was only needed to *build*
 the JSON (see :mod:`batchops.pipelines.build`). ``upsert`` is idempotent — assets are
 uploaded only when missing or different, and ``UpdatePipeline`` runs only when the stored
-definition differs — so CI can run it on every merge.
+definition differs — so CI can run it on every merge. It resolves the account's KMS key
+ARN (:mod:`batchops.kms`) for the asset puts and stamps it into the ``KmsKeyArn``
+parameter.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
@@ -19,7 +22,8 @@ from typing import Any
 from batchops.aws import Clients, error_message
 from batchops.config import Settings
 from batchops.errors import PipelineError
-from batchops.pipelines.build import Built
+from batchops.kms import key_arn
+from batchops.pipelines.build import KMS_KEY_PARAMETER, Built, stamp
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 
@@ -32,7 +36,7 @@ class Upserted:
     assets_uploaded: int
 
 
-def _upload_assets(clients: Clients, settings: Settings, built: Built) -> int:
+def _upload_assets(clients: Clients, settings: Settings, built: Built, kms_key_arn: str) -> int:
     from botocore.exceptions import ClientError
 
     s3 = clients.client("s3")
@@ -54,7 +58,7 @@ def _upload_assets(clients: Clients, settings: Settings, built: Built) -> int:
             Key=key,
             Body=body,
             ServerSideEncryption="aws:kms",
-            SSEKMSKeyId=settings.kms_key,
+            SSEKMSKeyId=kms_key_arn,
             Metadata={"batchops-md5": digest},
         )
         uploaded += 1
@@ -69,8 +73,11 @@ def upsert(
     sm = clients.client("sagemaker")
     name = built.pipeline_name
     recreate = settings.recreate_pipelines if recreate is None else recreate
-    uploaded = _upload_assets(clients, settings, built)
-    body = json.dumps(built.definition, sort_keys=True)
+    kms_key_arn = key_arn(clients, settings)
+    uploaded = _upload_assets(clients, settings, built, kms_key_arn)
+    # the account's key ARN is a parameter (DESIGN §8): the same built bytes elsewhere
+    definition = stamp(copy.deepcopy(built.definition), {KMS_KEY_PARAMETER: kms_key_arn})
+    body = json.dumps(definition, sort_keys=True)
     description = f"batchops {built.spec.key}: {built.spec.description}"[:3072]
     try:
         current = sm.describe_pipeline(PipelineName=name)

@@ -19,10 +19,11 @@ import json
 from typing import Any
 
 from batchops.aws import Clients
+from batchops.build import LAMBDA_RUNTIME
 from batchops.config import Settings
 from batchops.events import load_pattern, pattern_values
 
-RUNTIME = "python3.12"
+RUNTIME = LAMBDA_RUNTIME  # what the zips are built for (batchops.build)
 RETRAIN_COOLDOWN_MINUTES = 60
 #: pattern file -> environments that deploy its rule
 RULE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
@@ -32,6 +33,7 @@ RULE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
     "model-quality-failed-to-data-science-bus": ("staging", "production"),
     "training-data-to-training-pipeline": ("data-science",),
     "inference-data-to-inference-pipeline": ("staging", "production"),
+    "inference-run-to-promotion-evidence": ("staging",),
 }
 #: function name -> (zip name, handler)
 FUNCTIONS: dict[str, tuple[str, str]] = {
@@ -41,6 +43,17 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
         "batchops.functions.approval_trigger.handler",
     ),
     "batchops-retrain-trigger": ("retrain_trigger", "batchops.functions.retrain_trigger.handler"),
+    "batchops-promotion-evidence": (
+        "promotion_evidence",
+        "batchops.functions.promotion_evidence.handler",
+    ),
+}
+#: function name -> environments that deploy it
+FUNCTION_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
+    "batchops-notify": ("data-science", "staging", "production"),
+    "batchops-approval-trigger": ("data-science",),
+    "batchops-retrain-trigger": ("data-science",),
+    "batchops-promotion-evidence": ("staging",),
 }
 
 
@@ -93,6 +106,13 @@ def function_environment(
             "BATCHOPS_TRIGGER_SECRET_ID": settings.gitlab_trigger_secret_name,
             "BATCHOPS_IDEMPOTENCY_TABLE": idempotency_table(settings),
             "BATCHOPS_MODEL_PACKAGE_GROUP_NAME": settings.model_package_group_name,
+        }
+    if function == "batchops-promotion-evidence":
+        return {
+            "BATCHOPS_MODEL_PACKAGE_GROUP_ARN": (
+                f"arn:aws:sagemaker:{settings.region}:{settings.registry_account_id}:"
+                f"model-package-group/{settings.model_package_group_name}"
+            ),
         }
     return {
         "BATCHOPS_RETRAIN_PIPELINE_NAME": settings.pipeline_trainwhpo,
@@ -149,6 +169,7 @@ def _targets(
         "approval-to-deploy": "batchops-approval-trigger",
         "pipeline-status-to-notify": "batchops-notify",
         "model-quality-failed-to-retrain": "batchops-retrain-trigger",
+        "inference-run-to-promotion-evidence": "batchops-promotion-evidence",
     }.get(stem)
     if lambda_target:
         return [{"Id": "lambda", "Arn": arns[lambda_target], "RetryPolicy": retry}]
@@ -183,7 +204,7 @@ def bootstrap_events(
     readers: list[str] | None = None,
 ) -> None:
     env = settings.environment
-    functions = [n for n in FUNCTIONS if env == "data-science" or n == "batchops-notify"]
+    functions = [n for n in FUNCTIONS if env in FUNCTION_ENVIRONMENTS[n]]
     arns = {name: ensure_function(clients, settings, name, gitlab_url) for name in functions}
     events_role = _ensure_role(
         clients.client("iam"), f"batchops-{env}-eventbridge", "events.amazonaws.com"

@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from batchops.aws import Clients
-from batchops.config import Settings
+from batchops.config import Settings, load_settings
 
 LOCAL_TRIGGER_TOKEN = "local-trigger-token"
 
@@ -80,6 +80,10 @@ def bucket_policy(settings: Settings, readers: list[str]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def staging_account() -> str:
+    return load_settings("staging").account_id
+
+
 def registry_policy(settings: Settings, readers: list[str]) -> dict[str, Any]:
     region, account, group = settings.region, settings.account_id, settings.model_package_group_name
     return {
@@ -98,7 +102,17 @@ def registry_policy(settings: Settings, readers: list[str]) -> dict[str, Any]:
                     f"arn:aws:sagemaker:{region}:{account}:model-package-group/{group}",
                     f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/*",
                 ],
-            }
+            },
+            {
+                # promotion evidence (batchops.promotion): staging alone writes it
+                "Sid": "StagingRecordsPromotionEvidence",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": [f"arn:aws:iam::{a}:root" for a in readers if a == staging_account()]
+                },
+                "Action": ["sagemaker:UpdateModelPackage"],
+                "Resource": [f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/*"],
+            },
         ],
     }
 

@@ -114,7 +114,10 @@ def install() -> None:
 
     def update_model_package(self: Any) -> Any:
         arn = self._get_param("ModelPackageArn")
-        backend = self.sagemaker_backend
+        # another account (staging's promotion evidence) only where the group policy allows
+        owner_backend = _cross_account(self, arn, "UpdateModelPackage")
+        backend = self.sagemaker_backend if owner_backend is None else owner_backend
+        owner = self.current_account if owner_backend is None else _owner(self, arn)
         package = backend.model_packages.get(backend.model_package_name_mapping.get(arn, arn))
         if package is None:
             raise ValidationError(f"Model package {arn} not found")
@@ -136,9 +139,7 @@ def install() -> None:
             self._get_param("AdditionalInferenceSpecificationsToAdd")
         )
         package.modifications_done()
-        current_cloud().bus.emit(
-            model_package_state_change(package, self.current_account, self.region)
-        )
+        current_cloud().bus.emit(model_package_state_change(package, owner, self.region))
         return ActionResult({"ModelPackageArn": package.arn})
 
     def put_model_package_group_policy(self: Any) -> Any:

@@ -1,0 +1,74 @@
+"""The built definitions and the assets upsert uploads carry nothing of the build machine.
+
+Two generations of the same sources are byte-identical (no timestamps in keys, no hash of
+the checkout path), and no uploaded object holds the checkout path or bytecode compiled by
+the builder's Python (``cpython-311.pyc`` would be dead weight in a 3.8/3.9 image).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from batchops.config import load_settings
+from batchops.pipelines.build import build
+from batchops.pipelines.project import project
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def _files(assets: dict[str, Path]) -> dict[str, bytes]:
+    """Every uploaded object, and every member of an uploaded tarball (``key!member``)."""
+    found: dict[str, bytes] = {}
+    for key, path in assets.items():
+        body = path.read_bytes()
+        found[key] = body
+        if key.endswith(".tar.gz"):
+            with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
+                for member in archive.getmembers():
+                    handle = archive.extractfile(member)
+                    found[f"{key}!{member.name}"] = handle.read() if handle else b""
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "env"),
+    [
+        ("model-build", "training", "data-science"),
+        ("model-build", "hpo", "data-science"),
+        ("model-deploy", "inference", "staging"),
+    ],
+)
+def test_assets_hold_no_bytecode_and_no_checkout_path(name: str, key: str, env: str) -> None:
+    proj = project(name)
+    built = build(proj, proj.spec(key), load_settings(env))
+    files = _files(built.assets)
+    assert [k for k in files if "__pycache__" in k or k.endswith(".pyc")] == []
+    assert [k for k, body in files.items() if str(REPO).encode() in body] == []
+    assert str(REPO) not in json.dumps(built.definition)
+
+
+@pytest.mark.parametrize(("name", "key", "env"), [("model-build", "hpo", "data-science")])
+def test_two_generations_are_byte_identical(
+    name: str, key: str, env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = project(name)
+    generated = []
+    for attempt in ("first", "second"):
+        monkeypatch.setenv("BATCHOPS_BUILD_DIR", str(tmp_path / attempt))
+        built = build(proj, proj.spec(key), load_settings(env), force=True)
+        generated.append(
+            (
+                (built.folder / "definition.json").read_bytes(),
+                {k: p.read_bytes() for k, p in built.assets.items()},
+            )
+        )
+    (first_definition, first_assets), (second_definition, second_assets) = generated
+    assert sorted(first_assets) == sorted(second_assets)
+    assert [k for k in first_assets if first_assets[k] != second_assets[k]] == []
+    assert first_definition == second_definition
