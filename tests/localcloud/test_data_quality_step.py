@@ -86,7 +86,8 @@ def inference(cloud, engine, version):  # type: ignore[no-untyped-def]
 def _run(inference, tmp_path, name: str, drift: str | None = None):  # type: ignore[no-untyped-def]
     settings, clients = inference
     batch = generate(tmp_path, rows=400, inference_rows=400, seed=9, drift=drift)
-    key = f"{settings.inference_data_prefix}dq-step/{name}/batch.csv"
+    # a batch is scored once (batchops.batches): each engine's run gets a key of its own
+    key = f"{settings.inference_data_prefix}dq-step/{settings.data_quality_engine}/{name}/batch.csv"
     body = batch.files[Layout.INFERENCE].read_bytes()
     clients.client("s3").put_object(Bucket=settings.bucket_name, Key=key, Body=body)
     arn = pipelines.start(
