@@ -38,6 +38,11 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     assert len(set(production)) >= 2 and production[-1] == versions["hpo"]["version"]
     runs = summary["inference_runs"]
     assert any(r["data_quality_violations"] for r in runs)
+    # the default engine: a Processing step; drift warns, clean batches are clean
+    assert {r["data_quality_job"] for r in runs} == {"ProcessingJob"}
+    assert all(not r["data_quality_violations"] for r in runs if r["status"] == "Succeeded")
+    assert "data quality (CheckDataQuality): WARNING" in done.stdout
+    assert "data quality (CheckDataQuality): no violations" in done.stdout
     assert any(r["model_quality"] and not r["model_quality"]["passed"] for r in runs)
     assert any(r["model_quality"] and r["model_quality"]["passed"] for r in runs)
     assert summary["retraining"]["started"] is True

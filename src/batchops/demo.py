@@ -145,9 +145,33 @@ def _inference(run: DemoRun, env: str, files: dict[Layout, Path]) -> dict[str, A
     before = _executions(run, env, load_settings(env).pipeline_inf)
     _upload(run, env, files)
     described = _await_run(run, env, "inference", before, why="batch upload")
+    _say_data_quality(run, env, described["PipelineExecutionArn"])
     if env == "staging":
         _await_evidence(run, described["PipelineExecutionArn"])
     return described
+
+
+def _say_data_quality(run: DemoRun, env: str, arn: str) -> None:
+    """The run's data-quality result, as the notification words it: violations warn."""
+    from batchops.pipelines import deploy as pipelines
+    from batchops.records import quality_check
+
+    clients = run.clients(env)
+    check = {s["StepName"]: s for s in pipelines.steps(clients, arn)}.get("CheckDataQuality")
+    if not check or check.get("StepStatus") != "Succeeded":
+        return  # a failed check is in the run's FailureReason already
+    report = quality_check(clients, check.get("Metadata")) or {}
+    found = report.get("violations") or []
+    if not found:
+        run.say("   data quality (CheckDataQuality): no violations")
+        return
+    where = ", ".join(
+        sorted({f"{v.get('feature_name')} {v.get('constraint_check_type')}" for v in found})
+    )
+    run.say(
+        f"   data quality (CheckDataQuality): WARNING {len(found)} violation(s): {where} "
+        "(a warning: the run went on)"
+    )
 
 
 def _await_evidence(run: DemoRun, execution_arn: str, timeout_s: float = 60) -> None:
@@ -310,6 +334,8 @@ def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
         "execution": arn,
         "status": described["PipelineExecutionStatus"],
         "data_quality_violations": violations,
+        # what ran the check: "ProcessingJob" (batchops' engine) or "QualityCheck"
+        "data_quality_job": next(iter((check or {}).get("Metadata") or {}), None),
         "model_quality": quality,
     }
 
