@@ -17,6 +17,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if key.startswith(("BATCHOPS_", "AWS_")) and key != "BATCHOPS_TEST_KEEP":
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("BATCHOPS_CONFIG_DIR", str(REPO / "config"))
+    # recorded, so whatever a test's `--dataset` sets is removed when it ends
+    monkeypatch.setenv("BATCHOPS_DATASET_SPEC", "")
+    monkeypatch.delenv("BATCHOPS_DATASET_SPEC")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 

@@ -72,3 +72,33 @@ def test_two_generations_are_byte_identical(
     assert sorted(first_assets) == sorted(second_assets)
     assert [k for k in first_assets if first_assets[k] != second_assets[k]] == []
     assert first_definition == second_definition
+
+
+def test_moving_an_asset_under_the_code_prefix_touches_only_that_asset() -> None:
+    """An object under ``bucket_prefix`` but outside ``code/`` moves alone: the other URIs
+    under ``bucket_prefix`` (job outputs, run folders) keep their place."""
+    from batchops.pipelines.assets import reproducible
+
+    definition = {
+        "Asset": "s3://b/pipeline_shared/x/datasets/spec-1/dataset.json",
+        "Output": "s3://b/pipeline_shared/x/training/models",
+        "Code": "s3://b/pipeline_shared/x/code/train/train.py",
+        "Sdk": "s3://b/batchops-train/tuning-1796161979/input/sm_drivers/run.sh",
+    }
+    objects = {
+        "pipeline_shared/x/datasets/spec-1/dataset.json": b"{}",
+        "pipeline_shared/x/code/train/train.py": b"print()",
+        "batchops-train/tuning-1796161979/input/sm_drivers/run.sh": b"echo",
+    }
+    text, moved = reproducible(
+        definition, objects, bucket="b", prefix="pipeline_shared/x/code", checkout=REPO
+    )
+    rewritten = json.loads(text)
+    assert rewritten["Output"] == "s3://b/pipeline_shared/x/training/models"
+    assert rewritten["Code"] == "s3://b/pipeline_shared/x/code/train/train.py"
+    assert (
+        rewritten["Asset"]
+        == "s3://b/pipeline_shared/x/code/pipeline_shared/x/datasets/spec-1/dataset.json"
+    )
+    assert rewritten["Sdk"].startswith("s3://b/pipeline_shared/x/code/batchops-train/tuning-")
+    assert all(key.startswith("pipeline_shared/x/code/") for key in moved)

@@ -29,6 +29,11 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     versions = {v["source"]: v for v in summary["model_versions"]}
     assert set(versions) == {"training", "hpo"}
     assert 1.6 <= versions["training"]["rmse"] <= 2.6
+    assert versions["training"]["metric"] == "mse"
+    assert versions["training"]["value"] == pytest.approx(
+        versions["training"]["rmse"] ** 2, rel=1e-3
+    )
+    assert summary["dataset"]["name"] == "abalone" and summary["dataset"]["metric"] == "mse"
     assert versions["hpo"]["review_ref"], "the HPO version was approved with a review"
     assert summary["governance"]["hpo_without_review"] == "refused"
     assert summary["governance"]["production_before_staging_run"] == "refused"
@@ -43,8 +48,12 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     assert all(not r["data_quality_violations"] for r in runs if r["status"] == "Succeeded")
     assert "data quality (CheckDataQuality): WARNING" in done.stdout
     assert "data quality (CheckDataQuality): no violations" in done.stdout
-    assert any(r["model_quality"] and not r["model_quality"]["passed"] for r in runs)
-    assert any(r["model_quality"] and r["model_quality"]["passed"] for r in runs)
+    qualities = [r["model_quality"] for r in runs if r["model_quality"]]
+    assert len(qualities) == 3, "every labelled batch has a verdict, the failed one too"
+    assert {tuple(sorted(q)) for q in qualities} == {("metric", "passed", "threshold", "value")}
+    failed = [q for q in qualities if not q["passed"]]
+    assert len(failed) == 1 and failed[0]["metric"] == "mse" and failed[0]["value"] > 10.0
+    assert all(q["passed"] and q["value"] < 10.0 for q in qualities if q is not failed[0])
     assert summary["retraining"]["started"] is True
     # the summary agrees with the records the report draws (read from the local cloud)
     records = json.loads((tmp_path / "demo/records.json").read_text())

@@ -27,18 +27,18 @@ def test_the_training_dag_follows_the_pipeline_and_drops_implied_edges(repo_root
         "BaselineDataQuality",
         "TrainModel",
         "EvaluateModel",
-        "CheckRmse",
+        "CheckTestQuality",
         "RegisterModel",
-        "FailOnRmse",
+        "FailOnTestQuality",
     ]
-    assert {n["name"]: n["branch"] for n in graph["nodes"]}["FailOnRmse"] == "else"
+    assert {n["name"]: n["branch"] for n in graph["nodes"]}["FailOnTestQuality"] == "else"
     assert _edges(definition) == {
         ("PreprocessData", "BaselineDataQuality"),
         ("BaselineDataQuality", "TrainModel"),  # DependsOn
         ("TrainModel", "EvaluateModel"),
-        ("EvaluateModel", "CheckRmse"),
-        ("CheckRmse", "RegisterModel"),  # branches of the condition
-        ("CheckRmse", "FailOnRmse"),
+        ("EvaluateModel", "CheckTestQuality"),
+        ("CheckTestQuality", "RegisterModel"),  # branches of the condition
+        ("CheckTestQuality", "FailOnTestQuality"),
     }
 
 
@@ -85,7 +85,7 @@ def test_the_report_draws_records_and_escapes_them(report_records: dict) -> None
     assert "height (_c3)" in page and "a &lt;b&gt;" in page
     # the step that ran is coloured, the branch not taken is drawn as not run
     assert "PreprocessData (Processing): Succeeded" in page
-    assert "FailOnRmse (Fail): not run" in page
+    assert "FailOnTestQuality (Fail): not run" in page
 
 
 def test_a_summary_without_records_still_renders() -> None:

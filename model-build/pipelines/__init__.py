@@ -11,6 +11,7 @@ from batchops.pipelines.project import PipelineProject, PipelineSpec
 project = PipelineProject(
     name="model-build",
     root=Path(__file__).resolve().parents[1],
+    reads_dataset_spec=True,
     pipelines=(
         PipelineSpec(
             key="training",

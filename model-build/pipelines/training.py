@@ -3,7 +3,15 @@
 Both share every step but the model fit::
 
     PreprocessData -> BaselineDataQuality -> TrainModel | TuneModel -> EvaluateModel
-        -> CheckRmse -> RegisterModel (PendingManualApproval) | FailOnRmse
+        -> CheckTestQuality -> RegisterModel (PendingManualApproval) | FailOnTestQuality
+
+What depends on the data comes from the dataset spec (``batchops.data.spec``): its JSON
+document is an asset of the definition (content-addressed, uploaded with the step
+scripts) and an input of the preprocess step; the XGBoost objective follows the problem
+type, the tuning objective is the validation score of its evaluation metric, and the gate
+compares the spec's metric on the test split with ``QualityThreshold`` in the metric's
+direction (at most for errors, at least for scores). Step and parameter names are the
+lifecycle contract's (``batchops.lifecycle``).
 
 Outputs of a run land under ``<bucket_prefix>/training/runs/<execution id>/``. The data
 input is ``s3://<InputBucket>/<InputKey>`` — a batch file or a whole prefix — which is
@@ -12,14 +20,15 @@ what the S3 "Object Created" rule and ``batchops pipelines start`` pass.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from batchops.pipelines.build import BuildContext
+from batchops import lifecycle
+from batchops.data.spec import DatasetSpec, current_spec
+from batchops.pipelines.build import BuildContext, code_prefix
 from batchops.pipelines.data_quality import DataQualityStep, baseline_step
 from batchops.pipelines.step_code import step_code
 
@@ -83,8 +92,9 @@ class _Tuning(_Strict):
     strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"]
     max_jobs: int = Field(ge=1)
     max_parallel_jobs: int = Field(ge=1)
-    objective_metric: str
-    metric_regex: str
+    #: None: the validation score of the problem type's evaluation metric (see tuning_objective)
+    objective_metric: str | None = None
+    metric_regex: str | None = None
     static: dict[str, int | float | str]
     integer_ranges: dict[str, tuple[int, int]]
     continuous_ranges: dict[str, tuple[float, float]]
@@ -134,7 +144,20 @@ def load_config(path: Path = HERE / "config.yaml") -> dict[str, Any]:
             raise ConfigError(f"{path}: tuning ranges {name}: [{low}, {high}] is empty")
     if config.tuning.max_parallel_jobs > config.tuning.max_jobs:
         raise ConfigError(f"{path}: tuning.max_parallel_jobs is above tuning.max_jobs")
-    return config.model_dump(mode="json")
+    return config.model_dump(mode="json", exclude_none=True)
+
+
+def tuning_objective(spec: DatasetSpec, tuning: dict[str, Any]) -> tuple[str, str]:
+    """The tuning objective and the regex that reads it from ``train.py``'s log.
+
+    By default the validation score XGBoost's early stopping watched — RMSE, log loss or
+    multiclass log loss, all minimised — which ``train.py`` prints as
+    ``validation-<metric>:<value>``; ``config.yaml`` may name another.
+    """
+    _objective, metric = spec.objective
+    name = tuning.get("objective_metric") or f"validation:{metric}"
+    regex = tuning.get("metric_regex") or f"validation-{metric}:([0-9\\.]+)"
+    return name, regex
 
 
 def _image(ctx: BuildContext, spec: dict[str, str], instance_type: str) -> str:
@@ -154,23 +177,31 @@ class _Builder:
         self.ctx = ctx
         self.source = source
         self.config = load_config()
+        self.spec = current_spec()
         settings = ctx.settings
-        self.input_bucket = ParameterString("InputBucket", default_value=settings.bucket_name)
-        self.input_key = ParameterString("InputKey", default_value=settings.training_data_prefix)
-        self.rmse_threshold = ParameterFloat(
-            "RmseThreshold", default_value=round(math.sqrt(settings.accuracy_mse_threshold), 4)
+        names = lifecycle.PARAMETERS
+        self.input_bucket = ParameterString(
+            names["input_bucket"], default_value=settings.bucket_name
         )
-        self.git_commit = ParameterString("GitCommit", default_value="unknown")
-        self.user_id = ParameterString("UserId", default_value="unknown")
+        self.input_key = ParameterString(
+            names["input_key"], default_value=settings.training_data_prefix
+        )
+        self.threshold = ParameterFloat(
+            names["quality_threshold"],
+            default_value=self.spec.threshold(settings.accuracy_mse_threshold),
+        )
+        self.git_commit = ParameterString(names["git_commit"], default_value="unknown")
+        self.user_id = ParameterString(names["user_id"], default_value="unknown")
         self.kms_key = ctx.kms_key
         self.parameters = [
             self.input_bucket,
             self.input_key,
-            self.rmse_threshold,
+            self.threshold,
             self.kms_key,
             self.git_commit,
             self.user_id,
         ]
+        self.dataset_uri = self._upload_dataset()
         self.run_prefix = Join(
             on="/",
             values=[
@@ -186,6 +217,22 @@ class _Builder:
             ctx, self.config["images"]["processing"], instances["processing"]
         )
         self.training_image = _image(ctx, self.config["images"]["training"], instances["training"])
+
+    def _upload_dataset(self) -> str:
+        """The spec's JSON document as an asset beside the step scripts (by content)."""
+        import json
+
+        settings = self.ctx.settings
+        document = self.spec.document(settings.accuracy_mse_threshold)
+        body = json.dumps(document, indent=2, sort_keys=True).encode()
+        import hashlib
+
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        key = f"{code_prefix(settings)}/datasets/{self.spec.name}-{digest}/{lifecycle.DATASET_FILE}"
+        self.ctx.session.boto_session.client("s3").put_object(
+            Bucket=settings.bucket_name, Key=key, Body=body
+        )
+        return f"s3://{settings.bucket_name}/{key}"
 
     def run_uri(self, *parts: str) -> Any:
         from sagemaker.core.workflow.functions import Join
@@ -237,14 +284,15 @@ class _Builder:
             code=str(STEPS / "preprocess.py"),
             inputs=[
                 ProcessingInput(
-                    input_name="data",
+                    input_name=name,
                     s3_input=ProcessingS3Input(
-                        s3_uri=data,
-                        local_path=f"{PROCESSING_ROOT}/input/data",
+                        s3_uri=uri,
+                        local_path=f"{PROCESSING_ROOT}/input/{name}",
                         s3_data_type="S3Prefix",
                         s3_input_mode="File",
                     ),
                 )
+                for name, uri in (("data", data), ("dataset", self.dataset_uri))
             ],
             outputs=outputs,
             arguments=[
@@ -256,7 +304,7 @@ class _Builder:
                 str(split["seed"]),
             ],
         )
-        return ProcessingStep(name="PreprocessData", step_args=step_args)
+        return ProcessingStep(name=lifecycle.TRAINING_STEPS["preprocess"], step_args=step_args)
 
     def baseline(self, preprocess: Any) -> DataQualityStep:
         """Statistics and constraints of the training features (skip_check=True,
@@ -264,7 +312,7 @@ class _Builder:
         outputs = preprocess.properties.ProcessingOutputConfig.Outputs
         return baseline_step(
             self.ctx,
-            "BaselineDataQuality",
+            lifecycle.TRAINING_STEPS["baseline"],
             outputs["baseline"].S3Output.S3Uri,
             self.run_uri("data-quality-baseline"),
             image=self.config["images"]["processing"],
@@ -310,7 +358,7 @@ class _Builder:
                 for name, uri in self.channels(preprocess).items()
             ]
         )
-        step = TrainingStep(name="TrainModel", step_args=step_args)
+        step = TrainingStep(name=lifecycle.TRAINING_STEPS["train"], step_args=step_args)
         return step, step.properties.ModelArtifacts.S3ModelArtifacts
 
     def tune(self, preprocess: Any) -> tuple[Any, Any]:
@@ -319,6 +367,7 @@ class _Builder:
         from sagemaker.train.tuner import HyperparameterTuner
 
         tuning = self.config["tuning"]
+        objective, regex = tuning_objective(self.spec, tuning)
         ranges: dict[str, Any] = {
             name: IntegerParameter(low, high)
             for name, (low, high) in tuning["integer_ranges"].items()
@@ -331,18 +380,19 @@ class _Builder:
         )
         tuner = HyperparameterTuner(
             model_trainer=self.trainer(tuning["static"]),
-            objective_metric_name=tuning["objective_metric"],
+            objective_metric_name=objective,
             hyperparameter_ranges=ranges,
-            metric_definitions=[
-                {"Name": tuning["objective_metric"], "Regex": tuning["metric_regex"]}
-            ],
+            metric_definitions=[{"Name": objective, "Regex": regex}],
             strategy=tuning["strategy"],
             objective_type="Minimize",
             max_jobs=tuning["max_jobs"],
             max_parallel_jobs=tuning["max_parallel_jobs"],
             base_tuning_job_name="batchops-tune",
         )
-        step = TuningStep(name="TuneModel", step_args=tuner.tune(inputs=self.channels(preprocess)))
+        step = TuningStep(
+            name=lifecycle.TRAINING_STEPS["tune"],
+            step_args=tuner.tune(inputs=self.channels(preprocess)),
+        )
         prefix = f"{self.ctx.settings.bucket_prefix.strip('/')}/training/models"
         return step, step.get_top_model_s3_uri(top_k=0, s3_bucket=self.ctx.bucket, prefix=prefix)
 
@@ -357,7 +407,7 @@ class _Builder:
         from sagemaker.mlops.workflow.steps import ProcessingStep
 
         report = PropertyFile(
-            name="EvaluationReport", output_name="evaluation", path="evaluation.json"
+            name="EvaluationReport", output_name="evaluation", path=lifecycle.EVALUATION_FILE
         )
         test = preprocess.properties.ProcessingOutputConfig.Outputs["test"].S3Output.S3Uri
         step_args = self.processor(self.training_image, "batchops-evaluate").run(
@@ -385,8 +435,11 @@ class _Builder:
                     ),
                 )
             ],
+            arguments=["--threshold", self.threshold.to_string()],
         )
-        step = ProcessingStep(name="EvaluateModel", step_args=step_args, property_files=[report])
+        step = ProcessingStep(
+            name=lifecycle.TRAINING_STEPS["evaluate"], step_args=step_args, property_files=[report]
+        )
         return step, report
 
     def register(self, baseline: DataQualityStep, evaluate: Any, model_data: Any) -> Any:
@@ -402,7 +455,7 @@ class _Builder:
             on="/",
             values=[
                 evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri,
-                "evaluation.json",
+                lifecycle.EVALUATION_FILE,
             ],
         )
 
@@ -439,34 +492,63 @@ class _Builder:
             model_metrics=metrics,
             drift_check_baselines=baselines,
             approval_status="PendingManualApproval",
-            description=f"Abalone rings regressor from the {self.source} pipeline",
+            description=(
+                f"{self.spec.name}: {self.spec.problem_type} of {self.spec.target.name} "
+                f"from the {self.source} pipeline"
+            ),
             customer_metadata_properties={
                 "source": self.source,
+                "dataset": self.spec.name,
+                "problem_type": self.spec.problem_type,
+                "quality_metric": self.spec.quality.metric,
+                # no threshold in the spec: each environment's accuracy_mse_threshold (AWS
+                # refuses an empty metadata value, so the setting is named)
+                "quality_threshold": (
+                    "accuracy_mse_threshold"
+                    if self.spec.quality.threshold is None
+                    else f"{self.spec.quality.threshold:g}"
+                ),
                 "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
                 "git_commit": self.git_commit,
                 "user_id": self.user_id,
             },
         )
-        return ModelStep(name="RegisterModel", step_args=step_args)
+        return ModelStep(name=lifecycle.TRAINING_STEPS["register"], step_args=step_args)
 
     def gate(self, evaluate: Any, report: Any, register: Any) -> Any:
-        from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+        """The spec's metric on the test split against ``QualityThreshold``, in its direction."""
+        from sagemaker.core.workflow.conditions import (
+            ConditionGreaterThanOrEqualTo,
+            ConditionLessThanOrEqualTo,
+        )
         from sagemaker.core.workflow.functions import Join, JsonGet
         from sagemaker.mlops.workflow.condition_step import ConditionStep
         from sagemaker.mlops.workflow.fail_step import FailStep
 
-        rmse = JsonGet(
-            step_name=evaluate.name, property_file=report, json_path="regression_metrics.rmse.value"
+        from batchops.monitor.classification import metric_location
+
+        metric = self.spec.quality.spec
+        block, key = metric_location(self.spec.problem_type, metric.name)
+        value = JsonGet(
+            step_name=evaluate.name, property_file=report, json_path=f"{block}.{key}.value"
         )
+        higher = metric.higher_is_better
         fail = FailStep(
-            name="FailOnRmse",
+            name=lifecycle.TRAINING_STEPS["fail"],
             error_message=Join(
-                on=" ", values=["Test RMSE", rmse, "is above the threshold", self.rmse_threshold]
+                on=" ",
+                values=[
+                    f"Test {metric.name}",
+                    value,
+                    "is below the threshold" if higher else "is above the threshold",
+                    self.threshold,
+                ],
             ),
         )
+        condition = ConditionGreaterThanOrEqualTo if higher else ConditionLessThanOrEqualTo
         return ConditionStep(
-            name="CheckRmse",
-            conditions=[ConditionLessThanOrEqualTo(left=rmse, right=self.rmse_threshold)],
+            name=lifecycle.TRAINING_STEPS["gate"],
+            conditions=[condition(left=value, right=self.threshold)],
             if_steps=[register],
             else_steps=[fail],
         )

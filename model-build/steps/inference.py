@@ -1,20 +1,34 @@
 """Batch-transform handler packaged in ``model.tar.gz`` (``code/inference.py``).
 
 Framework containers call ``model_fn`` once, then ``input_fn -> predict_fn -> output_fn``
-per mini-batch. Input records are the article's ``inference-data.csv`` rows (sex and seven
-measurements, raw); the transform fitted at training time (``transform.json``, saved with
-the model) turns them into model features, so the transform is never refitted.
+per mini-batch. Input records are the article's ``inference-data.csv`` rows (the dataset
+spec's features, raw, in file order); the transform fitted at training time
+(``transform.json``, saved with the model) turns them into model features, so the
+transform is never refitted:
+
+* numeric columns: a missing value (empty field, ``nan``) is imputed with the train split's
+  median, then standardised as at training time;
+* categorical columns: one-hot (or ordinal) over the categories training saw; a value is
+  compared with surrounding blanks stripped; a missing one is imputed with the most
+  frequent category; a category training never saw encodes as all zeros (ordinal:
+  missing) and is *counted* — a warning line on stderr (the job's CloudWatch log) per
+  mini-batch — never a crash.
+
+A record with the wrong number of fields, or a numeric field that is not a number, is an
+error naming the record and the field. The output is one line per record: the regression
+value (``%.4f``), or for classification the predicted label — with the positive class's
+probability for binary classification (``label,0.9731``).
 
 Every stage is vectorised (no Python loop per record): the payload is parsed by a CSV
-reader written in C/Rust, the one-hot and scaling end in one float32 matrix for
-``Booster.inplace_predict``, and ``output_fn`` formats all predictions with a single ``%``
-operation and answers ``(body bytes, "text/csv")`` as the serving container expects.
+reader written in C/Rust, the encoding ends in one float32 matrix for
+``Booster.inplace_predict``, and ``output_fn`` formats all predictions in one operation
+and answers ``(body bytes, "text/csv")`` as the serving container expects.
 
 Needs numpy, pandas and xgboost — what SageMaker's XGBoost framework image (1.7-1:
 Python 3.8, pandas 1.x) has, so the script is kept Python 3.8 compatible. polars is
 optional: when it imports (the local cloud), its multi-threaded reader parses the payload;
 without it pandas' C reader does. Both paths give the same matrix, the same output bytes
-and the same error for a malformed record (``tests/test_steps.py`` checks it).
+and the same error for a malformed record (``tests/test_inference_paths.py`` checks it).
 """
 
 from __future__ import annotations
@@ -24,6 +38,8 @@ import io
 import json
 import os
 import re
+import sys
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -43,13 +59,28 @@ _WHITESPACE = (
 )
 #: spellings of NaN polars reads as a number (pandas would reject them): NaN for pandas too
 _NAN = [sign + a + b + c for sign in ("", "+", "-") for a in "nN" for b in "aA" for c in "nN"]
-#: a measurement polars' reader accepts (leading blanks allowed, trailing ones not)
+#: a number polars' reader accepts (leading blanks allowed, trailing ones not)
 _NUMBER = re.compile(
     r"[ \t]*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))\Z"
 )
 #: a blank, or a blank and a closing quote, ending a field: polars rejects it after a
-#: measurement, pandas does not (a blank after the sex is harmless, and checked too)
+#: number, pandas does not (a blank after a category is harmless, and checked too)
 _BLANK_ENDS = [b + q + e for b in (b" ", b"\t") for q in (b"", b'"') for e in (b",", b"\n", b"\r")]
+#: unseen categories named in one warning line, at most
+_UNSEEN_SHOWN = 5
+
+
+class Payload:
+    """A mini-batch as ``input_fn`` received it: parsed by ``predict_fn``, which knows the
+    transform (``input_fn`` is called without the model)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return (
+            0 if not self.data.strip() else self.data.count(b"\n") + (not self.data.endswith(b"\n"))
+        )
 
 
 def model_fn(model_dir: str) -> dict:
@@ -60,70 +91,82 @@ def model_fn(model_dir: str) -> dict:
     return {"booster": booster, "transform": transform}
 
 
-def _schema(width: int) -> dict[str, Any]:
-    """Column 1 (sex) is text, every other field a float64 measurement."""
-    return {"sex": pl.String, **{f"m{i}": pl.Float64 for i in range(1, width)}}
-
-
-def input_fn(body: str | bytes, content_type: str = "text/csv") -> Any:
-    """A mini-batch of CSV records as a frame (``sex`` + float64 measurements ``m1..``).
-
-    A polars frame when polars is installed, else a pandas one. The field count comes
-    from the first record; a later record with more fields, or a measurement that is not
-    a number, is an error, and a missing field reads as null (which ``features`` reports
-    as a missing measurement).
-    """
+def input_fn(body: Any, content_type: str = "text/csv") -> Payload:
+    """The mini-batch's bytes; parsing needs the transform, so ``predict_fn`` does it."""
     if content_type != "text/csv":
         raise ValueError(f"unsupported content type {content_type!r}; send text/csv")
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-    data = data.lstrip(b"\r\n")
-    if not data.strip():
-        return _empty(1)
-    end = data.find(b"\n")
-    first = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
-    try:
-        width = len(next(csv.reader([first])))
-    except csv.Error as exc:  # a lone carriage return, say
-        raise ValueError(f"records are not CSV: {_problem(data, len(data)) or exc}") from None
-    if pl is not None:
-        try:
-            return pl.read_csv(data, has_header=False, schema=_schema(width))
-        except (pl.exceptions.PolarsError, ValueError):
-            pass
-    elif not _suspect(data) or _problem(data, width) is None:
-        try:
-            return _read_pandas(data, width)
-        except ValueError:  # pandas' ParserError and UnicodeDecodeError are ValueErrors
-            pass
-    problem = _problem(data, width)
-    raise ValueError(
-        f"records are not CSV with {width} fields of the expected types"
-        + (f": {problem}" if problem else "")
-    ) from None
+    return Payload(data.lstrip(b"\r\n"))
+
+
+# ----- parsing ------------------------------------------------------------------------------
+def _kinds(transform: dict[str, Any]) -> list[str]:
+    return [c["type"] for c in transform["columns"]]
 
 
 def _names(width: int) -> list[str]:
-    return ["sex"] + [f"m{i}" for i in range(1, width)]
+    return [f"c{i}" for i in range(width)]
 
 
-def _empty(width: int) -> Any:
+def _schema(kinds: list[str]) -> dict[str, Any]:
+    return {
+        name: pl.String if kind == "categorical" else pl.Float64
+        for name, kind in zip(_names(len(kinds)), kinds)
+    }
+
+
+def parse(transform: dict[str, Any], data: bytes) -> Any:
+    """A mini-batch of CSV records as a frame: text for categorical fields, float64 else.
+
+    A polars frame when polars is installed, else a pandas one. A record with more or
+    fewer fields than the transform's columns, or a numeric field that is not a number,
+    is an error; an empty field reads as null (a missing value, imputed by ``features``).
+    """
+    kinds = _kinds(transform)
+    width = len(kinds)
+    if not data.strip():
+        return _empty(kinds)
+    _check_field_counts(data, width)
     if pl is not None:
-        return pl.DataFrame(schema=_schema(width))
-    return pd.DataFrame({name: [] for name in _names(width)})
+        try:
+            frame = pl.read_csv(data, has_header=False, schema=_schema(kinds))
+        except (pl.exceptions.PolarsError, ValueError):
+            frame = None
+    elif not _suspect(data) or _problem(data, kinds) is None:
+        try:
+            frame = _read_pandas(data, kinds)
+        except ValueError:  # pandas' ParserError and UnicodeDecodeError are ValueErrors
+            frame = None
+    else:
+        frame = None
+    if frame is None:
+        problem = _problem(data, kinds)
+        raise ValueError(
+            f"records are not CSV with {width} fields of the expected types"
+            + (f": {problem}" if problem else "")
+        ) from None
+    return frame
 
 
-def _read_pandas(data: bytes, width: int) -> Any:
+def _empty(kinds: list[str]) -> Any:
+    if pl is not None:
+        return pl.DataFrame(schema=_schema(kinds))
+    return pd.DataFrame({name: [] for name in _names(len(kinds))})
+
+
+def _read_pandas(data: bytes, kinds: list[str]) -> Any:
     """pandas' C reader set to read what polars reads, as polars reads it."""
-    names = _names(width)
+    names = _names(len(kinds))
     precise = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    text = [n for n, k in zip(names, kinds) if k == "categorical"]
     return pd.read_csv(
         io.BytesIO(data),
         header=None,
         names=names,
         index_col=False,
-        dtype={"sex": object, **{name: np.float64 for name in names[1:]}},
+        dtype={n: (object if k == "categorical" else np.float64) for n, k in zip(names, kinds)},
         keep_default_na=False,
-        na_values=["", *_NAN],
+        na_values={n: ([""] if n in text else ["", *_NAN]) for n in names},
         skip_blank_lines=False,  # a blank line is a record of nulls, as in polars
         encoding="utf-8",
         engine="c",
@@ -134,8 +177,8 @@ def _read_pandas(data: bytes, width: int) -> Any:
 def _suspect(data: bytes) -> bool:
     """Whether ``data`` may hold text pandas' reader accepts and polars' does not.
 
-    ``true``/``false`` (pandas reads 1/0), a blank after a measurement, a carriage return
-    that does not end a line; plain substring searches, a few ms on a 6 MB payload.
+    ``true``/``false`` (pandas reads 1/0), a blank after a number, a carriage return that
+    does not end a line; plain substring searches, a few ms on a 6 MB payload.
     """
     lower = data.lower()
     return (
@@ -151,14 +194,19 @@ def _suspect(data: bytes) -> bool:
     )
 
 
-def _problem(data: bytes, width: int) -> str | None:
+def _records(data: bytes) -> Any:
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        yield number, line[:-1] if line.endswith(b"\r") else line
+
+
+def _problem(data: bytes, kinds: list[str]) -> str | None:
     """The first record polars' reader rejects, described (``None`` when none is found).
 
     Only called on a payload that failed to parse (or that pandas would read more
     leniently than polars), so the error names the record the same way on both paths.
     """
-    for number, line in enumerate(data.split(b"\n"), start=1):
-        line = line[:-1] if line.endswith(b"\r") else line  # noqa: PLW2901
+    width = len(kinds)
+    for number, line in _records(data):
         if b"\r" in line:
             return f"record {number}: a carriage return inside the record"
         try:
@@ -167,14 +215,39 @@ def _problem(data: bytes, width: int) -> str | None:
             return f"record {number}: {exc}"
         if len(fields) > width:
             return f"record {number} has {len(fields)} fields"
-        for column, value in enumerate(fields[1:], start=2):
-            if value and not _NUMBER.match(value):
+        for column, (value, kind) in enumerate(zip(fields, kinds), start=1):
+            if kind == "numeric" and value and not _NUMBER.match(value):
                 return f"record {number}, field {column}: {value!r} is not a number"
     return None
 
 
-def _frame(rows: Any, width: int) -> Any:
-    """The frame ``input_fn`` makes; lists of string fields (one list a record) also do."""
+def _check_field_counts(data: bytes, width: int) -> None:
+    """A record with more or fewer fields than the transform's columns, named.
+
+    Checked before either reader runs: polars fills a short record with nulls (which
+    would pass for missing values) and pandas drops the fields of a long first record.
+    One byte count settles the usual case (every record has ``width - 1`` commas); quoted
+    commas or a wrong count send it to a per-record scan.
+    """
+    body = data[:-1] if data.endswith(b"\n") else data
+    records = body.count(b"\n") + 1
+    if body.count(b",") == records * (width - 1) and b'"' not in body:
+        return
+    for number, line in _records(body):
+        try:
+            fields = next(csv.reader([line.decode("utf-8", "replace")]), [])
+        except csv.Error:  # a stray carriage return: the readers name it
+            return
+        if len(fields) != width:
+            raise ValueError(f"record {number}: expected {width} fields, got {len(fields)}")
+
+
+def _frame(transform: dict[str, Any], rows: Any) -> Any:
+    """The frame ``parse`` makes, from a Payload, a frame, or lists of string fields."""
+    kinds = _kinds(transform)
+    width = len(kinds)
+    if isinstance(rows, Payload):
+        return parse(transform, rows.data)
     if not isinstance(rows, list):
         if len(rows) and rows.shape[1] != width:
             raise ValueError(f"record 1: expected {width} fields, got {rows.shape[1]}")
@@ -182,92 +255,193 @@ def _frame(rows: Any, width: int) -> Any:
     for number, row in enumerate(rows, start=1):
         if len(row) != width:
             raise ValueError(f"record {number}: expected {width} fields, got {len(row)}")
-    numeric = np.array([r[1:] for r in rows], dtype=np.float64).reshape(len(rows), width - 1)
-    sex = [str(r[0]) for r in rows]
     names = _names(width)
+    columns: dict[str, Any] = {}
+    for index, (name, kind) in enumerate(zip(names, kinds)):
+        values = [r[index] for r in rows]
+        if kind == "categorical":
+            columns[name] = [None if v is None or str(v) == "" else str(v) for v in values]
+        else:
+            columns[name] = np.array(
+                [np.nan if v is None or str(v).strip() == "" else float(v) for v in values],
+                dtype=np.float64,
+            )
     if pl is not None:
-        columns = {"sex": sex, **{names[i]: numeric[:, i - 1] for i in range(1, width)}}
-        return pl.DataFrame(columns, schema=_schema(width))
+        return pl.DataFrame(columns, schema=_schema(kinds))
     return pd.DataFrame(
         {
-            "sex": pd.Series(sex, dtype=object),
-            **{names[i]: numeric[:, i - 1] for i in range(1, width)},
+            n: pd.Series(v, dtype=object) if k == "categorical" else v
+            for (n, v), k in zip(columns.items(), kinds)
         }
     )
 
 
-def features(transform: dict, rows: Any) -> np.ndarray:
-    """The model's feature matrix: one-hot sex + the scaled measurements, float32, C order.
+# ----- features -----------------------------------------------------------------------------
+def _width(column: dict[str, Any]) -> int:
+    if column["type"] == "categorical" and column["encoding"] == "onehot":
+        return len(column["categories"])
+    return 1
 
-    Scaling runs in float64 and is then rounded to float32, as at training time; a sex
-    value is compared with surrounding blanks stripped, and an unknown one is all zeros in
-    the one-hot columns.
+
+def features(transform: dict[str, Any], rows: Any, unseen: Counter | None = None) -> np.ndarray:
+    """The model's feature matrix, float32, C order, columns as at training time.
+
+    Scaling runs in float64 and is then rounded to float32, as at training time. Categories
+    training never saw are added to ``unseen`` (``(column, value) -> count``) when given.
     """
-    frame = _frame(rows, len(transform["features"]))
-    categories = transform["categories"]["sex"]
-    matrix = _matrix(frame, transform, strip=False)
-    # each row has at most one 1 among the one-hot columns: a sum short of the row count
-    # means a sex not found as written (rare: " M", or an unknown value)
-    if matrix[:, : len(categories)].sum(dtype=np.float64) != len(matrix):
-        matrix = _matrix(frame, transform, strip=True)
-    if np.isnan(matrix).any():
-        bad = np.isnan(matrix).any(axis=1)
-        raise ValueError(f"record {int(np.argmax(bad)) + 1}: a measurement is missing")
-    return matrix
-
-
-def _matrix(frame: Any, transform: dict, strip: bool) -> np.ndarray:
-    """Columns written one at a time into a C-order float32 matrix (no wide temporaries)."""
-    categories = transform["categories"]["sex"]
-    rows, width = frame.shape
-    matrix = np.empty((rows, len(categories) + width - 1), dtype=np.float32)
+    frame = _frame(transform, rows)
     polars = pl is not None and isinstance(frame, pl.DataFrame)
-    if polars:
-        sex = frame.get_column(frame.columns[0])
-        sex = sex.str.strip_chars() if strip else sex
-    else:
-        sex = frame.iloc[:, 0]
-        sex = sex.str.strip(_WHITESPACE) if strip else sex
-    for column, category in enumerate(categories):
-        same = sex == category
-        matrix[:, column] = same.fill_null(False).to_numpy() if polars else same.to_numpy()
-    if len(transform["mean"]) != width - 1 or len(transform["scale"]) != width - 1:
-        raise ValueError(
-            f"transform has {len(transform['mean'])} measurements, records {width - 1}"
-        )
-    for index, (mean, scale) in enumerate(zip(transform["mean"], transform["scale"])):
-        values = frame.get_column(frame.columns[index + 1]) if polars else frame.iloc[:, index + 1]
-        # float64 arithmetic, rounded to float32 on assignment, as at training time
-        matrix[:, len(categories) + index] = (values.to_numpy() - float(mean)) / float(scale)
+    count = len(frame)
+    matrix = np.empty((count, sum(_width(c) for c in transform["columns"])), dtype=np.float32)
+    start = 0
+    for index, column in enumerate(transform["columns"]):
+        series = frame.get_column(frame.columns[index]) if polars else frame.iloc[:, index]
+        if column["type"] == "numeric":
+            values = series.to_numpy()
+            # float64 arithmetic, rounded to float32 on assignment, as at training time
+            if np.isnan(values).any():
+                values = np.where(np.isnan(values), float(column["impute"]), values)
+            matrix[:, start] = (values - float(column["mean"])) / float(column["scale"])
+        else:
+            _categorical(matrix, start, series, column, polars=polars, unseen=unseen)
+        start += _width(column)
     return matrix
 
 
-def predict_fn(rows: pl.DataFrame | list[list[str]], model: dict) -> np.ndarray:
+def _strip(series: Any, polars: bool) -> Any:
+    return series.str.strip_chars() if polars else series.str.strip(_WHITESPACE)
+
+
+def _categorical(
+    matrix: np.ndarray,
+    start: int,
+    series: Any,
+    column: dict[str, Any],
+    *,
+    polars: bool,
+    unseen: Counter | None,
+) -> None:
+    """One categorical column into ``matrix[:, start:...]``; missing imputed, unseen counted."""
+    categories = column["categories"]
+    if column["encoding"] == "ordinal":
+        codes = _codes(series, categories, polars)
+        if (codes < 0).any():
+            codes = _codes(_strip(series, polars), categories, polars)
+        missing = _missing(series, polars)
+        codes = np.where(missing, categories.index(column["impute"]), codes)
+        matrix[:, start] = np.where(codes < 0, np.nan, codes)
+        _count(unseen, column, series, (codes < 0) & ~missing, polars)
+        return
+    block = slice(start, start + len(categories))
+    _onehot(matrix, start, series, categories, polars)
+    # each row has at most one 1 in the block: a sum short of the row count means a value
+    # not found as written (rare: " M", a missing value or a category training never saw)
+    if matrix[:, block].sum(dtype=np.float64) == len(matrix):
+        return
+    stripped = _strip(series, polars)
+    _onehot(matrix, start, stripped, categories, polars)
+    empty = _missing(stripped, polars)
+    if empty.any():
+        matrix[empty, start + categories.index(column["impute"])] = 1.0
+    _count(unseen, column, series, (matrix[:, block].sum(axis=1) == 0) & ~empty, polars)
+
+
+def _onehot(
+    matrix: np.ndarray, start: int, series: Any, categories: list[str], polars: bool
+) -> None:
+    for offset, category in enumerate(categories):
+        same = series == category
+        matrix[:, start + offset] = same.fill_null(False).to_numpy() if polars else same.to_numpy()
+
+
+def _codes(series: Any, categories: list[str], polars: bool) -> np.ndarray:
+    mapping = {c: i for i, c in enumerate(categories)}
+    if polars:
+        coded = series.replace_strict(mapping, default=-1, return_dtype=pl.Int64).fill_null(-1)
+        return coded.to_numpy()
+    return series.map(mapping).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _missing(series: Any, polars: bool) -> np.ndarray:
+    if polars:
+        return (series.is_null() | (series == "")).fill_null(True).to_numpy()
+    return (series.isna() | (series == "")).to_numpy()
+
+
+def _count(
+    unseen: Counter | None, column: dict[str, Any], series: Any, mask: np.ndarray, polars: bool
+) -> None:
+    if unseen is None or not mask.any():
+        return
+    values = series.filter(pl.Series(mask)) if polars else series[mask]
+    for value in values.to_list():
+        unseen[(column["name"], str(value))] += 1
+
+
+# ----- predictions --------------------------------------------------------------------------
+class Classified:
+    """Classification output: the predicted labels, and binary's positive probabilities."""
+
+    def __init__(self, labels: np.ndarray, probability: np.ndarray | None) -> None:
+        self.labels = labels
+        self.probability = probability
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def predict_fn(rows: Any, model: dict) -> Any:
     if len(rows) == 0:
         return np.empty(0, dtype=np.float32)
-    return model["booster"].inplace_predict(features(model["transform"], rows))
+    transform = model["transform"]
+    unseen: Counter = Counter()
+    raw = model["booster"].inplace_predict(features(transform, rows, unseen))
+    if unseen:
+        _warn(unseen, len(rows))
+    classes = transform.get("classes")
+    if transform.get("problem_type", "regression") == "regression" or not classes:
+        return raw
+    names = np.array(classes, dtype=object)
+    if transform["problem_type"] == "binary_classification":
+        probability = np.asarray(raw, dtype=np.float64).ravel()
+        return Classified(names[(probability >= 0.5).astype(np.int64)], probability)
+    return Classified(names[np.argmax(np.asarray(raw).reshape(len(raw), -1), axis=1)], None)
+
+
+def _warn(unseen: Counter, records: int) -> None:
+    """One line per mini-batch in the job's log: which categories training never saw."""
+    shown = ", ".join(f"{c}={v!r} x{n}" for (c, v), n in unseen.most_common(_UNSEEN_SHOWN))
+    more = len(unseen) - _UNSEEN_SHOWN
+    print(
+        f"WARNING unseen categories in {sum(unseen.values())} of {records} records: {shown}"
+        + (f" (+{more} more)" if more > 0 else ""),
+        file=sys.stderr,
+    )
 
 
 #: what ``output_fn`` writes; ``*/*`` is the container's default accept for CSV models
 CSV = "text/csv"
 
 
-def output_fn(predictions: np.ndarray, accept: str = CSV) -> tuple[bytes, str]:
+def output_fn(predictions: Any, accept: str = CSV) -> tuple[bytes, str]:
     """The response as SageMaker's XGBoost serving container expects it: ``(body, type)``.
 
     The container (``sagemaker_inference``'s transformer, which the XGBoost image's
     ``XGBMMSTransformer`` follows) takes a ``(response, content type)`` tuple and sets the
     response's ``Content-Type`` from it; its own default ``output_fn`` returns CSV encoded
-    as UTF-8 bytes. So the body is bytes, one prediction a line (``"%.4f"``), and any
-    ``Accept`` other than CSV is refused rather than answered with CSV under another name.
+    as UTF-8 bytes. So the body is UTF-8 bytes, one prediction a line, and any ``Accept``
+    other than CSV is refused rather than answered with CSV under another name.
     """
     if accept not in (CSV, "*/*") and not accept.startswith(CSV + ";"):
         raise ValueError(f"unsupported accept type {accept!r}; this model answers {CSV}")
-    return format_predictions(predictions).encode("ascii"), CSV
+    return format_predictions(predictions).encode("utf-8"), CSV
 
 
-def format_predictions(predictions: np.ndarray) -> str:
-    """One prediction a line with four decimals, exactly as ``"%.4f"`` writes them."""
+def format_predictions(predictions: Any) -> str:
+    """One prediction a line: the value with four decimals, exactly as ``"%.4f"`` writes
+    it; for classification the label, binary's with its positive probability."""
+    if isinstance(predictions, Classified):
+        return _classified(predictions)
     values = np.asarray(predictions).ravel()
     if (
         values.dtype == np.float32
@@ -277,6 +451,21 @@ def format_predictions(predictions: np.ndarray) -> str:
     ):
         return _fixed4(values)
     return ("%.4f\n" * len(values)) % tuple(values.tolist())
+
+
+def _classified(predictions: Classified) -> str:
+    labels = [_quoted(str(label)) for label in predictions.labels.tolist()]
+    if predictions.probability is None:
+        return "".join(label + "\n" for label in labels)
+    return ("%s,%.4f\n" * len(labels)) % tuple(
+        item for pair in zip(labels, predictions.probability.tolist()) for item in pair
+    )
+
+
+def _quoted(label: str) -> str:
+    if any(ch in label for ch in ',"\n\r'):
+        return '"' + label.replace('"', '""') + '"'
+    return label
 
 
 def _fixed4(values: np.ndarray) -> str:

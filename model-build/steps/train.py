@@ -1,15 +1,21 @@
-"""Training step (script mode): XGBoost regression with early stopping on validation.
+"""Training step (script mode): XGBoost with early stopping on validation.
 
 SageMaker runs it with the hyperparameters as ``--name value`` arguments and the data
-channels in ``SM_CHANNEL_*``. The model folder it leaves behind becomes ``model.tar.gz``:
+channels in ``SM_CHANNEL_*``. The problem type comes from the dataset spec the preprocess
+step put in ``transform.json`` (the ``transform`` channel): ``reg:squarederror`` watched
+by RMSE, ``binary:logistic`` by log loss, ``multi:softprob`` (one class per label) by
+multiclass log loss. The model folder it leaves behind becomes ``model.tar.gz``:
 
 * ``xgboost-model.json`` — the booster, trimmed to the best iteration;
-* ``transform.json`` — the feature transform fitted by the preprocess step (the
-  ``transform`` channel), so inference applies the very same transform;
+* ``transform.json`` — the feature transform fitted by the preprocess step, so inference
+  applies the very same transform;
+* ``dataset.json`` — the dataset spec and the classes in the model's order (what the
+  inference pipeline's steps read from the model);
 * ``code/inference.py`` — the batch-transform handler (``SAGEMAKER_PROGRAM``).
 
-The last line it prints, ``validation-rmse:<value>``, is the best validation RMSE; the
-tuning job's metric definition reads it (a regex over the log, as on SageMaker).
+The last line it prints, ``validation-<eval metric>:<value>`` (``validation-rmse:2.1``),
+is the best validation score; the tuning job's metric definition reads it (a regex over
+the log, as on SageMaker).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xgboost as xgb
@@ -55,11 +62,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def booster_params(args: argparse.Namespace) -> dict:
+def problem(transform: dict[str, Any] | None) -> dict[str, Any]:
+    """Objective, evaluation metric and class count of the transform's dataset."""
+    if not transform:  # a bare call (benchmarks): the article's regression
+        return {"objective": "reg:squarederror", "eval_metric": "rmse"}
+    dataset = transform["dataset"]
+    found = {"objective": dataset["objective"], "eval_metric": dataset["eval_metric"]}
+    if dataset["problem_type"] == "multiclass_classification":
+        found["num_class"] = len(transform["classes"])
+    return found
+
+
+def booster_params(
+    args: argparse.Namespace, transform: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """XGBoost parameters from the script's hyperparameters (None values left out)."""
     params = {
-        "objective": "reg:squarederror",
-        "eval_metric": "rmse",
+        **problem(transform),
         "max_depth": args.max_depth,
         "eta": args.eta,
         "gamma": args.gamma,
@@ -79,12 +98,13 @@ def fit(
     train: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray],
     verbose_eval: int | bool = 25,
+    transform: dict[str, Any] | None = None,
 ) -> xgb.Booster:
     """Train with early stopping on validation; pure (no files), so benchmarks reuse it."""
     dtrain = xgb.DMatrix(train[0], label=train[1])
     dvalidation = xgb.DMatrix(validation[0], label=validation[1])
     return xgb.train(
-        booster_params(args),
+        booster_params(args, transform),
         dtrain,
         num_boost_round=args.num_round,
         evals=[(dtrain, "train"), (dvalidation, "validation")],
@@ -95,14 +115,21 @@ def fit(
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    booster = fit(args, load("train"), load("validation"))
-    params = booster_params(args)
+    transform_path = next(Path(os.environ["SM_CHANNEL_TRANSFORM"]).rglob("transform.json"))
+    transform = json.loads(transform_path.read_text(encoding="utf-8"))
+    booster = fit(args, load("train"), load("validation"), transform=transform)
+    params = booster_params(args, transform)
     best = booster[: booster.best_iteration + 1]
     model_dir = Path(os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     model_dir.mkdir(parents=True, exist_ok=True)
     best.save_model(str(model_dir / "xgboost-model.json"))
-    transform_dir = Path(os.environ["SM_CHANNEL_TRANSFORM"])
-    shutil.copy(next(transform_dir.rglob("transform.json")), model_dir / "transform.json")
+    shutil.copy(transform_path, model_dir / "transform.json")
+    dataset = dict(
+        transform["dataset"],
+        classes=transform["classes"],
+        target_distribution=transform.get("target_distribution"),
+    )
+    (model_dir / "dataset.json").write_text(json.dumps(dataset, indent=2))
     (model_dir / "code").mkdir(exist_ok=True)
     shutil.copy(HERE / "inference.py", model_dir / "code" / "inference.py")
     (model_dir / "training-summary.json").write_text(
@@ -110,12 +137,13 @@ def main(argv: list[str] | None = None) -> None:
             {
                 "best_iteration": booster.best_iteration,
                 "params": params,
-                "validation_rmse": booster.best_score,
+                "validation_metric": params["eval_metric"],
+                "validation_score": booster.best_score,
             }
         )
     )
     print(f"best iteration {booster.best_iteration}")
-    print(f"validation-rmse:{booster.best_score:.6f}")
+    print(f"validation-{params['eval_metric']}:{booster.best_score:.6f}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import pytest
 
 from batchops.data.generate import generate
 from batchops.data.schema import Layout
+from batchops.data.spec import current_spec
 
 STEPS = Path(__file__).resolve().parents[1] / "steps"
 
@@ -30,9 +31,14 @@ def _run(script: str, root: Path, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
-def _input(root: Path) -> Path:
+def _input(root: Path, spec: Any = None) -> Path:
+    """The data input folder, with the dataset spec document beside it (its own input)."""
     folder = root / "opt/ml/processing/input/data"
     folder.mkdir(parents=True)
+    dataset = root / "opt/ml/processing/input/dataset"
+    dataset.mkdir(parents=True)
+    document = (spec or current_spec()).document(10.0)
+    (dataset / "dataset.json").write_text(json.dumps(document))
     return folder
 
 
@@ -49,7 +55,8 @@ def test_preprocess_splits_and_saves_the_fitted_transform(tmp_path: Path) -> Non
     }
     assert sum(counts.values()) == 400 and counts["test"] == 60 and counts["validation"] == 60
     transform = json.loads((base / "transform/transform.json").read_text())
-    assert transform["categories"]["sex"] == ["M", "F", "I"]
+    assert transform["columns"][0]["categories"] == ["M", "F", "I"]
+    assert transform["output_columns"][:3] == ["sex_M", "sex_F", "sex_I"]
     train = np.loadtxt(base / "train/train.csv", delimiter=",")
     assert train.shape[1] == 1 + 3 + 7, "rings, one-hot sex, seven scaled measurements"
     assert abs(train[:, 4:].mean()) < 0.05, "measurements are standardised on the train split"
@@ -62,7 +69,7 @@ def test_preprocess_splits_and_saves_the_fitted_transform(tmp_path: Path) -> Non
     [
         (
             "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\nF,0.4,0.3,0.1,0.5,0.2,0.1\n",
-            "training-data.csv line 2: expected 9 columns",
+            "training-data.csv line 2: expected 9 columns (8 features, then rings), got 7",
         ),
         (
             "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\nM,0.4,abc,0.1,0.5,0.2,0.1,0.15,9\n",
@@ -95,12 +102,7 @@ def test_inference_handler_applies_the_saved_transform(tmp_path: Path) -> None:
         import inference
     finally:
         sys.path.remove(str(STEPS))
-    transform = {
-        "features": ["sex"] + [f"m{i}" for i in range(7)],
-        "categories": {"sex": ["M", "F", "I"]},
-        "mean": [0.5] * 7,
-        "scale": [0.1] * 7,
-    }
+    transform = TRANSFORM
     x = np.random.default_rng(0).normal(size=(50, 10))
     booster = xgb.train({"max_depth": 2}, xgb.DMatrix(x, label=x[:, 3] * 2), num_boost_round=5)
     booster.save_model(str(tmp_path / "xgboost-model.json"))
@@ -122,12 +124,22 @@ def _inference() -> object:
     return inference
 
 
+MEAN = [0.52, 0.41, 0.14, 0.82, 0.34, 0.18, 0.25]
+SCALE = [0.12, 0.097, 0.035, 0.52, 0.2, 0.11, 0.18]
+#: an Abalone transform as preprocess.py writes it (the median imputes a missing value)
 TRANSFORM = {
-    "features": ["sex"] + [f"m{i}" for i in range(7)],
-    "categories": {"sex": ["M", "F", "I"]},
-    "mean": [0.52, 0.41, 0.14, 0.82, 0.34, 0.18, 0.25],
-    "scale": [0.12, 0.097, 0.035, 0.52, 0.2, 0.11, 0.18],
-}
+    "version": 2,
+    "problem_type": "regression",
+    "classes": None,
+    "columns": [
+        {"name": "sex", "type": "categorical", "encoding": "onehot",
+         "categories": ["M", "F", "I"], "impute": "I"},
+        *[
+            {"name": f"m{i}", "type": "numeric", "mean": m, "scale": s, "impute": m + s / 2}
+            for i, (m, s) in enumerate(zip(MEAN, SCALE, strict=True))
+        ],
+    ],
+}  # fmt: skip
 
 
 def test_inference_features_are_the_training_transform() -> None:
@@ -139,7 +151,7 @@ def test_inference_features_are_the_training_transform() -> None:
     matrix = inference.features(TRANSFORM, inference.input_fn(body, "text/csv"))
     stripped = np.char.strip(sex.astype(str))
     onehot = np.stack([stripped == c for c in ("M", "F", "I")], axis=1)
-    scaled = (numeric - np.array(TRANSFORM["mean"])) / np.array(TRANSFORM["scale"])
+    scaled = (numeric - np.array(MEAN)) / np.array(SCALE)
     expected = np.hstack([onehot, scaled]).astype(np.float32)
     assert matrix.dtype == np.float32 and matrix.flags.c_contiguous
     np.testing.assert_array_equal(matrix, expected)  # bit for bit; "X" is all zeros
@@ -150,9 +162,9 @@ def test_inference_features_are_the_training_transform() -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("M,1,2,3,4,5,6,7\nF,1,,3,4,5,6,7\n", "record 2: a measurement is missing"),
-        ("M,1,2,3,4,5,6,7\nF,1,2,3,4,5,6\n", "record 2: a measurement is missing"),
-        ("M,1,2,3,4,5,6,7\nF,1,2,3,4,5,6,7,8\n", "not CSV with 8 fields"),
+        ("M,1,2,3,4,5,6,7\nF,1,2,3,4,5,6\n", "record 2: expected 8 fields, got 7"),
+        ("M,1,2,3,4,5,6,7\n\nF,1,2,3,4,5,6,7\n", "record 2: expected 8 fields, got 0"),
+        ("M,1,2,3,4,5,6,7\nF,1,2,3,4,5,6,7,8\n", "record 2: expected 8 fields, got 9"),
         ("M,1,2,3,4,x,6,7\n", "not CSV with 8 fields"),
         ("M,1,2,3,4,5,6,7,8\n", "record 1: expected 8 fields, got 9"),
     ],
@@ -242,8 +254,12 @@ def test_evaluate_writes_the_engines_model_quality_statistics(tmp_path: Path) ->
     model_dir = tmp_path / "opt/ml/processing/model"
     model_dir.mkdir(parents=True)
     booster.save_model(str(tmp_path / "xgboost-model.json"))
+    transform = {"problem_type": "regression", "classes": None}
+    transform["dataset"] = current_spec().document(10.0)  # the model carries its spec
+    (tmp_path / "transform.json").write_text(json.dumps(transform))
     with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
         tar.add(tmp_path / "xgboost-model.json", arcname="xgboost-model.json")
+        tar.add(tmp_path / "transform.json", arcname="transform.json")
     test = tmp_path / "opt/ml/processing/test"
     test.mkdir(parents=True)
     np.savetxt(test / "test.csv", np.column_stack([labels, features]), delimiter=",")
@@ -262,3 +278,49 @@ def test_evaluate_writes_the_engines_model_quality_statistics(tmp_path: Path) ->
         assert report["regression_metrics"][name]["standard_deviation"] == pytest.approx(
             expected.standard_deviations[name], rel=1e-6
         )
+
+
+def test_evaluate_of_a_binary_classifier_writes_its_block_and_verdict(tmp_path: Path) -> None:
+    """A binary model (breast-cancer spec): F1 of the positive class, the gate's verdict."""
+    import tarfile
+
+    import xgboost as xgb
+    from sklearn import metrics as sk
+
+    from batchops.data.spec import load_spec
+    from batchops.pipelines.step_code import step_code
+
+    spec = load_spec(STEPS.parents[1] / "examples/datasets/breast-cancer/dataset.yaml")
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(400, 3))
+    labels = (features[:, 0] + rng.normal(0, 0.8, 400) > 0.3).astype(float)
+    params = {"max_depth": 2, "objective": "binary:logistic"}
+    booster = xgb.train(params, xgb.DMatrix(features, label=labels), num_boost_round=8)
+    booster.save_model(str(tmp_path / "xgboost-model.json"))
+    classes = ["benign", "malignant"]
+    transform = {"problem_type": spec.problem_type, "classes": classes, "dataset": spec.document()}
+    (tmp_path / "transform.json").write_text(json.dumps(transform))
+    model_dir = tmp_path / "opt/ml/processing/model"
+    model_dir.mkdir(parents=True)
+    with tarfile.open(model_dir / "model.tar.gz", "w:gz") as tar:
+        for name in ("xgboost-model.json", "transform.json"):
+            tar.add(tmp_path / name, arcname=name)
+    test = tmp_path / "opt/ml/processing/test"
+    test.mkdir(parents=True)
+    np.savetxt(test / "test.csv", np.column_stack([labels, features]), delimiter=",")
+    archive = step_code(STEPS / "evaluate.py", tmp_path / "build")
+    env = {**os.environ, "BATCHOPS_CONTAINER_ROOT": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, archive, "--threshold", "0.85"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "opt/ml/processing/evaluation"
+    block = json.loads((out / "evaluation.json").read_text())["binary_classification_metrics"]
+    predicted = booster.predict(xgb.DMatrix(features)) >= 0.5
+    f1 = sk.f1_score(labels.astype(bool), predicted)
+    assert block["f1"]["value"] == pytest.approx(f1)
+    assert set(block["confusion_matrix"]) == {"benign", "malignant"}
+    verdict = json.loads((out / "quality.json").read_text())
+    assert verdict["metric"] == "f1" and verdict["passed"] == (f1 >= 0.85)
+    assert verdict["threshold"] == 0.85 and verdict["higher_is_better"] is True

@@ -162,6 +162,14 @@ def clients_for(settings: Settings, endpoint: str | None = None) -> Clients:
     )
 
 
+def read_s3_json(clients: Clients, uri: str) -> Any:
+    """The JSON document at ``s3://bucket/key``, read with ``clients``' account."""
+    import json
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
 def error_message(exc: Exception) -> str:
     """A one-line description of a botocore error (code and message, no traceback)."""
     response = getattr(exc, "response", None)

@@ -48,6 +48,7 @@ RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 _COMMON = (
     "__init__.py",
     "errors.py",
+    "lifecycle.py",
     "functions/__init__.py",
     "functions/_runtime.py",
     "functions/_idempotency.py",

@@ -7,12 +7,15 @@ Phases (each drives the same use cases the CLI exposes, against the local cloud'
 2. ``approve-deploy``: approve v1, deploy it to staging, run a clean inference batch there
    (ground truth included: DQ clean, MQ passes), promote it to production;
 3. ``drift``: a drifted batch in production whose ground truth the model cannot meet ->
-   DQ violations, the model-quality step fails -> retraining with HPO -> v2 pending;
+   DQ violations, the model-quality step fails -> retraining with HPO -> v2 pending (the
+   drift is the dataset spec's ``drift`` line, or one derived from the spec);
 4. ``governance``: approving v2 without a review reference is refused, then approved with
    one; v2 goes to staging, runs, and to production; a rollback to v1 and forward again.
 
-Every figure of ``summary.json`` is read back from the local cloud's records (registry,
-pipeline executions, deployment history), not from the demo's bookkeeping.
+The dataset is any spec (``--dataset``; Abalone by default) with generated data or the
+user's three CSVs (``--data-dir``). Every figure of ``summary.json`` is read back from the
+local cloud's records (registry, pipeline executions, deployment history, the lifecycle
+contract's files; :mod:`batchops.demo_summary`), not from the demo's bookkeeping.
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchops import registry
+from batchops import lifecycle, registry
 from batchops.aws import Clients, clients_for
 from batchops.config import load_settings
 from batchops.data.schema import Layout
+from batchops.data.spec import DatasetSpec
 from batchops.errors import DataError, GovernanceError, PipelineError
 from batchops.fs import atomic_write_text
-from batchops.records import internal, read_s3_json
 
 Say = Callable[[str], None]
 
@@ -42,6 +45,7 @@ class DemoRun:
     data_dir: Path
     out: Path
     say: Say
+    spec: DatasetSpec
     timings: dict[str, float] = field(default_factory=dict)
     #: one-time set-up (SDK definitions, cached across runs): reported, not in ``total``
     setup: dict[str, float] = field(default_factory=dict)
@@ -55,6 +59,9 @@ class DemoRun:
         if env not in self._clients:
             self._clients[env] = clients_for(load_settings(env), self.endpoint)
         return self._clients[env]
+
+    def executions_of(self, env: str, pipeline: str) -> set[str]:
+        return _executions(self, env, pipeline)
 
     @contextmanager
     def phase(self, name: str, *, setup: bool = False) -> Iterator[None]:
@@ -156,20 +163,20 @@ def _say_data_quality(run: DemoRun, env: str, arn: str) -> None:
     from batchops.pipelines import deploy as pipelines
     from batchops.records import quality_check
 
-    clients = run.clients(env)
-    check = {s["StepName"]: s for s in pipelines.steps(clients, arn)}.get("CheckDataQuality")
+    clients, name = run.clients(env), lifecycle.INFERENCE_STEPS["data_quality"]
+    check = {s["StepName"]: s for s in pipelines.steps(clients, arn)}.get(name)
     if not check or check.get("StepStatus") != "Succeeded":
         return  # a failed check is in the run's FailureReason already
     report = quality_check(clients, check.get("Metadata")) or {}
     found = report.get("violations") or []
     if not found:
-        run.say("   data quality (CheckDataQuality): no violations")
+        run.say(f"   data quality ({name}): no violations")
         return
     where = ", ".join(
         sorted({f"{v.get('feature_name')} {v.get('constraint_check_type')}" for v in found})
     )
     run.say(
-        f"   data quality (CheckDataQuality): WARNING {len(found)} violation(s): {where} "
+        f"   data quality ({name}): WARNING {len(found)} violation(s): {where} "
         "(a warning: the run went on)"
     )
 
@@ -248,11 +255,13 @@ def phase_approve_deploy(run: DemoRun, clean: dict[Layout, Path]) -> None:
 
 
 def phase_drift(run: DemoRun, drifted: dict[Layout, Path]) -> None:
+    from batchops.demo_summary import model_quality_failed
+
     ds = load_settings("data-science")
     before_hpo = _executions(run, "data-science", ds.pipeline_trainwhpo)
     described = _inference(run, "production", drifted)
-    reason = described.get("FailureReason") or ""
-    if described["PipelineExecutionStatus"] == "Failed" and "CheckModelQuality" in reason:
+    arn = described["PipelineExecutionArn"]
+    if model_quality_failed(run.clients("production"), arn):
         _await_run(run, "data-science", "hpo", before_hpo, why="model-quality failure event")
 
 
@@ -290,132 +299,24 @@ def phase_governance(run: DemoRun, clean: dict[Layout, Path]) -> None:
     _deploy(run, "production", latest.version)
 
 
-# ----- records -> summary ---------------------------------------------------------------
-def _inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
-    import re
+def prepare_data(
+    data_dir: Path | None, work: Path, spec: DatasetSpec, seed: int = 7
+) -> tuple[Path, dict, dict]:
+    """The training folder, a clean batch and a drifted batch (files by layout).
 
-    from batchops.pipelines import deploy as pipelines
-
-    described = pipelines.describe(clients, arn)
-    steps = {s["StepName"]: s for s in pipelines.steps(clients, arn)}
-    from batchops.records import quality_check
-
-    check = steps.get("CheckDataQuality")
-    report = quality_check(clients, check.get("Metadata")) if check else None
-    violations = [
-        {
-            "feature": v.get("feature_name"),
-            "check": v.get("constraint_check_type"),
-            "description": v.get("description"),
-        }
-        for v in (report or {}).get("violations", [])
-    ]
-    quality = None
-    mq = steps.get("CheckModelQuality")
-    threshold = load_settings(env).accuracy_mse_threshold
-    if mq is not None and mq.get("StepStatus") == "Failed":
-        match = re.search(r"mse ([0-9.]+)", mq.get("FailureReason", ""))
-        quality = {
-            "mse": float(match.group(1)) if match else None,
-            "threshold": threshold,
-            "passed": False,
-        }
-    elif mq is not None and mq.get("StepStatus") == "Succeeded":
-        execution = arn.rsplit("/", 1)[-1]
-        settings = load_settings(env)
-        uri = (
-            f"s3://{settings.bucket_name}/{settings.bucket_prefix}/inference/runs/"
-            f"{execution}/model-quality/statistics.json"
-        )
-        mse = read_s3_json(clients, uri)["regression_metrics"]["mse"]["value"]
-        quality = {"mse": round(mse, 4), "threshold": threshold, "passed": True}
-    return {
-        "env": env,
-        "execution": arn,
-        "status": described["PipelineExecutionStatus"],
-        "data_quality_violations": violations,
-        # what ran the check: "ProcessingJob" (batchops' engine) or "QualityCheck"
-        "data_quality_job": next(iter((check or {}).get("Metadata") or {}), None),
-        "model_quality": quality,
-    }
-
-
-def _retraining(run: DemoRun) -> dict[str, Any]:
-    ds = load_settings("data-science")
-    started = _executions(run, "data-science", ds.pipeline_trainwhpo)
-    notes = internal(run.endpoint, "notifications")
-    suppressed = sum(
-        1 for n in notes if "retraining" in json.dumps(n) and "not started" in json.dumps(n)
-    )
-    failed = [
-        arn
-        for env, arn in run.executions
-        if env != "data-science"
-        and "CheckModelQuality"
-        in str(
-            run.clients(env)
-            .client("sagemaker")
-            .describe_pipeline_execution(PipelineExecutionArn=arn)
-            .get("FailureReason", "")
-        )
-    ]
-    return {
-        "started": bool(started),
-        "executions": sorted(started),
-        "reason": f"model quality failed in {failed[0]}" if failed else None,
-        "suppressed_duplicates": suppressed,
-    }
-
-
-def summarize(run: DemoRun) -> dict[str, Any]:
-    from batchops.deploy import list_deployments
-
-    ds = load_settings("data-science")
-    versions = registry.list_versions(run.clients("data-science"), ds)
-    inference_arns = [(env, arn) for env, arn in run.executions if env != "data-science"]
-    return {
-        "model_versions": [
-            {
-                "version": v.version,
-                "source": v.source,
-                "status": v.status,
-                "rmse": None if v.rmse is None else round(v.rmse, 4),
-                "review_ref": v.review_ref,
-            }
-            for v in versions
-        ],
-        "deployments": [
-            {"env": d["environment"], "version": d["version"], "at": d["at"]}
-            for d in list_deployments(None, run.endpoint)
-        ],
-        "inference_runs": [
-            _inference_run(run.clients(env), env, arn) for env, arn in inference_arns
-        ],
-        "retraining": _retraining(run),
-        "gitlab_triggers": len(internal(run.endpoint, "gitlab-triggers")),
-        "notifications": len(internal(run.endpoint, "notifications")),
-        "governance": run.governance,
-        "timings_s": {
-            **run.timings,
-            "total": round(sum(run.timings.values()), 2),
-            **{f"setup: {k}": v for k, v in run.setup.items()},
-        },
-    }
-
-
-def prepare_data(data_dir: Path | None, work: Path, seed: int = 7) -> tuple[Path, dict, dict]:
-    """The training folder, a clean batch and a drifted batch (files by layout)."""
+    Without ``data_dir`` the spec's generator draws 3,000 training rows and a batch of 500,
+    and the drifted batch is a second draw with the drift applied; with it, the user's
+    files are validated against the spec and the drifted batch is derived from theirs.
+    """
+    from batchops.data.batches import default_drift, drift_batch, training_labels
     from batchops.data.generate import generate
     from batchops.data.validate import require_valid, validate_dataset
 
     if data_dir is None:
-        generated = generate(work / "clean", rows=3000, inference_rows=500, seed=seed)
+        generated = generate(work / "clean", rows=3000, inference_rows=500, seed=seed, spec=spec)
+        drift = default_drift(spec, generated.files[Layout.TRAINING])
         shifted = generate(
-            work / "drifted",
-            rows=10,
-            inference_rows=500,
-            seed=seed + 1,
-            drift="height*1.6,shell_weight*1.5,rings+7",
+            work / "drifted", rows=10, inference_rows=500, seed=seed + 1, drift=drift, spec=spec
         )
         batch = {
             layout: generated.files[layout] for layout in (Layout.INFERENCE, Layout.GROUND_TRUTH)
@@ -434,49 +335,35 @@ def prepare_data(data_dir: Path | None, work: Path, seed: int = 7) -> tuple[Path
                 f"{data_dir}: {name} is missing (the article's layout needs "
                 "training-data.csv, inference-data.csv, ground-truth.csv)"
             )
-    require_valid(validate_dataset(data_dir))
-    drifted_dir = work / "drifted"
-    _derive_drift(data_dir, drifted_dir)
+    require_valid(validate_dataset(data_dir, spec=spec))
+    training = data_dir / "training-data.csv"
     clean = {
         Layout.INFERENCE: data_dir / "inference-data.csv",
         Layout.GROUND_TRUTH: data_dir / "ground-truth.csv",
     }
-    drifted = {
-        Layout.INFERENCE: drifted_dir / "inference-data.csv",
-        Layout.GROUND_TRUTH: drifted_dir / "ground-truth.csv",
-    }
+    drifted = drift_batch(
+        spec,
+        default_drift(spec, training),
+        clean[Layout.INFERENCE],
+        clean[Layout.GROUND_TRUTH],
+        work / "drifted",
+        labels=training_labels(spec, training) if spec.classification else (),
+    )
     return data_dir, clean, drifted
 
 
-def _derive_drift(data_dir: Path, out: Path) -> None:
-    """A drifted copy of the given batch: height x1.6, shell weight x1.5, rings +7."""
-    import csv
+def run_demo(
+    endpoint: str, data_dir: Path | None, out: Path, say: Say, spec: DatasetSpec | None = None
+) -> dict[str, Any]:
+    from batchops.data.spec import current_spec
+    from batchops.demo_summary import summarize
 
+    spec = spec or current_spec()
     out.mkdir(parents=True, exist_ok=True)
-    with (
-        (data_dir / "inference-data.csv").open(newline="") as src,
-        (out / "inference-data.csv").open("w", newline="") as dst,
-    ):
-        writer = csv.writer(dst)
-        for row in csv.reader(src):
-            if row:
-                row[3] = f"{float(row[3]) * 1.6:.3f}"
-                row[7] = f"{float(row[7]) * 1.5:.4f}"
-                writer.writerow(row)
-    with (
-        (data_dir / "ground-truth.csv").open(newline="") as src,
-        (out / "ground-truth.csv").open("w", newline="") as dst,
-    ):
-        writer = csv.writer(dst)
-        for row in csv.reader(src):
-            if row:
-                writer.writerow([str(int(float(row[0])) + 7)])
-
-
-def run_demo(endpoint: str, data_dir: Path | None, out: Path, say: Say) -> dict[str, Any]:
-    out.mkdir(parents=True, exist_ok=True)
-    train_dir, clean, drifted = prepare_data(data_dir, out / "data")
-    run = DemoRun(endpoint=endpoint, data_dir=train_dir, out=out, say=say)
+    train_dir, clean, drifted = prepare_data(data_dir, out / "data", spec)
+    run = DemoRun(endpoint=endpoint, data_dir=train_dir, out=out, say=say, spec=spec)
+    gate = spec.quality.metric
+    say(f"dataset {spec.name}: {spec.problem_type} of {spec.target.name}, gate {gate}")
     with run.phase("0. pipeline definitions (SageMaker SDK; cached across runs)", setup=True):
         prebuild(run.say)
     with run.phase("1. train: upload training data, training pipeline, v1 registered"):

@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from batchops import registry
+from batchops import lifecycle, registry
 from batchops.aws import Clients, clients_for, error_message
 from batchops.config import Settings, load_settings
 from batchops.errors import CloudError, ConfigError, GovernanceError
@@ -185,6 +185,21 @@ def baseline_folder(package_arn: str, statistics: str, constraints: str) -> str:
     return common
 
 
+def quality_threshold(package: dict[str, Any], settings: Settings) -> float:
+    """The version's model-quality threshold in this environment: the one its dataset spec
+    named, else (mse without a threshold) the environment's ``accuracy_mse_threshold``."""
+    meta = package.get("CustomerMetadataProperties") or {}
+    text = str(meta.get("quality_threshold") or "accuracy_mse_threshold")
+    if text == "accuracy_mse_threshold":
+        return float(settings.accuracy_mse_threshold)
+    try:
+        return float(text)
+    except ValueError:
+        raise GovernanceError(
+            f"{package['ModelPackageArn']}: quality_threshold {text!r} is not a number"
+        ) from None
+
+
 def deploy(
     env: str, ref: str | None, *, endpoint: str | None = None, actor: str | None = None
 ) -> Deployment:
@@ -213,16 +228,18 @@ def deploy(
     container = package["InferenceSpecification"]["Containers"][0]
     proj = project("model-deploy")
     built = build(proj, proj.spec("inference"), settings)
+    names = lifecycle.PARAMETERS
     stamp(
         built.definition,
         {
-            "ModelPackageArn": version.arn,
-            "ModelImageUri": container["Image"],
-            "ModelDataUrl": container["ModelDataUrl"],
-            "BaselineStatistics": statistics,
-            "BaselineConstraints": constraints,
+            names["model_package_arn"]: version.arn,
+            names["model_image_uri"]: container["Image"],
+            names["model_data_url"]: container["ModelDataUrl"],
+            names["baseline_statistics"]: statistics,
+            names["baseline_constraints"]: constraints,
+            names["quality_threshold"]: quality_threshold(package, settings),
             # read by the batchops data-quality check (absent from model-monitor definitions)
-            "BaselineFolder": baseline_folder(version.arn, statistics, constraints),
+            names["baseline_folder"]: baseline_folder(version.arn, statistics, constraints),
         },
     )
     done = upsert(clients, settings, built)

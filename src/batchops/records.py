@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from batchops.aws import Clients, clients_for
+from batchops.aws import Clients, clients_for, read_s3_json
 from batchops.config import ENVIRONMENTS, load_settings
 
 _STEP_REF = re.compile(r"Steps\.([A-Za-z0-9_-]+)")
@@ -158,12 +158,6 @@ def quality_check(clients: Clients, metadata: Any) -> dict[str, Any] | None:
 
 
 # ----- drift --------------------------------------------------------------------------------
-def read_s3_json(clients: Clients, uri: str) -> Any:
-    """The JSON document at ``s3://bucket/key``, read with ``clients``' account."""
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return json.loads(clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
-
-
 def feature(statistics: dict[str, Any], name: str) -> dict[str, Any] | None:
     """One feature's entry of a statistics.json (None when the file has no such feature)."""
     return next((f for f in statistics.get("features", []) if f.get("name") == name), None)

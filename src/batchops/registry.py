@@ -45,6 +45,10 @@ class ModelVersion:
     git_commit: str | None
     execution_arn: str | None
     model_data_url: str | None
+    #: the dataset spec's metric on the test split (e.g. ``mse`` 4.37, ``f1`` 0.93)
+    metric: str | None = None
+    value: float | None = None
+    dataset: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,7 +68,8 @@ def _actor() -> str:
     return os.environ.get("GITLAB_USER_LOGIN") or os.environ.get("USER") or getpass.getuser()
 
 
-def _rmse(clients: Clients, package: dict[str, Any]) -> float | None:
+def _evaluation(clients: Clients, package: dict[str, Any]) -> dict[str, Any] | None:
+    """The version's registered model-quality statistics (``evaluation.json``)."""
     from botocore.exceptions import ClientError
 
     uri = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
@@ -73,14 +78,32 @@ def _rmse(clients: Clients, package: dict[str, Any]) -> float | None:
     bucket, _, key = uri[5:].partition("/")
     try:
         body = clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        return float(json.loads(body)["regression_metrics"]["rmse"]["value"])
-    except (ClientError, KeyError, ValueError, TypeError):
+        document = json.loads(body)
+    except (ClientError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _metric(document: dict[str, Any] | None, problem: str, metric: str) -> float | None:
+    from batchops.monitor.classification import metric_location
+
+    if document is None:
+        return None
+    try:
+        block, key = metric_location(problem, metric)
+        value = document[block][key]["value"]
+        return None if value == "NaN" else float(value)
+    except (KeyError, ValueError, TypeError):
         return None
 
 
 def _version(clients: Clients, package: dict[str, Any]) -> ModelVersion:
     meta = package.get("CustomerMetadataProperties") or {}
     created = package.get("CreationTime")
+    evaluation = _evaluation(clients, package)
+    # versions registered before dataset specs existed are Abalone regressions on rmse
+    problem = meta.get("problem_type", "regression")
+    metric = meta.get("quality_metric") or ("rmse" if problem == "regression" else None)
     containers = package.get("InferenceSpecification", {}).get("Containers") or [{}]
     return ModelVersion(
         version=int(package.get("ModelPackageVersion", 0)),
@@ -88,13 +111,16 @@ def _version(clients: Clients, package: dict[str, Any]) -> ModelVersion:
         status=package.get("ModelApprovalStatus", "?"),
         source=meta.get("source", "unknown"),
         created=created.isoformat() if isinstance(created, datetime) else str(created or ""),
-        rmse=_rmse(clients, package),
+        rmse=_metric(evaluation, "regression", "rmse"),
         review_ref=meta.get("review_ref"),
         approved_by=meta.get("approved_by"),
         note=package.get("ApprovalDescription"),
         git_commit=meta.get("git_commit"),
         execution_arn=meta.get("pipeline_execution_arn"),
         model_data_url=containers[0].get("ModelDataUrl"),
+        metric=metric,
+        value=_metric(evaluation, problem, metric) if metric else None,
+        dataset=meta.get("dataset"),
     )
 
 

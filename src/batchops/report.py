@@ -97,7 +97,7 @@ def _dags(records: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _drift(records: dict[str, Any]) -> str:
+def _drift(records: dict[str, Any], columns: list[str] | None) -> str:
     items = records.get("drift", [])
     if not items:
         return '<p class="muted">no data-quality violation recorded</p>'
@@ -106,11 +106,19 @@ def _drift(records: dict[str, Any]) -> str:
         run = item["execution"].rsplit("/", 1)[-1][:10]
         figures.append(
             f"<figure>{svg.drift_histogram(f'drift-{index}', item)}<figcaption>"
-            f"<b>{html.escape(svg.feature_label(item['feature']))}</b> in "
+            f"<b>{html.escape(svg.feature_label(item['feature'], columns))}</b> in "
             f"{html.escape(item['env'])} run {html.escape(run)}: "
             f"{html.escape(', '.join(item['checks']))}</figcaption></figure>"
         )
     return '<div class="charts">' + "".join(figures) + "</div>"
+
+
+def _version_columns(summary: dict[str, Any]) -> list[str]:
+    versions = summary.get("model_versions", [])
+    columns = ["version", "source", "status", "metric", "value"]
+    if any("rmse" in v for v in versions):
+        columns.append("rmse")
+    return [*columns, "review_ref"]
 
 
 def _notifications(notifications: list[dict[str, Any]]) -> str:
@@ -138,20 +146,69 @@ def _notifications(notifications: list[dict[str, Any]]) -> str:
     )
 
 
+def _counts(counts: dict[str, Any]) -> str | None:
+    """``{"sex": {"X": 3}}`` -> ``sex: 'X' x3``; ``{"diameter": 2}`` -> ``diameter x2``."""
+    parts: list[str] = []
+    for column, found in sorted((counts or {}).items()):
+        if isinstance(found, dict):
+            parts.extend(f"{column}: {value!r} x{n}" for value, n in sorted(found.items()))
+        else:
+            parts.append(f"{column} x{found}")
+    return ", ".join(parts) or None
+
+
+def _target(distribution: dict[str, Any] | None) -> str | None:
+    """The ground truth beside the training target: ``mean 9.9 -> 16.9`` or class shares."""
+    if not distribution:
+        return None
+    before, after = distribution["training"], distribution["batch"]
+    if "shares" in after:
+        classes = sorted(set(before.get("shares", {})) | set(after["shares"]))
+        return ", ".join(
+            f"{c} {before['shares'].get(c, 0):.0%}->{after['shares'].get(c, 0):.0%}"
+            for c in classes
+        )
+    return f"mean {before['mean']:.3g}->{after['mean']:.3g}"
+
+
+def _dataset(summary: dict[str, Any]) -> str:
+    dataset = summary.get("dataset")
+    if not dataset:
+        return ""
+    direction = "at least" if dataset.get("higher_is_better") else "at most"
+    return (
+        f"<p>Dataset <b>{html.escape(str(dataset['name']))}</b>: "
+        f"{html.escape(str(dataset['problem_type']))} of "
+        f"<b>{html.escape(str(dataset['target']))}</b> from "
+        f"{len(dataset.get('columns', [])) - 1} features; model quality is "
+        f"<b>{html.escape(str(dataset['metric']))}</b>, {direction} "
+        f"{html.escape(str(dataset['threshold']))}.</p>"
+    )
+
+
 def render(summary: dict[str, Any], records: dict[str, Any] | None = None) -> str:
     records = records or {}
     runs = summary.get("inference_runs", [])
+    columns = (summary.get("dataset") or {}).get("columns")
+
+    def label(feature: Any) -> str:
+        return svg.feature_label(str(feature), columns)
+
     run_rows = [
         {
             "env": r["env"],
             "status": r["status"],
             "dq_violations": len(r["data_quality_violations"]),
             "drifted_features": ", ".join(
-                sorted({svg.feature_label(str(v["feature"])) for v in r["data_quality_violations"]})
+                sorted({label(v["feature"]) for v in r["data_quality_violations"]})
             )
             or None,
-            "mse": (r["model_quality"] or {}).get("mse"),
+            "metric": (r["model_quality"] or {}).get("metric"),
+            "value": (r["model_quality"] or {}).get("value"),
             "mq_passed": (r["model_quality"] or {}).get("passed"),
+            "unseen_categories": _counts(r.get("unseen_categories", {})),
+            "missing_values": _counts(r.get("missing_values", {})),
+            "target_vs_training": _target(r.get("target_distribution")),
             "execution": r["execution"].rsplit("/", 1)[-1],
         }
         for r in runs
@@ -164,6 +221,7 @@ def render(summary: dict[str, Any], records: dict[str, Any] | None = None) -> st
     ]
     sections = [
         "<h1>batchops lifecycle report</h1>",
+        _dataset(summary),
         _cards(summary, records),
         "<h2>Lifecycle timeline</h2>",
         "<p>Pipeline runs per account on one time axis; the darker segments are their "
@@ -174,16 +232,26 @@ def render(summary: dict[str, Any], records: dict[str, Any] | None = None) -> st
         "<h2>Pipelines</h2>",
         _dags(records),
         "<h2>Model versions</h2>",
-        _table(
-            summary.get("model_versions", []), ["version", "source", "status", "rmse", "review_ref"]
-        ),
+        _table(summary.get("model_versions", []), _version_columns(summary)),
         "<h2>Inference runs</h2>",
         _table(
             run_rows,
-            ["env", "status", "dq_violations", "drifted_features", "mse", "mq_passed", "execution"],
+            [
+                "env",
+                "status",
+                "dq_violations",
+                "drifted_features",
+                "unseen_categories",
+                "missing_values",
+                "target_vs_training",
+                "metric",
+                "value",
+                "mq_passed",
+                "execution",
+            ],
         ),
         "<h2>Data drift: baseline vs batch</h2>",
-        _drift(records),
+        _drift(records, columns),
         "<h2>Model quality against the threshold</h2>",
         svg.model_quality(runs),
         "<h2>Deployments</h2>",

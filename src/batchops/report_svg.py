@@ -11,8 +11,6 @@ import html
 from datetime import datetime
 from typing import Any
 
-from batchops.data.schema import MONITOR_NAMES
-
 STATUS_COLOURS = {
     "Succeeded": "#2f9e44",
     "Failed": "#e03131",
@@ -28,9 +26,15 @@ def esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def feature_label(name: str) -> str:
-    """``_c3`` -> ``height (_c3)``: Model Monitor names headerless columns by position."""
-    return f"{MONITOR_NAMES[name]} ({name})" if name in MONITOR_NAMES else name
+def feature_label(name: str, columns: list[str] | None = None) -> str:
+    """``_c3`` -> ``height (_c3)``: Model Monitor names headerless columns by position;
+    ``columns`` are the dataset's columns in file order (the summary's ``dataset``)."""
+    if columns is None:
+        from batchops.data.spec import current_spec
+
+        columns = list(current_spec().columns)
+    names = {f"_c{i}": column for i, column in enumerate(columns)}
+    return f"{names[name]} ({name})" if name in names else name
 
 
 def _time(value: str | None) -> datetime | None:
@@ -285,33 +289,46 @@ def deployments_chart(deployments: list[dict[str, Any]]) -> str:
 
 
 # ----- model quality ----------------------------------------------------------------------
+def _quality(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's model quality as ``{metric, value, threshold, passed}`` (older summaries
+    wrote ``{mse, threshold, passed}``)."""
+    quality = dict(run["model_quality"])
+    if "metric" not in quality:
+        quality = {"metric": "mse", "value": quality.get("mse"), **quality}
+    return quality
+
+
 def model_quality(runs: list[dict[str, Any]]) -> str:
+    """Each labelled batch's metric as a bar, the threshold as a dashed line."""
     points = [(i, r) for i, r in enumerate(runs) if r.get("model_quality")]
     if not points:
         return '<p class="muted">no batch with ground truth</p>'
-    qualities = [r["model_quality"] for _i, r in points]
-    top = max(max(q["mse"] or 0, q["threshold"]) for q in qualities) * 1.15
+    qualities = [_quality(r) for _i, r in points]
+    top = max(max(q["value"] or 0, q["threshold"]) for q in qualities) * 1.15 or 1.0
     parts = []
-    for slot, (index, run) in enumerate(points):
-        quality = run["model_quality"]
-        h = (quality["mse"] or 0) / top * 200
+    for slot, ((index, run), quality) in enumerate(zip(points, qualities, strict=True)):
+        value = quality["value"]
+        h = (value or 0) / top * 200
         colour = STATUS_COLOURS["Succeeded" if quality["passed"] else "Failed"]
         x = 40 + slot * 100
+        shown = "n/a" if value is None else f"{value:g}"
         parts.append(
             f'<rect x="{x}" y="{220 - h:.1f}" width="56" height="{h:.1f}" fill="{colour}">'
-            f"<title>run {index + 1} in {esc(run['env'])}: mse {quality['mse']}</title></rect>"
+            f"<title>run {index + 1} in {esc(run['env'])}: {esc(quality['metric'])} "
+            f"{esc(shown)}</title></rect>"
             f'<text x="{x + 28}" y="{215 - h:.1f}" font-size="11" text-anchor="middle">'
-            f"{quality['mse']}</text>"
+            f"{esc(shown)}</text>"
             f'<text x="{x + 28}" y="236" font-size="11" text-anchor="middle">run {index + 1}</text>'
             f'<text x="{x + 28}" y="249" font-size="10" text-anchor="middle" fill="#868e96">'
             f"{esc(run['env'])}</text>"
         )
-    line = 220 - qualities[0]["threshold"] / top * 200
+    threshold = qualities[0]["threshold"]
+    line = 220 - threshold / top * 200
     width = 80 + len(points) * 100
     parts.append(
         f'<line x1="30" x2="{width - 10}" y1="{line:.1f}" y2="{line:.1f}" '
         'stroke="#e03131" stroke-dasharray="4"/>'
-        f'<text x="32" y="{line - 4:.1f}" font-size="11">threshold '
-        f"{qualities[0]['threshold']}</text>"
+        f'<text x="32" y="{line - 4:.1f}" font-size="11">{esc(qualities[0]["metric"])} '
+        f"threshold {threshold}</text>"
     )
     return _svg("model-quality", width, 256, "".join(parts), "model quality per run")

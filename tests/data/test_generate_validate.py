@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from batchops.cli.main import main
-from batchops.data.generate import generate, parse_drift, sample_abalone
+from batchops.data.generate import generate, parse_drift
 from batchops.data.schema import Layout
+from batchops.data.spec import current_spec
+from batchops.data.synthetic import sample_abalone
 from batchops.data.validate import validate_dataset, validate_file
 from batchops.errors import DataError
 
@@ -25,7 +27,7 @@ def test_generate_writes_three_headerless_files_with_right_column_counts(tmp_pat
     for layout, path in result.files.items():
         lines = path.read_text().splitlines()
         assert len(lines) == result.rows[layout]
-        assert {len(line.split(",")) for line in lines} == {len(layout.columns)}
+        assert {len(line.split(",")) for line in lines} == {len(layout.columns(current_spec()))}
         assert lines[0].split(",")[0] in {"M", "F", "I"} or layout is Layout.GROUND_TRUTH
 
 
@@ -117,7 +119,7 @@ def test_valid_generated_files_pass(tmp_path: Path) -> None:
             3,
             "non-numeric value 'abc'",
         ),
-        ("Q,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\n", 1, 1, "unknown sex 'Q'"),
+        ("Q,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\n", 1, 1, "unknown category 'Q' in column 'sex'"),
         ("sex,length,diameter,height,a,b,c,d,rings\n", 1, 1, "remove the header line"),
         ("", 1, None, "empty file"),
         ("M,0.4,0.3\n", 1, None, "wrong column count"),

@@ -42,6 +42,7 @@ def staging(cloud, account, tmp_path: Path):  # type: ignore[no-untyped-def]
         input_key: str, execution: str = "exec-1"
     ) -> tuple[subprocess.CompletedProcess[str], Path]:
         root = tmp_path / execution
+        pinned_model(root / "opt/ml/processing/input/model")
         env = {
             **os.environ,
             "BATCHOPS_CONTAINER_ROOT": str(root),
@@ -63,6 +64,33 @@ def staging(cloud, account, tmp_path: Path):  # type: ignore[no-untyped-def]
         return done, root / "opt/ml/processing"
 
     return settings, prefix, put, run
+
+
+def pinned_model(folder: Path) -> None:
+    """The pinned model input: a model.tar.gz carrying the Abalone spec and its transform."""
+    import io
+    import tarfile
+
+    from batchops.data.spec import current_spec
+
+    spec = current_spec()
+    sex = {"name": "sex", "type": "categorical", "encoding": "onehot",
+           "categories": ["M", "F", "I"], "impute": "M"}  # fmt: skip
+    numeric = [
+        {"name": f.name, "type": "numeric", "mean": 0, "scale": 1, "impute": 0}
+        for f in spec.features[1:]
+    ]
+    documents = {
+        "dataset.json": dict(spec.document(10.0), classes=None),
+        "transform.json": {"problem_type": "regression", "columns": [sex, *numeric]},
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(folder / "model.tar.gz", "w:gz") as tar:
+        for name, document in documents.items():
+            body = json.dumps(document).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
 
 
 def _failure(base: Path) -> str:
@@ -122,7 +150,20 @@ def test_a_training_layout_file_is_refused_as_an_inference_batch(staging) -> Non
     put("raw/b1/inference-data.csv", "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15,9\n")
     done, base = run(prefix + "raw/b1/inference-data.csv")
     assert done.returncode == 1
-    assert "line 1: 9 columns — this is the training layout" in _failure(base)
+    assert "line 1: 9 columns — this is the training layout (with rings)" in _failure(base)
+
+
+def test_a_non_numeric_measurement_names_file_line_and_column(staging) -> None:  # type: ignore[no-untyped-def]
+    _settings, prefix, put, run = staging
+    put(
+        "raw/b1/inference-data.csv",
+        "M,0.4,0.3,0.1,0.5,0.2,0.1,0.15\nF,0.4,0.3,n/a,0.5,0.2,0.1,0.15\n",
+    )
+    done, base = run(prefix + "raw/b1/inference-data.csv")
+    assert done.returncode == 1
+    assert "inference-data.csv line 2 column 4 (height): expected a number, got 'n/a'" in (
+        _failure(base)
+    )
 
 
 def test_ground_truth_with_another_row_count_fails_with_both_counts(staging) -> None:  # type: ignore[no-untyped-def]

@@ -94,7 +94,7 @@ def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
                 ],
             },
             {
-                "Name": "CheckRmse",
+                "Name": "CheckTestQuality",
                 "Type": "Condition",
                 "Arguments": {
                     "Conditions": [
@@ -112,7 +112,7 @@ def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
                     "IfSteps": [],
                     "ElseSteps": [
                         {
-                            "Name": "FailOnRmse",
+                            "Name": "FailOnTestQuality",
                             "Type": "Fail",
                             "Arguments": {
                                 "ErrorMessage": {
@@ -174,8 +174,8 @@ def test_a_passing_condition_succeeds_and_reports_every_step(account) -> None:
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Succeeded"
     steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
     by_name = {s["StepName"]: s for s in steps}
-    assert set(by_name) == {"Evaluate", "CheckRmse"}, "the Fail branch was not taken"
-    assert by_name["CheckRmse"]["Metadata"]["Condition"]["Outcome"] == "true"
+    assert set(by_name) == {"Evaluate", "CheckTestQuality"}, "the Fail branch was not taken"
+    assert by_name["CheckTestQuality"]["Metadata"]["Condition"]["Outcome"] == "true"
     assert "ProcessingJob" in by_name["Evaluate"]["Metadata"]
 
 

@@ -52,7 +52,7 @@ def _versions(clients, settings) -> int:  # type: ignore[no-untyped-def]
     return len(listed["ModelPackageSummaryList"])
 
 
-def test_an_rmse_over_the_threshold_ends_in_the_fail_step_and_registers_nothing(training):  # type: ignore[no-untyped-def]
+def test_an_mse_over_the_threshold_ends_in_the_fail_step_and_registers_nothing(training):  # type: ignore[no-untyped-def]
     settings, clients, path = training
     before = _versions(clients, settings)
     described, steps = _run(
@@ -60,13 +60,13 @@ def test_an_rmse_over_the_threshold_ends_in_the_fail_step_and_registers_nothing(
         settings,
         f"{settings.training_data_prefix}strict/rows.csv",
         path.read_bytes(),
-        RmseThreshold="0.5",
+        QualityThreshold="0.5",
     )
     assert described["PipelineExecutionStatus"] == "Failed"
-    assert described["FailureReason"].startswith("Test RMSE ")
+    assert described["FailureReason"].startswith("Test mse ")
     assert described["FailureReason"].endswith("is above the threshold 0.5")
-    assert steps["CheckRmse"]["Metadata"]["Condition"]["Outcome"] == "false"
-    assert steps["FailOnRmse"]["StepStatus"] == "Failed"
+    assert steps["CheckTestQuality"]["Metadata"]["Condition"]["Outcome"] == "false"
+    assert steps["FailOnTestQuality"]["StepStatus"] == "Failed"
     assert "RegisterModel" not in steps
     assert _versions(clients, settings) == before
 

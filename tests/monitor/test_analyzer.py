@@ -109,10 +109,10 @@ def test_model_quality_entry_reads_prediction_and_label_columns(tmp_path: Path) 
                 "dataset_source": "x",
                 "output_path": "o",
                 "analysis_type": "MODEL_QUALITY",
-                "problem_type": "BinaryClassification",
+                "problem_type": "Ranking",
             },
             ConfigError,
-            "only Regression",
+            "only Regression, BinaryClassification, MulticlassClassification are supported",
         ),
         (
             {"dataset_source": "x", "output_path": "o", "baseline_statistics": "s.json"},

@@ -104,9 +104,13 @@ def test_the_copy_detector_finds_the_copies_that_were_removed() -> None:
 def test_step_code_ships_the_engine_byte_for_byte(script: Path) -> None:
     tree = ast.parse(script.read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "batchops.monitor.model_quality" in imported
+    # the dataset spec's gate (quality_gate) is the engine's only caller in the steps
+    assert imported & {"batchops.monitor.model_quality", "batchops.monitor.quality_gate"}
     files = archive_files(script)
     assert files["batchops/monitor/model_quality.py"] == ENGINE.read_bytes()
+    for module in ("classification.py", "quality_gate.py"):
+        shipped = files[f"batchops/monitor/{module}"]
+        assert shipped == (ENGINE.parent / module).read_bytes()
     assert files[script.name] == script.read_bytes()
     assert not [name for name in files if "polars" in name or "localcloud" in name]
 

@@ -41,6 +41,29 @@ def add_endpoint(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_dataset(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        type=str,
+        default=None,
+        metavar="SPEC",
+        help="dataset spec YAML (default: $BATCHOPS_DATASET_SPEC, else "
+        "examples/datasets/abalone/dataset.yaml)",
+    )
+
+
+def use_dataset(args: argparse.Namespace) -> None:
+    """Make ``--dataset SPEC`` the spec of this process and its children (validated now)."""
+    from batchops.data.spec import SPEC_ENV, current_spec, load_spec
+
+    path = getattr(args, "dataset", None)
+    if path:
+        load_spec(path)  # a bad spec is one line before anything runs
+        os.environ[SPEC_ENV] = str(os.path.abspath(path))
+    else:
+        current_spec()
+
+
 def add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from batchops.cli.common import (
+    add_dataset,
     add_endpoint,
     add_env,
     add_json,
@@ -13,6 +14,7 @@ from batchops.cli.common import (
     emit_json,
     print_table,
     settings_from,
+    use_dataset,
 )
 
 
@@ -23,16 +25,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen = commands.add_parser(
         "generate",
         help="write training-data.csv, inference-data.csv and ground-truth.csv (seeded)",
-        description="Write realistic Abalone-schema data. Drift SPEC is a comma-separated "
-        "list: COLUMN*FACTOR, COLUMN+SHIFT, COLUMN:missing=FRACTION, COLUMN:invalid=FRACTION "
-        "(e.g. 'height*1.6,rings+4'); it applies to the inference batch and its ground truth.",
+        description="Write realistic synthetic data for the dataset spec (default: Abalone). "
+        "Drift is a comma-separated list: COLUMN*FACTOR, COLUMN+SHIFT, COLUMN:missing=FRACTION, "
+        "COLUMN:invalid=FRACTION, COLUMN:flip=FRACTION (categorical: to the next category), "
+        "COLUMN:unseen=FRACTION (a category training never saw), e.g. 'height*1.6,rings+4'; "
+        "it applies to the inference batch and its ground truth.",
     )
+    add_dataset(gen)
     gen.add_argument("--rows", type=int, default=3000, help="training rows (default 3000)")
     gen.add_argument(
         "--inference-rows", type=int, default=None, help="inference rows (default rows/3)"
     )
     gen.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    gen.add_argument("--drift", default=None, metavar="SPEC", help="drift to inject")
+    gen.add_argument("--drift", default=None, metavar="OPS", help="drift to inject")
     gen.add_argument("--out", type=Path, required=True, help="output folder")
     add_json(gen)
     gen.set_defaults(func=generate_cmd)
@@ -49,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="layout of the files (default: from the file name)",
     )
     val.add_argument("--max-problems", type=int, default=10, help="stop after N problems per file")
+    add_dataset(val)
     add_json(val)
     val.set_defaults(func=validate_cmd)
 
@@ -65,22 +71,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--ground-truth", type=Path, metavar="FILE", help="ground-truth.csv of the batch"
     )
     up.add_argument("--batch-id", default=None, help="folder name of the batch (default: UTC time)")
+    add_dataset(up)
     add_json(up)
     up.set_defaults(func=upload_cmd)
+
+    from batchops.data.examples import EXAMPLES
+
+    ex = commands.add_parser(
+        "example",
+        help="write a shipped example's CSVs (examples/datasets/NAME) in the article's layout",
+        description="Write the three CSVs of a shipped example: "
+        + "; ".join(f"{e.name}: {e.description}" for e in EXAMPLES.values())
+        + ". Its spec is examples/datasets/NAME/dataset.yaml.",
+    )
+    ex.add_argument("name", choices=sorted(EXAMPLES), metavar="NAME", help=", ".join(EXAMPLES))
+    ex.add_argument("--out", type=Path, required=True, help="output folder")
+    ex.add_argument("--seed", type=int, default=0, help="shuffle seed (default 0)")
+    ex.add_argument(
+        "--inference", type=float, default=0.3, help="share of rows in the batch (default 0.3)"
+    )
+    add_json(ex)
+    ex.set_defaults(func=example_cmd)
 
 
 def generate_cmd(args: argparse.Namespace) -> int:
     from batchops.data.generate import generate
+    from batchops.data.spec import current_spec
 
+    use_dataset(args)
+    spec = current_spec()
     result = generate(
         args.out,
         rows=args.rows,
         seed=args.seed,
         inference_rows=args.inference_rows,
         drift=args.drift,
+        spec=spec,
     )
     rows = [
-        {"file": str(path), "rows": result.rows[layout], "columns": len(layout.columns)}
+        {"file": str(path), "rows": result.rows[layout], "columns": len(layout.columns(spec))}
         for layout, path in result.files.items()
     ]
     if args.json:
@@ -101,6 +130,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
     from batchops.data.schema import Layout
     from batchops.data.validate import validate_dataset, validate_file
 
+    use_dataset(args)
     layout = Layout(args.layout) if args.layout else None
     reports = []
     for path in args.paths:
@@ -121,6 +151,7 @@ def validate_cmd(args: argparse.Namespace) -> int:
                         for p in r.problems
                     ],
                     "truncated": r.truncated,
+                    "notes": r.notes,
                 }
                 for r in reports
             ]
@@ -131,6 +162,8 @@ def validate_cmd(args: argparse.Namespace) -> int:
                 print(f"ok    {report.path} ({report.layout.value}, {report.rows} rows)")
             for problem in report.problems:
                 print(f"error {problem}")
+            for note, count in report.notes.items():
+                print(f"note  {report.path}: {note} ({count} rows)")
             if report.truncated:
                 print(f"      {report.path}: stopped after {len(report.problems)} problems")
     return 0 if all(r.ok for r in reports) else 1
@@ -140,6 +173,7 @@ def upload_cmd(args: argparse.Namespace) -> int:
     from batchops.data.schema import Layout
     from batchops.data.upload import upload_files
 
+    use_dataset(args)
     settings = settings_from(args)
     files = {}
     if args.training:
@@ -154,4 +188,18 @@ def upload_cmd(args: argparse.Namespace) -> int:
         emit_json(rows)
     else:
         print_table(rows, ["layout", "rows", "uri"])
+    return 0
+
+
+def example_cmd(args: argparse.Namespace) -> int:
+    from batchops.data.examples import example, write_example
+
+    written = write_example(args.name, args.out, seed=args.seed, inference=args.inference)
+    rows = [{"file": str(path), "rows": count} for path, count in written.values()]
+    spec = str(example(args.name).spec_path)
+    if args.json:
+        emit_json({"files": rows, "spec": spec})
+    else:
+        print_table(rows, ["file", "rows"])
+        print(f"spec: {spec}  (run: batchops demo --dataset {spec} --data-dir {args.out})")
     return 0

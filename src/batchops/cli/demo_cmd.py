@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from batchops.cli.common import add_json, emit_json
+from batchops.cli.common import add_dataset, add_json, emit_json, use_dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,12 +17,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="run the seed article's lifecycle on a local cloud; write summary.json + report",
     )
+    add_dataset(demo)
     demo.add_argument(
         "--data-dir",
         type=Path,
         default=None,
-        help="folder with training-data.csv, inference-data.csv, ground-truth.csv "
-        "(default: generated data)",
+        help="folder with training-data.csv, inference-data.csv, ground-truth.csv in the "
+        "spec's layout (default: data the spec's generator draws)",
     )
     demo.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     demo.add_argument(
@@ -58,12 +59,15 @@ def _check_out(out: Path) -> None:
 
 
 def demo_cmd(args: argparse.Namespace) -> int:
+    from batchops.data.spec import current_spec
     from batchops.demo import prepare_data, run_demo
     from batchops.localcloud.runtime import start_local_cloud
 
+    use_dataset(args)  # a bad spec stops the demo before anything starts
+    spec = current_spec()
     _check_out(args.out)
     if args.data_dir is not None:  # bad data stops the demo before anything starts
-        prepare_data(args.data_dir, args.out / "data")
+        prepare_data(args.data_dir, args.out / "data", spec)
     os.environ["BATCHOPS_ENVIRONMENTS_DIR"] = str((args.out / "environments").resolve())
     os.environ.setdefault("BATCHOPS_BUILD_DIR", str(Path(".batchops/build").resolve()))
     say = (lambda _text: None) if args.json else (lambda text: print(text, flush=True))
@@ -75,7 +79,7 @@ def demo_cmd(args: argparse.Namespace) -> int:
         endpoint = cloud.endpoint
         say(f"local cloud at {endpoint} (state in {args.out / 'local-cloud'})")
     try:
-        summary = run_demo(endpoint, args.data_dir, args.out, say)
+        summary = run_demo(endpoint, args.data_dir, args.out, say, spec)
     finally:
         if cloud is not None:
             cloud.stop()
@@ -87,7 +91,8 @@ def demo_cmd(args: argparse.Namespace) -> int:
         emit_json(summary)
     else:
         versions = ", ".join(
-            f"v{v['version']} {v['source']} {v['status']} rmse {v['rmse']}"
+            f"v{v['version']} {v['source']} {v['status']} {v['metric']} {v['value']}"
+            + (f" (rmse {v['rmse']})" if "rmse" in v and v["metric"] != "rmse" else "")
             for v in summary["model_versions"]
         )
         print(f"model versions: {versions}")

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batchops import lifecycle
 from batchops.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 PATTERN_DIR = Path(__file__).parent
 _PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
 
-#: The step of the inference pipeline whose failure means "retrain".
-MODEL_QUALITY_STEP = "CheckModelQuality"
+#: The step of the inference pipeline whose failure means "retrain" (the lifecycle contract's).
+MODEL_QUALITY_STEP = lifecycle.MODEL_QUALITY_STEP
 
 
 def pattern_names() -> list[str]:

@@ -11,7 +11,7 @@ execution ARN). Every decision is logged and sent to the notification topic.
 
 Environment: BATCHOPS_RETRAIN_PIPELINE_NAME, BATCHOPS_RETRAIN_COOLDOWN_MINUTES,
 BATCHOPS_IDEMPOTENCY_TABLE, BATCHOPS_TOPIC_ARN; optional BATCHOPS_MODEL_QUALITY_STEP
-(default CheckModelQuality).
+(default: the lifecycle contract's model-quality step, CheckModelQuality).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from batchops.functions._runtime import (
     logger,
     require,
 )
+from batchops.lifecycle import MODEL_QUALITY_STEP
 
 STEP_EVENT = "SageMaker Model Building Pipeline Execution Step Status Change"
 RUNNING = ("Executing", "Stopping")
@@ -80,7 +81,7 @@ def _skip(
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    step_name = env().get("BATCHOPS_MODEL_QUALITY_STEP", "") or "CheckModelQuality"
+    step_name = env().get("BATCHOPS_MODEL_QUALITY_STEP", "") or MODEL_QUALITY_STEP
     if event.get("detail-type") != STEP_EVENT:
         log_json(
             log,

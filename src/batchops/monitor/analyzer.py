@@ -24,7 +24,9 @@ Inputs" page (docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-byoc-contrac
 ``baseline_constraints``            path of constraints.json → *check* mode
 ``baseline_statistics``             path of statistics.json (drift check needs it)
 ``analysis_type``                   absent/``DATA_QUALITY`` or ``MODEL_QUALITY``
-``problem_type``                    ``Regression`` (model quality; others are refused)
+``problem_type``                    ``Regression``, ``BinaryClassification`` (0/1 labels;
+                                    ``probability_attribute`` for AUC and the curves),
+                                    ``MulticlassClassification`` (class indices)
 ``inference_attribute``             model quality: prediction column (name, or index if headerless)
 ``ground_truth_attribute``          model quality: label column (name, or index if headerless)
 ``categorical_drift_method``        ``LInfinity`` / ``ChiSquared`` for suggested constraints
@@ -204,6 +206,9 @@ def _model_quality(
     truth = environ.get("ground_truth_attribute")
     if not prediction or not truth:
         raise ConfigError("model quality needs inference_attribute and ground_truth_attribute")
+    probability = environ.get("probability_attribute")
+    if kind is mq.BINARY_CLASSIFICATION and probability:  # the score the threshold applies to
+        prediction = probability
     predicted = mq.read_numeric_column(
         source, prediction, header=fmt.header, what="inference_attribute"
     )

@@ -52,6 +52,7 @@ from typing import Any, Callable, Dict, Mapping, Sequence
 import numpy as np
 
 from batchops.errors import DataError
+from batchops.monitor import classification
 from batchops.monitor.formats import (
     CONSTRAINTS_FILE,
     STATISTICS_FILE,
@@ -86,6 +87,10 @@ class ProblemType:
     metrics: tuple[str, ...]  #: scalar metrics, in the order they are written
     higher_is_better: frozenset = field(default_factory=frozenset)
     compute: MetricFunction = field(default=lambda p, t: {}, repr=False)
+    #: what the block holds beside the scalar metrics (confusion matrix, curves...)
+    details: Callable[[np.ndarray, np.ndarray], dict[str, Any]] | None = field(
+        default=None, repr=False
+    )
 
     def violation_operator(self, metric: str) -> str:
         """The operator a threshold on ``metric`` uses: errors may not grow, scores not shrink."""
@@ -111,8 +116,36 @@ REGRESSION = ProblemType(
     higher_is_better=frozenset({"r2"}),
     compute=_regression,
 )
+#: predictions: the positive class's probability; ground truth: 1 positive, 0 negative
+BINARY_CLASSIFICATION = ProblemType(
+    name="BinaryClassification",
+    statistics_key="binary_classification_metrics",
+    constraints_key="binary_classification_constraints",
+    metrics=classification.BINARY_METRICS,
+    higher_is_better=frozenset(classification.BINARY_METRICS) - classification.LOWER_IS_BETTER,
+    compute=classification.binary_values,
+    details=classification.binary_details,
+)
+#: predictions and ground truth: class indices
+MULTICLASS_CLASSIFICATION = ProblemType(
+    name="MulticlassClassification",
+    statistics_key="multiclass_classification_metrics",
+    constraints_key="multiclass_classification_constraints",
+    metrics=classification.MULTICLASS_METRICS,
+    higher_is_better=frozenset(classification.MULTICLASS_METRICS),
+    compute=classification.multiclass_values,
+    details=classification.multiclass_details,
+)
 #: Every problem type the engine measures, by the analyzer's ``problem_type`` name.
-PROBLEM_TYPES: dict[str, ProblemType] = {REGRESSION.name: REGRESSION}
+PROBLEM_TYPES: dict[str, ProblemType] = {
+    kind.name: kind for kind in (REGRESSION, BINARY_CLASSIFICATION, MULTICLASS_CLASSIFICATION)
+}
+#: The dataset spec's problem types (``batchops.data.spec``) by their engine names.
+SPEC_PROBLEM_TYPES = {
+    "regression": REGRESSION,
+    "binary_classification": BINARY_CLASSIFICATION,
+    "multiclass_classification": MULTICLASS_CLASSIFICATION,
+}
 #: The regression metric names (kept for callers that only do regression).
 METRICS = REGRESSION.metrics
 
@@ -133,6 +166,7 @@ class ModelQualityMetrics:
     count: int
     values: dict[str, float]
     standard_deviations: dict[str, float]
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 #: The regression flavour of :class:`ModelQualityMetrics` (same class).
@@ -165,7 +199,8 @@ def compute_metrics(
             index = rng.choice(predicted.size, size, replace=False)
             draws.append(kind.compute(predicted[index], truth[index]))
         deviations = {m: float(np.std([d[m] for d in draws], ddof=1)) for m in kind.metrics}
-    return ModelQualityMetrics(kind, int(predicted.size), values, deviations)
+    details = kind.details(predicted, truth) if kind.details else {}
+    return ModelQualityMetrics(kind, int(predicted.size), values, deviations, details)
 
 
 def regression_metrics(predictions: Any, ground_truth: Any) -> ModelQualityMetrics:
@@ -180,11 +215,14 @@ def statistics_document(
         "version": 0.0,
         "dataset": {"item_count": metrics.count, "evaluation_time": moment},
         metrics.problem.statistics_key: {
-            name: {
-                "value": metrics.values[name],
-                "standard_deviation": _json_number(metrics.standard_deviations[name]),
-            }
-            for name in metrics.problem.metrics
+            **{
+                name: {
+                    "value": _json_number(metrics.values[name]),
+                    "standard_deviation": _json_number(metrics.standard_deviations[name]),
+                }
+                for name in metrics.problem.metrics
+            },
+            **metrics.details,
         },
     }
 

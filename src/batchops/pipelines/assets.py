@@ -98,8 +98,15 @@ def reproducible(
         )
     text = json.dumps(definition, indent=2)
     prefix = prefix.strip("/") + "/"
-    for top in sorted({k.split("/", 1)[0] for k in files if not k.startswith(prefix)}):
-        text = _rename(text, files, bucket, f"{top}/", f"{prefix}{top}/")
+    outside = sorted(k for k in files if not k.startswith(prefix))
+    for top in sorted({k.split("/", 1)[0] for k in outside}):
+        if prefix.startswith(f"{top}/"):
+            # the code prefix's own ancestor (e.g. an asset under bucket_prefix but outside
+            # code/): move those objects one by one, never every URI under that folder
+            for key in (k for k in outside if k.startswith(f"{top}/")):
+                text = _rename(text, files, bucket, key, f"{prefix}{key}")
+        else:
+            text = _rename(text, files, bucket, f"{top}/", f"{prefix}{top}/")
     while True:
         folders = {
             m.group("head") + m.group("seg") + "/"

@@ -27,6 +27,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from batchops import lifecycle
 from batchops.config import Settings
 from batchops.errors import BatchopsError, PipelineError
 from batchops.fs import atomic_write_text
@@ -37,9 +38,13 @@ from batchops.pipelines.project import PipelineProject, PipelineSpec
 #: The account's KMS key ARN: a parameter every KMS field of a definition refers to, stamped
 #: by upsert with the ARN it resolves (SageMaker refuses an alias for VolumeKmsKeyId, and
 #: the bucket policy compares the put's key id header with the key ARN).
-KMS_KEY_PARAMETER = "KmsKeyArn"
+KMS_KEY_PARAMETER = lifecycle.PARAMETERS["kms_key_arn"]
 KMS_KEY_UNSET = "resolved-at-upsert"
-STAMPED_PARAMETERS = ("GitCommit", "UserId", KMS_KEY_PARAMETER)
+STAMPED_PARAMETERS = (
+    lifecycle.PARAMETERS["git_commit"],
+    lifecycle.PARAMETERS["user_id"],
+    KMS_KEY_PARAMETER,
+)
 #: Settings a definition never contains: changing them must not regenerate it.
 NOT_IN_DEFINITIONS = {
     "gitlab_token",
@@ -175,6 +180,10 @@ def cache_key(project: PipelineProject, spec: PipelineSpec, settings: Settings) 
     digest.update(spec.key.encode())
     digest.update(settings.model_dump_json(exclude=NOT_IN_DEFINITIONS).encode())
     digest.update(version("sagemaker").encode())
+    if project.reads_dataset_spec:
+        from batchops.data.spec import current_spec
+
+        digest.update(current_spec().digest().encode())
     # how a definition is generated and its assets made reproducible is part of the recipe
     for recipe in (Path(__file__), Path(__file__).with_name("assets.py")):
         digest.update(recipe.read_bytes())
@@ -319,7 +328,7 @@ def generate_here(
     atomic_write_text(folder / "definition.json", text)
 
 
-def stamp(definition: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+def stamp(definition: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
     for parameter in definition.get("Parameters", []):
         if parameter.get("Name") in values:
             parameter["DefaultValue"] = values[parameter["Name"]]

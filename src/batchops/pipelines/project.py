@@ -49,6 +49,9 @@ class PipelineProject:
     pipelines: tuple[PipelineSpec, ...]
     source_globs: tuple[str, ...] = ("pipelines/*.py", "pipelines/*.yaml", "steps/*.py")
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the definitions depend on the dataset spec (``batchops.data.spec``): its digest is
+    #: part of their cache key, so another spec builds other definitions
+    reads_dataset_spec: bool = False
 
     def spec(self, key: str) -> PipelineSpec:
         for spec in self.pipelines:

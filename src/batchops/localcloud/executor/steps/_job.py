@@ -33,13 +33,16 @@ def stage_inputs(ctx: StepContext, args: dict[str, Any]) -> None:
             raise StepFailed(f"ClientError: input {item.get('InputName')!r}: {exc}") from None
 
 
-def publish_outputs(ctx: StepContext, args: dict[str, Any]) -> None:
+def publish_outputs(ctx: StepContext, args: dict[str, Any], *, failed: bool = False) -> None:
+    """Upload the job's outputs. ``EndOfJob`` outputs are uploaded "after the job completes"
+    (API reference), so not for a failed job; ``Continuous`` ones are uploaded as they are
+    written, so what the job wrote before failing is in S3 all the same."""
     s3 = ctx.s3(args.get("RoleArn"))
     config = args.get("ProcessingOutputConfig") or {}
     kms = config.get("KmsKeyId")
     for item in config.get("Outputs") or []:
         target = item.get("S3Output")
-        if not target:
+        if not target or (failed and target.get("S3UploadMode") != "Continuous"):
             continue
         upload_dir(s3, ctx.container_path(target["LocalPath"]), target["S3Uri"], kms_key=kms)
 

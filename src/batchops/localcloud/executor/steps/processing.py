@@ -72,6 +72,9 @@ def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
                 cwd=ctx.workspace,
                 timeout_s=float(timeout) if timeout else None,
             )
+    except StepFailed:
+        publish_outputs(ctx, args, failed=True)
+        raise
     finally:
         ctx.emit_job_log("/aws/sagemaker/ProcessingJobs", job_name, ctx.log_path)
     publish_outputs(ctx, args)
