@@ -3,6 +3,8 @@ model-deploy/, policies/) shares."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite golden files (pipeline definitions, Model Monitor JSON) on purpose",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _deployment_records_outside_the_checkout(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """``batchops deploy`` records deployments in ``model-deploy/environments/<env>.yaml``,
+    the GitOps record users commit. Tests deploy a lot (in-process and in the GitLab
+    stand-in's job subprocesses, which inherit the environment): keep those records in a
+    temporary folder so a test run never rewrites the committed files."""
+    name = "BATCHOPS_ENVIRONMENTS_DIR"
+    before = os.environ.get(name)
+    os.environ[name] = str(tmp_path_factory.mktemp("deployment-records"))
+    yield
+    if before is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = before
 
 
 @pytest.fixture(scope="session")

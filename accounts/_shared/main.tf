@@ -10,6 +10,8 @@ module "account" {
   registry_kms_key_arn = var.registry_kms_key_arn
   workload_account_ids = var.workload_account_ids
 
+  promotion_evidence_account_ids = var.promotion_evidence_account_ids
+
   bucket_name                = var.bucket_name
   bucket_prefix              = var.bucket_prefix
   bucket_train_prefix        = var.bucket_train_prefix
@@ -30,7 +32,6 @@ module "account" {
   gitlab_project             = var.gitlab_project
   gitlab_trigger_secret_name = var.gitlab_trigger_secret_name
   deploy_allowed_refs        = var.deploy_allowed_refs
-  create_oidc_provider       = var.create_oidc_provider
   training_schedule          = var.training_schedule
   inference_schedule         = var.inference_schedule
   function_packages_dir      = coalesce(var.function_packages_dir, "${path.root}/../../dist/functions")

@@ -9,7 +9,7 @@ output "kms_key" {
 }
 
 output "kms_key_arn" {
-  description = "Key ARN of the account key (staging and production take data-science's as registry_kms_key_arn)."
+  description = "Key ARN of the account key (staging and production look data-science's up by its alias ARN)."
   value       = module.account.kms_key_arn
 }
 

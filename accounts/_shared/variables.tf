@@ -43,18 +43,13 @@ variable "registry_account_id" {
 }
 
 variable "registry_kms_key_arn" {
-  description = "Key ARN of the registry account's bucket (workload accounts decrypt model artefacts with it); null in data-science."
+  description = "Override of the registry (data-science) key ARN; null (the default, also in CI) looks it up by its alias ARN in the data-science account. Only the local cloud, which cannot describe another account's key, sets it."
   type        = string
   default     = null
 
   validation {
     condition     = var.registry_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.registry_kms_key_arn))
     error_message = "registry_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
-  }
-
-  validation {
-    condition     = var.environment == "data-science" || var.registry_kms_key_arn != null
-    error_message = "staging and production need registry_kms_key_arn (the data-science key ARN) to read model artefacts."
   }
 }
 
@@ -66,6 +61,17 @@ variable "workload_account_ids" {
   validation {
     condition     = alltrue([for id in var.workload_account_ids : can(regex("^[0-9]{12}$", id))])
     error_message = "Every workload_account_ids entry must be a 12-digit AWS account id."
+  }
+}
+
+variable "promotion_evidence_account_ids" {
+  description = "Accounts (staging) that record their inference runs on the registry's versions (promotion evidence production's deploy reads); data-science only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.promotion_evidence_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "Every promotion_evidence_account_ids entry must be a 12-digit AWS account id."
   }
 }
 
@@ -184,7 +190,7 @@ variable "gitlab_trigger_secret_name" {
 }
 
 variable "deploy_allowed_refs" {
-  description = "Refs whose CI pipelines may assume the deploy role (production: only the protected main branch)."
+  description = "Refs whose CI jobs may assume the deploy role (production: only main, and only from the protected production environment)."
   type = list(object({
     ref_type = string
     ref      = string
@@ -195,12 +201,6 @@ variable "deploy_allowed_refs" {
     condition     = var.environment != "production" || alltrue([for r in var.deploy_allowed_refs : r.ref_type == "branch" && r.ref == "main"])
     error_message = "The production deploy role may only be assumed from the protected main branch."
   }
-}
-
-variable "create_oidc_provider" {
-  description = "Create the GitLab OIDC provider in this account."
-  type        = bool
-  default     = true
 }
 
 variable "training_schedule" {

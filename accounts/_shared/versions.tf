@@ -1,6 +1,8 @@
 terraform {
   # Roots pin exactly (modules take ranges); the lock file is committed next to each root.
-  required_version = ">= 1.9.0"
+  # 1.11: the S3 backend's native lock file (use_lockfile) is generally available from 1.11
+  # (hashicorp/terraform#36338); CI runs 1.11.4.
+  required_version = ">= 1.11.0"
 
   required_providers {
     aws = {

@@ -1,6 +1,9 @@
 # terraform init -backend-config=backend.hcl  (state of the production account, in that account)
+# Written by the bootstrap: terraform -chdir=accounts/bootstrap output -raw account_backend_hcl
+# (README "To your AWS accounts"). Until then init stops at "Invalid KMS Key ID" below.
 bucket       = "batchops-tfstate-333333333333"
 key          = "batchops/production/terraform.tfstate"
 region       = "us-east-1"
 encrypt      = true
+kms_key_id   = "REPLACE-with-the-bootstrap-output-state_kms_key_arn"
 use_lockfile = true

@@ -1,4 +1,11 @@
-"""Roles trusted by an OIDC provider are limited to our audience and to named project refs."""
+"""Roles trusted by an OIDC provider are limited to our audience and to named project refs.
+
+One exception, declared on the role: a role tagged ``batchops:ci-access = read-only`` (the
+Terraform plan role, which merge-request pipelines of any branch assume) may trust every
+*branch* of the project (``project_path:<p>:ref_type:branch:ref:*``). The tag is a
+reviewable promise, checked by the security team in CODEOWNERS; the project path must still
+be pinned.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,17 @@ def condition_values(condition: dict[str, Any], suffix: str) -> list[str]:
     return found
 
 
-def scoped(statement: dict[str, Any]) -> bool:
+READ_ONLY_TAG = ("batchops:ci-access", "read-only")
+
+
+def any_branch_subject(subject: str) -> bool:
+    """``project_path:<pinned path>:ref_type:branch:ref:*``: every branch, one project."""
+    head, _, path_rest = subject.partition("project_path:")
+    path = path_rest.removesuffix(":ref_type:branch:ref:*")
+    return head == "" and path not in (path_rest, "") and "*" not in path
+
+
+def scoped(statement: dict[str, Any], read_only: bool = False) -> bool:
     """aud pinned, and every sub names a project path and a ref (no bare wildcards)."""
     condition = statement.get("Condition") or {}
     subjects = condition_values(condition, ":sub")
@@ -26,8 +43,17 @@ def scoped(statement: dict[str, Any]) -> bool:
         bool(condition_values(condition, ":aud"))
         and bool(subjects)
         and all(s.startswith("project_path:") and ":ref:" in s for s in subjects)
-        and not any(s.startswith("project_path:*") or s.endswith(":ref:*") for s in subjects)
+        and not any(
+            s.startswith("project_path:*")
+            or (s.endswith(":ref:*") and not (read_only and any_branch_subject(s)))
+            for s in subjects
+        )
     )
+
+
+def tagged_read_only(conf: dict[str, Any]) -> bool:
+    tags = value(conf, "tags") or {}
+    return isinstance(tags, dict) and tags.get(READ_ONLY_TAG[0]) == READ_ONLY_TAG[1]
 
 
 def web_identity(statement: dict[str, Any]) -> bool:
@@ -58,7 +84,9 @@ class OidcTrustScopedToProjectRefs(BaseResourceCheck):
             for v in condition_values(s.get("Condition") or {}, "")
         ):
             return CheckResult.UNKNOWN  # conditions not rendered in .tf; the plan JSON scan decides
-        return CheckResult.PASSED if all(scoped(s) for s in federated) else CheckResult.FAILED
+        read_only = tagged_read_only(conf)
+        passed = all(scoped(s, read_only) for s in federated)
+        return CheckResult.PASSED if passed else CheckResult.FAILED
 
 
 check = OidcTrustScopedToProjectRefs()

@@ -121,3 +121,13 @@ def test_the_sast_report_for_the_security_team_is_one_gitlab_ingests(tmp_path: P
     # and the schema is not vacuous: what GitLab refuses, it refuses too
     broken = {**report, "version": "2.0", "scan": {**report["scan"], "status": "ok"}}
     assert len(list(jsonschema.Draft202012Validator(schema).iter_errors(broken))) == 2
+
+
+def test_any_branch_trust_passes_only_on_a_role_marked_read_only(
+    outcomes: dict[tuple[str, str], str],
+) -> None:
+    """The Terraform plan role (merge requests of any branch) is the one declared exception."""
+    passing = ("CKV_BATCHOPS_10", "ckv_batchops_10_pass_read_only_any_branch")
+    failing = ("CKV_BATCHOPS_10", "ckv_batchops_10_fail_any_branch_not_read_only")
+    assert outcomes.get(passing) == "PASSED"
+    assert outcomes.get(failing) == "FAILED"

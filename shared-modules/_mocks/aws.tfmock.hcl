@@ -119,3 +119,20 @@ mock_resource "aws_secretsmanager_secret" {
     arn = "arn:aws:secretsmanager:us-east-1:111111111111:secret:batchops/gitlab-trigger-token-AbCdEf"
   }
 }
+
+# The account's GitLab OIDC provider (accounts/bootstrap creates it; roots read it as data).
+mock_data "aws_iam_openid_connect_provider" {
+  defaults = {
+    arn            = "arn:aws:iam::111111111111:oidc-provider/gitlab.example.com"
+    url            = "gitlab.example.com"
+    client_id_list = ["https://gitlab.example.com"]
+  }
+}
+
+# The data-science account key, described cross-account through its alias ARN.
+mock_data "aws_kms_key" {
+  defaults = {
+    arn = "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    id  = "1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+}

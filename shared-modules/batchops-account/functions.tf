@@ -70,6 +70,26 @@ locals {
         },
       ]
     }
+    batchops-promotion-evidence = {
+      zip         = "promotion_evidence.zip"
+      handler     = "batchops.functions.promotion_evidence.handler"
+      description = "Records each ended staging inference run on the model version it ran (promotion evidence in the central registry)."
+      environment = {
+        BATCHOPS_MODEL_PACKAGE_GROUP_ARN = local.registry_group_arn
+      }
+      statements = [
+        {
+          sid       = "ReadTheRunsParameters"
+          actions   = ["sagemaker:DescribePipelineDefinitionForExecution", "sagemaker:ListPipelineParametersForExecution"]
+          resources = ["${local.pipeline_arn.inf}/execution/*"]
+        },
+        {
+          sid       = "RecordEvidenceOnTheVersion"
+          actions   = ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"]
+          resources = ["${replace(local.registry_group_arn, ":model-package-group/", ":model-package/")}/*"]
+        },
+      ]
+    }
     batchops-retrain-trigger = {
       zip         = "retrain_trigger.zip"
       handler     = "batchops.functions.retrain_trigger.handler"

@@ -47,3 +47,18 @@ output "schedule_arns" {
   description = "ARN of each pipeline schedule by name."
   value       = try(module.pipeline_schedules[0].schedule_arns, {})
 }
+
+output "deploy_role_subjects" {
+  description = "The `sub` patterns of GitLab ID tokens the deploy role accepts."
+  value       = module.deploy_role.allowed_subjects
+}
+
+output "deploy_role_audience" {
+  description = "The `aud` of GitLab ID tokens the deploy role accepts (what CI's id_tokens request)."
+  value       = module.deploy_role.audience
+}
+
+output "registry_kms_key_arn" {
+  description = "Key ARN of the registry key this account decrypts model artefacts with (null in data-science)."
+  value       = local.registry_kms_key_arn
+}

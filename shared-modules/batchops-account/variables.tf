@@ -42,18 +42,13 @@ variable "registry_account_id" {
 }
 
 variable "registry_kms_key_arn" {
-  description = "Key ARN of the registry account's bucket (workload accounts decrypt model artefacts with it); null in data-science."
+  description = "Key ARN of the registry account's key (workload accounts decrypt model artefacts with it). null: looked up by its alias ARN (alias/batchops-data-science in the registry account, kms:DescribeKey across accounts), so no hand-set value is needed; set it only where that lookup is impossible (the local cloud cannot describe keys of another account)."
   type        = string
   default     = null
 
   validation {
     condition     = var.registry_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.registry_kms_key_arn))
     error_message = "registry_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
-  }
-
-  validation {
-    condition     = var.environment == "data-science" || var.registry_kms_key_arn != null
-    error_message = "staging and production need registry_kms_key_arn (the data-science key ARN) to read model artefacts."
   }
 }
 
@@ -65,6 +60,17 @@ variable "workload_account_ids" {
   validation {
     condition     = alltrue([for id in var.workload_account_ids : can(regex("^[0-9]{12}$", id))])
     error_message = "Every workload_account_ids entry must be a 12-digit AWS account id."
+  }
+}
+
+variable "promotion_evidence_account_ids" {
+  description = "Accounts (staging) that record their inference runs on the registry's versions (promotion evidence production's deploy reads); data-science only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.promotion_evidence_account_ids : contains(var.workload_account_ids, id)])
+    error_message = "Every promotion_evidence_account_ids entry must also be one of workload_account_ids."
   }
 }
 
@@ -189,7 +195,7 @@ variable "gitlab_trigger_secret_name" {
 }
 
 variable "deploy_allowed_refs" {
-  description = "Refs whose CI pipelines may assume the deploy role (production: only the protected main branch)."
+  description = "Refs whose CI jobs may assume the deploy role (production: only main, and only from the protected production environment)."
   type = list(object({
     ref_type = string
     ref      = string
@@ -197,10 +203,13 @@ variable "deploy_allowed_refs" {
   default = [{ ref_type = "branch", ref = "main" }]
 }
 
-variable "create_oidc_provider" {
-  description = "Create the GitLab OIDC provider in this account."
-  type        = bool
-  default     = true
+variable "terraform_role_names" {
+  description = "Names of the CI Terraform roles accounts/bootstrap creates (plan: read-only, apply: changes); the account key lets them use it through the services Terraform manages."
+  type = object({
+    plan  = string
+    apply = string
+  })
+  default = { plan = "batchops-terraform-plan", apply = "batchops-terraform-apply" }
 }
 
 variable "retrain_cooldown_minutes" {

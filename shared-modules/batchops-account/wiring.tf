@@ -40,6 +40,14 @@ locals {
       }
     })
   }
+  staging_rules = {
+    inference-run-to-promotion-evidence = merge(local.no_target, {
+      pattern             = "inference-run-to-promotion-evidence"
+      description         = "An ended inference run is recorded on the model version it ran (promotion evidence)."
+      target              = "lambda"
+      lambda_function_arn = try(module.functions["batchops-promotion-evidence"].function_arn, null)
+    })
+  }
   common_rules = {
     pipeline-status-to-notify = merge(local.no_target, {
       pattern             = "pipeline-status-to-notify"
@@ -72,9 +80,13 @@ locals {
 module "event_rules" {
   source = "../event-rules"
 
-  patterns_dir                  = var.patterns_dir
-  pattern_values                = local.pattern_values
-  rules                         = merge(local.common_rules, local.is_registry_account ? local.registry_rules : {}, local.is_registry_account ? {} : local.workload_rules)
+  patterns_dir   = var.patterns_dir
+  pattern_values = local.pattern_values
+  rules = merge(
+    local.common_rules,
+    local.is_registry_account ? local.registry_rules : local.workload_rules,
+    var.environment == "staging" ? local.staging_rules : {},
+  )
   targets_role_name             = "batchops-${var.environment}-events-targets"
   bus_policy_source_account_ids = local.is_registry_account ? var.workload_account_ids : []
   tags                          = local.tags
@@ -90,15 +102,23 @@ module "pipeline_schedules" {
   tags        = local.tags
 }
 
+# The account's GitLab OIDC provider is made once by accounts/bootstrap; reading it here
+# fails the plan early, with the URL, when the bootstrap has not been applied.
+data "aws_iam_openid_connect_provider" "gitlab" {
+  url = var.gitlab_url
+}
+
 module "deploy_role" {
   source = "../deploy-role"
 
-  role_name            = var.access_role_name
-  environment          = var.environment
-  gitlab_url           = var.gitlab_url
-  gitlab_project_path  = var.gitlab_project
-  allowed_refs         = var.deploy_allowed_refs
-  create_oidc_provider = var.create_oidc_provider
+  role_name           = var.access_role_name
+  environment         = var.environment
+  gitlab_url          = var.gitlab_url
+  gitlab_project_path = var.gitlab_project
+  allowed_refs        = var.deploy_allowed_refs
+  oidc_provider_arn   = data.aws_iam_openid_connect_provider.gitlab.arn
+  # Production: only a job in the protected production environment (defect 10).
+  protected_environment_tier = var.environment == "production" ? "production" : null
   policy_statements = [
     {
       sid       = "ManagePipelines"
@@ -111,8 +131,9 @@ module "deploy_role" {
       resources = [module.sagemaker_execution_role.role_arn]
     },
     {
+      # staging's deploy job also records the deployment on the version (batchops.promotion)
       sid       = "ReadRegistry"
-      actions   = ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"]
+      actions   = concat(["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"], var.environment == "staging" ? ["sagemaker:UpdateModelPackage"] : [])
       resources = [local.registry_group_arn, "${replace(local.registry_group_arn, ":model-package-group/", ":model-package/")}/*"]
     },
     {
@@ -121,8 +142,10 @@ module "deploy_role" {
       resources = [module.data_bucket.bucket_arn, "${module.data_bucket.bucket_arn}/${var.bucket_prefix}/*"]
     },
     {
+      # DescribeKey: batchops.kms resolves the settings' alias to the key ARN the bucket
+      # policy compares with
       sid       = "UseAccountKey"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
       resources = [module.kms_key.key_arn]
     },
   ]

@@ -1,41 +1,24 @@
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
+# The role CI deploy jobs assume. The account's GitLab OIDC provider is not created here:
+# IAM holds one provider per URL per account (a second CreateOpenIDConnectProvider fails
+# with EntityAlreadyExists), and CI needs it before any pipeline can authenticate, so
+# accounts/bootstrap creates it once and the account roots pass its ARN in.
+module "trust" {
+  source = "../gitlab-oidc-trust"
 
-locals {
-  oidc_host = trimprefix(trimprefix(var.gitlab_url, "https://"), "http://")
-  # GitLab's default subject claim: project_path:<group/project>:ref_type:<branch|tag>:ref:<name>.
-  subjects = sort([for r in var.allowed_refs : "project_path:${var.gitlab_project_path}:ref_type:${r.ref_type}:ref:${r.ref}"])
-  provider_arn = var.create_oidc_provider ? aws_iam_openid_connect_provider.gitlab[0].arn : (
-    "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:oidc-provider/${local.oidc_host}"
-  )
-}
-
-resource "aws_iam_openid_connect_provider" "gitlab" {
-  count = var.create_oidc_provider ? 1 : 0
-
-  url            = var.gitlab_url
-  client_id_list = [var.audience]
-  tags           = var.tags
+  gitlab_url                 = var.gitlab_url
+  audience                   = var.audience
+  oidc_provider_arn          = var.oidc_provider_arn
+  gitlab_project_path        = var.gitlab_project_path
+  allowed_refs               = var.allowed_refs
+  protected_environment_tier = var.protected_environment_tier
 }
 
 resource "aws_iam_role" "this" {
   name                 = var.role_name
-  description          = "Assumed by GitLab CI jobs of ${var.gitlab_project_path} (${join(", ", local.subjects)}) through OIDC; no static keys."
+  description          = "Assumed by GitLab CI jobs of ${var.gitlab_project_path} (${join(", ", [for r in var.allowed_refs : "${r.ref_type} ${r.ref}"])}${var.protected_environment_tier == null ? "" : ", protected ${var.protected_environment_tier} environment only"}) through OIDC; no static keys."
   max_session_duration = var.max_session_duration
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "GitLabCiOfOurProjectAndRefs"
-      Effect    = "Allow"
-      Principal = { Federated = local.provider_arn }
-      Action    = "sts:AssumeRoleWithWebIdentity"
-      Condition = {
-        StringEquals = { "${local.oidc_host}:aud" = var.audience }
-        StringLike   = { "${local.oidc_host}:sub" = local.subjects }
-      }
-    }]
-  })
-  tags = var.tags
+  assume_role_policy   = module.trust.policy_json
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "this" {

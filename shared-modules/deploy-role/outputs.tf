@@ -5,10 +5,15 @@ output "role_arn" {
 
 output "oidc_provider_arn" {
   description = "ARN of the GitLab OIDC provider the role trusts."
-  value       = local.provider_arn
+  value       = var.oidc_provider_arn
 }
 
 output "allowed_subjects" {
   description = "The `sub` claims allowed to assume the role."
-  value       = local.subjects
+  value       = module.trust.subjects
+}
+
+output "audience" {
+  description = "The `aud` the role requires (the OIDC provider must list it as a client id)."
+  value       = module.trust.audience
 }

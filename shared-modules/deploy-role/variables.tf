@@ -10,7 +10,7 @@ variable "role_name" {
 }
 
 variable "environment" {
-  description = "Environment the account serves; `production` only accepts the protected `main` branch."
+  description = "Environment the account serves; `production` only accepts jobs of the protected `production` environment on `main`."
   type        = string
 
   validation {
@@ -30,13 +30,23 @@ variable "gitlab_url" {
 }
 
 variable "audience" {
-  description = "The `aud` the CI jobs request in `id_tokens` (unique to this use)."
+  description = "The `aud` the CI jobs request in `id_tokens`; null means the GitLab URL (CI asks for `aud: $CI_SERVER_URL`, GitLab's AWS guide uses the instance address)."
   type        = string
-  default     = "sts.amazonaws.com"
+  default     = null
 
   validation {
-    condition     = length(var.audience) > 0
+    condition     = var.audience == null || length(coalesce(var.audience, " ")) > 0
     error_message = "audience must not be empty."
+  }
+}
+
+variable "oidc_provider_arn" {
+  description = "ARN of the account's GitLab OIDC provider (accounts/bootstrap creates it; account roots read it with a data source)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/.+$", var.oidc_provider_arn))
+    error_message = "oidc_provider_arn must be an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<host>)."
   }
 }
 
@@ -69,10 +79,15 @@ variable "allowed_refs" {
   }
 }
 
-variable "create_oidc_provider" {
-  description = "Create the account's GitLab OIDC provider (false when it already exists, e.g. made by another stack)."
-  type        = bool
-  default     = true
+variable "protected_environment_tier" {
+  description = "When set, only a job in a protected GitLab environment of this deployment tier may assume the role (production: `production`, required)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.environment != "production" || var.protected_environment_tier == "production"
+    error_message = "The production deploy role must require the protected production environment (protected_environment_tier = \"production\")."
+  }
 }
 
 variable "max_session_duration" {
@@ -106,7 +121,7 @@ variable "policy_statements" {
 }
 
 variable "tags" {
-  description = "Tags added to the role and the OIDC provider."
+  description = "Tags added to the role."
   type        = map(string)
   default     = {}
 }

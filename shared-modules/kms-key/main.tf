@@ -124,7 +124,41 @@ locals {
       }
     },
   ]
-  key_policy_statements = [for c in local.candidate_statements : c.statement if c.include]
+  # Principals that use the key only through named AWS services (kms:ViaService), e.g. the
+  # Terraform apply role, which creates the DynamoDB table, the Lambda functions' encrypted
+  # environment, the SQS dead-letter queues and the secret with this key. The action list
+  # is the one AWS managed keys (aws/dynamodb, aws/lambda, ...) grant through their service.
+  via_service_statements = [
+    for user in var.via_service_users : {
+      include = length(user.principal_arns) > 0
+      statement = {
+        Sid       = user.sid
+        Effect    = "Allow"
+        Principal = { AWS = local.account_root }
+        Action    = user.actions
+        Resource  = "*"
+        Condition = {
+          ArnEquals    = { "aws:PrincipalArn" = sort(distinct(user.principal_arns)) }
+          StringEquals = { "kms:ViaService" = sort([for s in user.services : "${s}.${local.region}.amazonaws.com"]) }
+        }
+      }
+    }
+  ]
+  key_policy_statements = [for c in concat(local.candidate_statements, local.via_service_statements, [
+    {
+      # Terraform in staging and production finds this key by its alias ARN
+      # (DescribeKey accepts an alias ARN of another account, KMS API reference); the
+      # caller's IAM policy must allow it too.
+      include = length(var.describe_account_ids) > 0
+      statement = {
+        Sid       = "DescribeFromOtherAccounts"
+        Effect    = "Allow"
+        Principal = { AWS = [for id in sort(distinct(var.describe_account_ids)) : "arn:${local.partition}:iam::${id}:root"] }
+        Action    = "kms:DescribeKey"
+        Resource  = "*"
+      }
+    },
+  ]) : c.statement if c.include]
 }
 
 resource "aws_kms_key" "this" {

@@ -64,6 +64,39 @@ variable "s3_decrypt_account_ids" {
   }
 }
 
+variable "via_service_users" {
+  description = "Roles that may use the key only through the named AWS services (kms:ViaService <service>.<region>.amazonaws.com), e.g. the Terraform apply role creating encrypted DynamoDB tables, Lambda functions, SQS queues and secrets."
+  type = list(object({
+    sid            = string
+    principal_arns = list(string)
+    services       = list(string)
+    actions        = list(string)
+  }))
+  default = []
+
+  validation {
+    condition = alltrue([
+      for u in var.via_service_users :
+      can(regex("^[A-Za-z0-9]+$", u.sid)) && length(u.services) > 0 && length(u.actions) > 0 &&
+      alltrue([for arn in u.principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", arn))]) &&
+      alltrue([for s in u.services : can(regex("^[a-z0-9-]+$", s))]) &&
+      alltrue([for a in u.actions : startswith(a, "kms:") && a != "kms:*"])
+    ])
+    error_message = "Every via_service_users entry needs an alphanumeric sid, IAM role ARNs, service names such as dynamodb, and named kms: actions (no kms:*)."
+  }
+}
+
+variable "describe_account_ids" {
+  description = "Other accounts that may call kms:DescribeKey on this key (Terraform in staging and production looks the data-science key up by its alias ARN)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.describe_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "Every describe_account_ids entry must be a 12-digit AWS account id."
+  }
+}
+
 variable "tags" {
   description = "Tags added to the key (the provider's default_tags add the mandatory ones)."
   type        = map(string)

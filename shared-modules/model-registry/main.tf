@@ -15,15 +15,16 @@ resource "aws_sagemaker_model_package_group" "this" {
   tags                            = var.tags
 }
 
-# Read-only cross-account access: the workload accounts resolve the approved version and
-# create their model from it; approving, registering and deleting stay in this account.
+# Cross-account access: the workload accounts resolve the approved version and create
+# their model from it; staging also records its runs on the versions (promotion evidence,
+# read by production's deploy). Approving, registering and deleting stay in this account.
 resource "aws_sagemaker_model_package_group_policy" "this" {
   count = length(var.reader_account_ids) > 0 ? 1 : 0
 
   model_package_group_name = aws_sagemaker_model_package_group.this.model_package_group_name
   resource_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid       = "ReadModelPackageGroup"
         Effect    = "Allow"
@@ -38,6 +39,14 @@ resource "aws_sagemaker_model_package_group_policy" "this" {
         Action    = ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"]
         Resource  = local.model_packages_arn
       },
-    ]
+      ], length(var.evidence_writer_account_ids) == 0 ? [] : [
+      {
+        Sid       = "RecordPromotionEvidence"
+        Effect    = "Allow"
+        Principal = { AWS = [for id in sort(distinct(var.evidence_writer_account_ids)) : "arn:${data.aws_partition.current.partition}:iam::${id}:root"] }
+        Action    = ["sagemaker:UpdateModelPackage"]
+        Resource  = local.model_packages_arn
+      },
+    ])
   })
 }

@@ -30,6 +30,17 @@ variable "reader_account_ids" {
   }
 }
 
+variable "evidence_writer_account_ids" {
+  description = "Accounts (staging) that record promotion evidence on the group's versions (sagemaker:UpdateModelPackage: the staging run that production's deploy requires, batchops.promotion). Must also be readers."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.evidence_writer_account_ids : contains(var.reader_account_ids, id)])
+    error_message = "Every evidence_writer_account_ids entry must also be in reader_account_ids."
+  }
+}
+
 variable "tags" {
   description = "Tags added to the model package group."
   type        = map(string)

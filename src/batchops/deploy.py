@@ -30,6 +30,7 @@ import yaml
 from batchops import lifecycle, registry
 from batchops.aws import Clients, clients_for, error_message
 from batchops.config import Settings, load_settings
+from batchops.deploy_inputs import validate_deploy_request
 from batchops.errors import CloudError, ConfigError, GovernanceError
 from batchops.fs import atomic_write_text
 from batchops.kms import key_arn
@@ -212,6 +213,9 @@ def deploy(
     read_environment_file(env)  # a hand-broken record stops the deploy before any write
     settings = load_settings(env)
     clients = clients_for(settings, endpoint)
+    # trigger variables, the ARN's account/group/format and its registry status (issue 16,
+    # defect 11): refused before anything is read or written in the target account
+    validate_deploy_request(ref, settings, clients.client("sagemaker"), os.environ)
     if ref is None:
         version = registry.latest_approved(clients, settings)
         if version is None:

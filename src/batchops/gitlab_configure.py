@@ -115,7 +115,13 @@ def _apply(project: GitLabProject, secrets: SecretStore, change: Change, desired
         else:
             project.apply(change, desired)
     except gitlab.exceptions.GitlabError as exc:
+        hint = ""
+        if change.kind == "project CI/CD" and exc.response_code == 400:
+            hint = (
+                " (the ID token sub claim needs environment_protected and deployment_tier "
+                "components, which older GitLab versions refuse; see .gitlab/README.md)"
+            )
         raise CloudError(
             f"GitLab refused to {change.action} {change.kind} {change.name}: "
-            f"{exc.response_code} {exc.error_message}"
+            f"{exc.response_code} {exc.error_message}{hint}"
         ) from None

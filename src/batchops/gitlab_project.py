@@ -16,6 +16,7 @@ from batchops.errors import CloudError, ConfigError
 from batchops.gitlab_settings import (
     APPROVAL_SETTINGS,
     DEFAULT_BRANCH,
+    PROJECT_CI_SETTINGS,
     Change,
     DesiredSettings,
     environment_state,
@@ -128,6 +129,8 @@ class GitLabProject:
         envs = {e["name"]: e for e in self._list(f"{self.base}/protected_environments")}
         self._environments = envs
         return {
+            # GitLab shows these to maintainers only; absent means "not readable here".
+            "project": {key: project.get(key) for key in PROJECT_CI_SETTINGS},
             "approvals": {key: approvals.get(key) for key in APPROVAL_SETTINGS},
             "branch": self._branch_state(self._branch),
             "groups": shared,
@@ -186,7 +189,9 @@ class GitLabProject:
 
     # ----- writing ---------------------------------------------------------------------
     def apply(self, change: Change, desired: DesiredSettings) -> None:
-        if change.kind == "merge request approvals":
+        if change.kind == "project CI/CD":
+            self.client.http_put(self.base, post_data=desired.project)
+        elif change.kind == "merge request approvals":
             self.client.http_post(f"{self.base}/approvals", post_data=desired.approvals)
         elif change.kind == "protected branch":
             self._apply_branch(desired.branch)

@@ -5,7 +5,13 @@ by team, but both only work when the project is set up to match: ``main`` protec
 code-owner approval required, the CODEOWNERS groups invited to the project (GitLab
 ignores owners that are not members), the production environments protected with the
 release managers as approvers, and approvals reset on every push. This module computes
-that desired state from CODEOWNERS and compares it with the current one; it does no I/O,
+that desired state from CODEOWNERS and compares it with the current one. Two project CI/CD
+settings complete the AWS side of the gates: the ID token's ``sub`` carries the job's
+environment protection and tier (the only way AWS can tell a job of the protected
+production environment from any other job on ``main``, see :mod:`batchops.oidc_trust`),
+and pipeline variables may be set only by maintainers (a trigger token acts as the
+maintainer who created it, so the approval Lambda can still pass ``MODEL_PACKAGE_ARN``). It
+does no I/O,
 so ``gitlab configure --dry-run`` and the real run print exactly the same plan.
 
 Group references are GitLab group paths (``batchops/release-managers``); the caller
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchops.codeowners import Section, section_named
+from batchops.oidc_trust import SUB_CLAIM_COMPONENTS
 
 #: GitLab access levels (API values) and how the plan prints them.
 NO_ONE, DEVELOPER, MAINTAINER = 0, 30, 40
@@ -35,6 +42,21 @@ APPROVAL_SETTINGS: dict[str, Any] = {
 }
 
 
+#: Project CI/CD settings (``PUT /projects/:id``, GitLab projects API).
+#:
+#: * ``ci_id_token_sub_claim_components``: the claims ``sub`` is built from (``project_path``
+#:   must come first); the Terraform trust policies expect exactly these.
+#: * ``restrict_user_defined_variables`` + ``ci_pipeline_variables_minimum_override_role``:
+#:   who may set pipeline variables (run pipeline form, manual jobs, the trigger API). Not
+#:   ``no_one_allowed``: GitLab then refuses every trigger-token call, even one without
+#:   variables (gitlab-org/gitlab#557381), and the approval Lambda must pass the version.
+PROJECT_CI_SETTINGS: dict[str, Any] = {
+    "ci_id_token_sub_claim_components": list(SUB_CLAIM_COMPONENTS),
+    "restrict_user_defined_variables": True,
+    "ci_pipeline_variables_minimum_override_role": "maintainer",
+}
+
+
 @dataclass(frozen=True)
 class ProtectedEnvironment:
     deployers: tuple[str, ...]
@@ -43,6 +65,7 @@ class ProtectedEnvironment:
 
 @dataclass(frozen=True)
 class DesiredSettings:
+    project: dict[str, Any]
     approvals: dict[str, Any]
     branch: dict[str, Any]
     groups: dict[str, int]
@@ -106,6 +129,7 @@ def desired_settings(sections: list[Section]) -> DesiredSettings:
         if owner.startswith("@") and "/" in owner
     }
     return DesiredSettings(
+        project=dict(PROJECT_CI_SETTINGS),
         approvals=dict(APPROVAL_SETTINGS),
         branch={
             "push": [NO_ONE],
@@ -134,6 +158,11 @@ def environment_state(env: ProtectedEnvironment) -> dict[str, Any]:
 def plan_changes(desired: DesiredSettings, current: dict[str, Any]) -> list[Change]:
     """Changes that turn ``current`` (same shape as :func:`current_shape`) into ``desired``."""
     changes: list[Change] = []
+    project = current.get("project") or {}
+    differing = {k: v for k, v in desired.project.items() if project.get(k) != v}
+    if differing:
+        before = {k: project.get(k) for k in differing}
+        changes.append(Change("project CI/CD", "settings", before, differing))
     approvals = current.get("approvals") or {}
     differing = {k: v for k, v in desired.approvals.items() if approvals.get(k) != v}
     if differing:
@@ -158,4 +187,4 @@ def plan_changes(desired: DesiredSettings, current: dict[str, Any]) -> list[Chan
 
 def current_shape() -> dict[str, Any]:
     """An empty current state: what a brand-new project looks like to :func:`plan_changes`."""
-    return {"approvals": {}, "branch": None, "groups": {}, "environments": {}}
+    return {"project": {}, "approvals": {}, "branch": None, "groups": {}, "environments": {}}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitlab_yaml import Pipeline, load_pipeline
+from batchops.localcloud.gitlab.ci_yaml import Pipeline, load_pipeline
 
 REPO = Path(__file__).resolve().parents[2]
 PARENT = REPO / ".gitlab-ci.yml"

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-# Helper modules beside this file (gitlab_yaml, shell_commands, fake_gitlab) are imported
+# Helper modules beside this file (shell_commands, fake_gitlab) are imported
 # by name: pytest runs with --import-mode=importlib and tests/ is not a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ci_repo import CHILDREN, GITLAB_CI_LOCAL, PARENT, REPO, ScratchRepo, git, load
-from gitlab_yaml import Pipeline
+
+from batchops.localcloud.gitlab.ci_yaml import Pipeline
 
 FAKE_ORIGIN = "https://gitlab.example.com/ml/batchops.git"
 

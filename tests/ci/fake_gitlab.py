@@ -48,6 +48,21 @@ class FakeGitLabState:
             }
         }
     )
+    # A new project's CI/CD settings as GitLab creates it (projects API field names).
+    ci_settings: dict[str, Any] = field(
+        default_factory=lambda: {
+            "ci_id_token_sub_claim_components": ["project_path", "ref_type", "ref"],
+            "restrict_user_defined_variables": False,
+            "ci_pipeline_variables_minimum_override_role": "developer",
+        }
+    )
+    #: What GitLab accepts in ci_id_token_sub_claim_components (ProjectCiCdSetting
+    #: ALLOWED_SUB_CLAIM_COMPONENTS; project_path or project_id first). An older instance
+    #: accepts only project_path, ref_type and ref: set this to simulate one.
+    allowed_sub_claim_components: tuple[str, ...] = (
+        "project_path", "project_id", "ref_type", "ref", "ref_protected",
+        "environment_protected", "deployment_tier",
+    )  # fmt: skip
     shares: dict[int, int] = field(default_factory=dict)
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     triggers: list[dict[str, Any]] = field(default_factory=list)
@@ -59,6 +74,26 @@ def _levels(current: list[dict[str, Any]], updates: list[dict[str, Any]]) -> lis
     kept = [level for level in current if level["id"] not in destroyed]
     added = [{"id": next(_ids), "group_id": None, **u} for u in updates if "id" not in u]
     return kept + added
+
+
+ROLES = ("no_one_allowed", "developer", "maintainer", "owner")
+
+
+def _ci_settings_problem(body: dict[str, Any], allowed: tuple[str, ...]) -> dict | None:
+    """GitLab's validation of the project CI/CD settings we write (400 body), or None."""
+    components = body.get("ci_id_token_sub_claim_components")
+    if components is not None:
+        errors = [
+            f"{c} is not an allowed sub claim component" for c in components if c not in allowed
+        ]
+        if not components or components[0] not in ("project_path", "project_id"):
+            errors.append("project_path must be the first element of the sub claim")
+        if errors:
+            return {"ci_id_token_sub_claim_components": errors}
+    role = body.get("ci_pipeline_variables_minimum_override_role")
+    if role is not None and role not in ROLES:
+        return {"ci_pipeline_variables_minimum_override_role": ["is not included in the list"]}
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -107,6 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[0] != "projects" or parts[1] not in (str(state.project_id), state.project_path):
             return None
         rest = parts[2:]
+        if not rest and method == "PUT":
+            problem = _ci_settings_problem(body, state.allowed_sub_claim_components)
+            if problem:
+                return 400, {"message": problem}
+            state.ci_settings.update({k: v for k, v in body.items() if k in state.ci_settings})
+            return 200, {"id": state.project_id, **state.ci_settings}
         if not rest:
             names = {v: k for k, v in state.groups.items()}
             shared = [
@@ -117,6 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "id": state.project_id,
                 "path_with_namespace": state.project_path,
                 "shared_with_groups": shared,
+                **state.ci_settings,
             }
         resource = rest[0]
         if resource == "approvals":

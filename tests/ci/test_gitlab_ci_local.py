@@ -10,6 +10,7 @@ stand-in on PATH captures what a deploy job would run and with which AWS identit
 
 from __future__ import annotations
 
+import json
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -96,7 +97,38 @@ def test_approval_trigger_pipeline_runs_only_model_deploy(
     result = repo.gcl("--list-json", *variables)
     assert result.returncode == 0, result.stderr
     jobs = result.jobs()
-    assert {name for name, job in jobs.items() if job["when"] != "never"} == {"model-deploy"}
+    active = {name for name, job in jobs.items() if job["when"] != "never"}
+    assert active == {"trigger-variables", "model-deploy"}
+    assert jobs["trigger-variables"]["stage"] == "check"
+    assert jobs["model-deploy"]["stage"] == "route", "the deploy starts only after the check"
+
+
+@pytest.mark.parametrize(
+    ("variables", "passes"),
+    [({"MODEL_PACKAGE_ARN": ARN, "DEPLOY_ENV": "staging"}, True), ({"PYTHONPATH": "/x"}, False)],
+)
+def test_the_trigger_variables_job_refuses_undocumented_variables(
+    scratch_repo: Callable[[], ScratchRepo], variables: dict[str, str], passes: bool
+) -> None:
+    """Run as GitLab would run it for a trigger token's pipeline (TRIGGER_PAYLOAD file)."""
+    repo = scratch_repo()
+    payload = repo.home / "trigger-payload.json"
+    payload.write_text(json.dumps({"ref": "main", "variables": variables}), encoding="utf-8")
+    result = repo.gcl(
+        "trigger-variables",
+        "--force-shell-executor",
+        "--variable",
+        "CI_PIPELINE_SOURCE=trigger",
+        "--variable",
+        f"TRIGGER_PAYLOAD={payload}",
+        *(arg for name, value in variables.items() for arg in ("--variable", f"{name}={value}")),
+    )
+    output = result.stdout + result.stderr
+    assert (result.returncode == 0) == passes, output
+    if not passes:
+        assert (
+            "does not accept: PYTHONPATH" in output and "/x" not in output.split("PYTHONPATH")[-1]
+        )
 
 
 def test_on_main_deploy_production_is_manual_and_staging_automatic(

@@ -81,7 +81,7 @@ def test_dry_run_prints_the_intended_settings_and_changes_nothing(
     argv = configure(gitlab_server.url, moto_endpoint, "--dry-run", monkeypatch=monkeypatch)
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "would make 10 change(s)" in out
+    assert "would make 11 change(s)" in out
     assert (
         "~ protected branch main: allow_force_push=false, code_owner_approval_required=false, "
         "merge=[40], push=[40] -> allow_force_push=false, code_owner_approval_required=true, "
@@ -103,6 +103,14 @@ def test_dry_run_prints_the_intended_settings_and_changes_nothing(
         "=false -> disable_overriding_approvers_per_merge_request=true, "
         "merge_requests_author_approval=false, merge_requests_disable_committers_approval=true"
     ) in out
+    assert (
+        "~ project CI/CD settings: ci_id_token_sub_claim_components=[project_path, "
+        "ref_type, ref], ci_pipeline_variables_minimum_override_role=developer, "
+        "restrict_user_defined_variables=false -> ci_id_token_sub_claim_components="
+        "[project_path, ref_type, ref, environment_protected, deployment_tier], "
+        "ci_pipeline_variables_minimum_override_role=maintainer, "
+        "restrict_user_defined_variables=true"
+    ) in out
     assert "+ pipeline trigger 'batchops approval Lambda" in out
     assert out.rstrip().endswith("dry run: nothing was changed")
     assert gitlab_server.state.writes == []
@@ -118,7 +126,7 @@ def test_real_run_applies_everything_and_a_second_run_changes_nothing(
     argv = configure(gitlab_server.url, moto_endpoint, monkeypatch=monkeypatch)
     assert main(argv) == 0
     first = capsys.readouterr().out
-    assert "applied 10 change(s)" in first
+    assert "applied 11 change(s)" in first
     state = gitlab_server.state
     main_branch = state.branches["main"]
     assert [lvl["access_level"] for lvl in main_branch["push_access_levels"]] == [0]
@@ -129,6 +137,16 @@ def test_real_run_applies_everything_and_a_second_run_changes_nothing(
     assert [r["group_id"] for r in production["approval_rules"]] == [105]
     assert [d["group_id"] for d in production["deploy_access_levels"]] == [105]
     assert state.approvals["merge_requests_author_approval"] is False
+    # Regression (issue 16, defects 10 and 11): the ID token's sub now carries the
+    # environment's protection and tier (what the production trust policy requires), and
+    # only maintainers (the trigger token's owner) may set pipeline variables.
+    assert state.ci_settings == {
+        "ci_id_token_sub_claim_components": [
+            "project_path", "ref_type", "ref", "environment_protected", "deployment_tier",
+        ],
+        "restrict_user_defined_variables": True,
+        "ci_pipeline_variables_minimum_override_role": "maintainer",
+    }  # fmt: skip
     token = state.triggers[0]["token"]
     assert stored_secret(moto_endpoint) == token
     assert token not in first, "the trigger token must never be printed"
@@ -226,3 +244,41 @@ def test_desired_settings_come_from_codeowners(tmp_path: Path) -> None:
     kinds = [change.kind for change in plan_changes(desired, current_shape())]
     assert kinds.count("project member group") == len(GROUPS)
     assert kinds.count("protected environment") == 2
+
+
+def test_reset_sub_claim_and_variable_settings_are_put_back(
+    gitlab_server: FakeGitLab,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = configure(gitlab_server.url, moto_endpoint, monkeypatch=monkeypatch)
+    assert main(argv) == 0
+    state = gitlab_server.state
+    state.ci_settings["ci_id_token_sub_claim_components"] = ["project_path", "ref_type", "ref"]
+    state.ci_settings["ci_pipeline_variables_minimum_override_role"] = "developer"
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "making 1 change(s)" in out
+    assert "~ project CI/CD settings:" in out
+    assert state.ci_settings["ci_pipeline_variables_minimum_override_role"] == "maintainer"
+    assert state.ci_settings["ci_id_token_sub_claim_components"][-2:] == [
+        "environment_protected",
+        "deployment_tier",
+    ]
+
+
+def test_a_gitlab_that_refuses_the_sub_components_is_one_clear_line(
+    gitlab_server: FakeGitLab,
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    gitlab_server.state.allowed_sub_claim_components = ("project_path", "ref_type", "ref")
+    argv = configure(gitlab_server.url, moto_endpoint, monkeypatch=monkeypatch)
+    assert main(argv) == 4
+    line = _one_error_line(capsys)
+    assert line.startswith("error: GitLab refused to update project CI/CD settings: 400")
+    assert "environment_protected is not an allowed sub claim component" in line
+    assert "older GitLab versions refuse" in line

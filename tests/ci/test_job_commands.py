@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 from ci_repo import CI_FILES, REPO, load
-from gitlab_yaml import script_lines
 from shell_commands import commands, make_targets_called, with_placeholders
 
 from batchops.cli.main import build_parser
+from batchops.localcloud.gitlab.ci_yaml import script_lines
 
 #: Referenced by the CI files, being built on main by other issues (prefix match).
 PENDING: tuple[str, ...] = ()
@@ -123,7 +123,8 @@ def test_job_command_exists(command: str, argv: list[str], jobs: list[str]) -> N
         subcommand = next(word for word in argv[1:] if not word.startswith("-"))
         assert subcommand in TERRAFORM_SUBCOMMANDS, f"{where}: terraform {subcommand}"
     elif program == "python3":
-        assert (REPO / argv[1]).is_file(), f"{where}: {argv[1]} does not exist"
+        script = next(word for word in argv[1:] if not word.startswith("-"))
+        assert (REPO / script).is_file(), f"{where}: {script} does not exist"
     else:
         assert program in SHELL_BUILTINS | {"tflint"}, f"{where}: unexpected command {program!r}"
 

@@ -2,7 +2,8 @@
 
 gitlab-ci-local ignores ``workflow:rules``, ``compare_to``, ``strategy: depend`` failures,
 ``id_tokens``, ``resource_group`` and ``deployment_tier``; these tests read the YAML after
-includes, ``!reference`` and ``extends`` (``gitlab_yaml``) and check them directly.
+includes, ``!reference`` and ``extends`` (``batchops.localcloud.gitlab.ci_yaml``) and check
+them directly.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 from ci_repo import CHILDREN, CI_FILES, load
-from gitlab_yaml import Pipeline
+
+from batchops.localcloud.gitlab.ci_yaml import Pipeline
 
 ACCOUNTS = {"data-science": "DATA_SCIENCE", "staging": "STAGING", "production": "PRODUCTION"}
 DEFAULT_BRANCH_RULE = "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
@@ -182,8 +184,12 @@ def test_there_are_production_jobs_to_check() -> None:
 def test_production_jobs_are_manual_protected_serialised_and_main_only(
     file: str, name: str, job: dict[str, Any]
 ) -> None:
-    assert job["environment"]["deployment_tier"] == "production", f"{file}:{name}"
-    assert job["environment"]["name"] in ("production", "infrastructure/production")
+    # AWS sees an environment's protection and tier in the ID token's sub, not its name: the
+    # two protected production environments get distinct tiers so that each production role
+    # trusts exactly one of them.
+    tiers = {"production": "production", "infrastructure/production": "other"}
+    assert job["environment"]["name"] in tiers, f"{file}:{name}"
+    assert job["environment"]["deployment_tier"] == tiers[job["environment"]["name"]]
     assert job["resource_group"] == "aws-production", f"{file}:{name}"
     assert job["rules"] == [{"if": DEFAULT_BRANCH_RULE, "when": "manual"}], f"{file}:{name}"
     assert job["variables"]["AWS_ROLE_ARN"].startswith("$PRODUCTION_")

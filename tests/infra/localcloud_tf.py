@@ -96,7 +96,11 @@ provider "aws" {{
 
 
 def mirror_root(env: str, work: Path, override_text: str) -> Path:
-    """work/accounts/<env> with symlinks to the committed root, plus the override file."""
+    """work/accounts/<env> with symlinks to the committed root, plus the override file.
+
+    ``env`` may also be ``bootstrap``, which reads ``../<account>/terraform.tfvars.json``:
+    every account root's values are linked beside it.
+    """
     for shared in ("shared-modules", "src"):
         (work / shared).symlink_to(ROOT / shared)
     source = ROOT / "accounts" / env
@@ -105,6 +109,11 @@ def mirror_root(env: str, work: Path, override_text: str) -> Path:
     for path in source.iterdir():
         if path.suffix in (".tf", ".json") or path.name == ".terraform.lock.hcl":
             (root / path.name).symlink_to(path.resolve())
+    for values in (ROOT / "accounts").glob("*/terraform.tfvars.json"):
+        linked = work / "accounts" / values.parent.name / values.name
+        if not linked.exists():
+            linked.parent.mkdir(parents=True, exist_ok=True)
+            linked.symlink_to(values)
     (root / "localcloud_override.tf").write_text(override_text, encoding="utf-8")
     return root
 

@@ -1,5 +1,6 @@
-"""Each account root applies into its own account on the local cloud, and a re-plan right
-after shows no changes; the plan JSON then passes our tag policy.
+"""Each account's bootstrap, then each account root, applies into its own account on the
+local cloud, and a re-plan right after shows no changes; the plan JSON then passes our
+policies. The applied roles are then judged the way STS would judge CI's ID tokens.
 
 The local cloud runs as a subprocess (`batchops local up --no-bootstrap`): moto's state is per
 process, and Terraform must find the accounts empty. Every resource of the root is applied;
@@ -9,12 +10,15 @@ EventBridge setting), not by `ignore_changes` in the modules.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from localcloud_tf import (
@@ -26,13 +30,22 @@ from localcloud_tf import (
     terraform_available,
     write_cli_config,
 )
-from tfharness import write_placeholder_zip
+from tfharness import PLACEHOLDER_FUNCTIONS, write_placeholder_zip
 
-pytestmark = [pytest.mark.terraform, pytest.mark.localcloud, pytest.mark.slow]
+# The module's applies happen in the first test's setup (three bootstraps and three roots,
+# ~3-4 min on an idle 2-core machine, much more on a loaded one): a budget of its own.
+pytestmark = [
+    pytest.mark.terraform,
+    pytest.mark.localcloud,
+    pytest.mark.slow,
+    pytest.mark.timeout(1800),
+]
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-#: Applied in this order into one local cloud, each root into its own account (data-science
-#: first: the other two name its bus and registry).
+#: Applied in this order into one local cloud, each root into its own account: the three
+#: bootstraps first (the roots read the OIDC provider they create), then data-science (the
+#: other two name its bus and registry), then staging and production.
 ENV_ACCOUNTS = ("data-science", "staging", "production")
+ROOTS = (*(f"bootstrap/{a}" for a in ENV_ACCOUNTS), *ENV_ACCOUNTS)
 # What moto cannot serve, so the re-plan may show it as drift; covered by the module's
 # mock tests (shared-modules/lambda-function/tests) and by checkov CKV_BATCHOPS_8 instead.
 MOTO_GAPS = {
@@ -48,11 +61,15 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"local-cloud apply: {reason}")
     state = tmp_path_factory.mktemp("localcloud")
     command = [sys.executable, "-m", "batchops", "local", "up", "--no-bootstrap"]
+    # moto serves AWS managed policies (the plan role attaches ReadOnlyAccess) only when
+    # asked to load them; AWS always has them.
+    env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     process = subprocess.Popen(
         [*command, "--state-dir", str(state)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=env,
     )
     try:
         assert process.stdout is not None
@@ -68,7 +85,7 @@ def tf_env(work: Path) -> dict[str, str]:
     config = work / "terraformrc"
     write_cli_config(config, provider_mirror(), ROOT / ".infra-work" / "plugin-cache")
     functions = work / "dist" / "functions"
-    for name in ("notify", "approval_trigger", "retrain_trigger"):
+    for name in PLACEHOLDER_FUNCTIONS:
         write_placeholder_zip(functions / f"{name}.zip")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
     env.update(
@@ -80,6 +97,9 @@ def tf_env(work: Path) -> dict[str, str]:
     return env
 
 
+_INIT_LOCK = threading.Lock()
+
+
 class Applied:
     """One root applied to the local cloud: what went wrong (if anything) and its records."""
 
@@ -89,17 +109,35 @@ class Applied:
         self.drift: list[str] = []
         self.plan: Path | None = None
         self.outputs: dict[str, object] = {}
+        self.resource_types: list[str] = []
 
 
-def apply_root(account: str, endpoint: str, work: Path, extra: dict[str, str]) -> Applied:
-    """init, apply, re-plan, show: the steps a CI apply job runs, into the account's role."""
-    result = Applied(account)
+def _resource_types(module: dict[str, Any]) -> list[str]:
+    found = [r["type"] for r in module.get("resources", []) if r.get("mode") == "managed"]
+    for child in module.get("child_modules", []):
+        found += _resource_types(child)
+    return found
+
+
+def apply_root(name: str, endpoint: str, work: Path, extra: dict[str, str]) -> Applied:
+    """init, apply, re-plan, show: the steps a CI apply job runs, into the account's role.
+
+    ``name`` is an account root (``staging``) or an account's bootstrap (``bootstrap/staging``).
+    """
+    root_dir, _, bootstrapped = name.partition("/")
+    account = bootstrapped or root_dir
+    result = Applied(name)
     tfvars = json.loads((ROOT / "accounts" / account / "terraform.tfvars.json").read_text())
     text = override(endpoint, tfvars["account_id"], tfvars["access_role_name"])
-    root = mirror_root(account, work, text)
+    root = mirror_root(root_dir, work, text)
     env = {**tf_env(work), **extra}
+    if bootstrapped:
+        env.update(TF_VAR_environment=account, TF_VAR_sandbox="true")
     for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
-        code, out = terraform(root, env, *step)
+        # The chains run at once but share one plugin cache, and concurrent inits into it
+        # race ("failed to create directory ...: file exists"): one init at a time.
+        with _INIT_LOCK if step[0] == "init" else contextlib.nullcontext():
+            code, out = terraform(root, env, *step)
         if code != 0:
             result.problem = f"terraform {step[0]} failed:\n{out[-6000:]}"
             return result
@@ -118,37 +156,70 @@ def apply_root(account: str, endpoint: str, work: Path, extra: dict[str, str]) -
     if not state["values"]["root_module"].get("child_modules"):
         result.problem = "nothing was applied"
     result.outputs = {k: v["value"] for k, v in state["values"].get("outputs", {}).items()}
+    result.resource_types = _resource_types(state["values"]["root_module"])
     return result
 
 
 @pytest.fixture(scope="module")
 def applied(endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Applied]:
-    """data-science first (the others name its key, bus and registry), then staging and
-    production at the same time, as their CI apply jobs would run."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Each account's bootstrap, then its root, as three chains at the same time: the
+    data-science root after its bootstrap; staging and production after theirs and after
+    the data-science root (they name its key, bus and registry), as CI would run them."""
+    from concurrent.futures import Future, ThreadPoolExecutor
 
-    first = apply_root("data-science", endpoint, tmp_path_factory.mktemp("data-science"), {})
-    results = {"data-science": first}
+    def work(name: str) -> Path:
+        return tmp_path_factory.mktemp(name.replace("/", "-"))
+
+    results: dict[str, Applied] = {}
+    registry: Future[Applied | None] = Future()
+
+    def chain(account: str) -> None:
+        if account == "data-science":
+            root = None
+            try:
+                booted = apply_root(
+                    f"bootstrap/{account}", endpoint, work(f"bootstrap/{account}"), {}
+                )
+                results[f"bootstrap/{account}"] = booted
+                if not booted.problem:
+                    root = results[account] = apply_root(account, endpoint, work(account), {})
+            finally:  # never leave the other chains waiting
+                registry.set_result(root)
+            return
+        booted = apply_root(f"bootstrap/{account}", endpoint, work(f"bootstrap/{account}"), {})
+        results[f"bootstrap/{account}"] = booted
+        first = registry.result()
+        if booted.problem or first is None or first.problem:
+            return
+        # moto cannot describe a KMS key of another account (the lookup the roots do on AWS
+        # by alias ARN): the local cloud passes the data-science key ARN instead.
+        extra = {"TF_VAR_registry_kms_key_arn": str(first.outputs["kms_key_arn"])}
+        results[account] = apply_root(account, endpoint, work(account), extra)
+
+    with ThreadPoolExecutor(max_workers=len(ENV_ACCOUNTS)) as pool:
+        for future in [pool.submit(chain, a) for a in ENV_ACCOUNTS]:
+            future.result()
+    return results
+    first = apply_root("data-science", endpoint, work("data-science"), {})
+    results["data-science"] = first
     if first.problem:
         return results
-    # what CI passes to the other roots from the data-science root's outputs
+    # moto cannot describe a KMS key of another account (the lookup the roots do on AWS by
+    # alias ARN): the local cloud passes the data-science key ARN instead.
     extra = {"TF_VAR_registry_kms_key_arn": str(first.outputs["kms_key_arn"])}
     others = [a for a in ENV_ACCOUNTS if a != "data-science"]
     with ThreadPoolExecutor(max_workers=len(others)) as pool:
-        futures = {
-            a: pool.submit(apply_root, a, endpoint, tmp_path_factory.mktemp(a), extra)
-            for a in others
-        }
+        futures = {a: pool.submit(apply_root, a, endpoint, work(a), extra) for a in others}
         results.update({a: f.result() for a, f in futures.items()})
     return results
 
 
-@pytest.mark.parametrize("account", ENV_ACCOUNTS)
+@pytest.mark.parametrize("account", ROOTS)
 def test_each_account_root_applies_and_replans_clean(
     account: str, applied: dict[str, Applied]
 ) -> None:
     if account not in applied:
-        pytest.fail("the data-science root did not apply, so this one was not tried")
+        pytest.fail("a root applied before this one failed, so this one was not tried")
     result = applied[account]
     assert result.problem is None, result.problem
     assert result.drift == [], f"re-plan after apply is not empty: {result.drift}"
@@ -193,3 +264,281 @@ def assert_plan_passes_policies(plan: Path) -> None:
     ]
     assert failed == [], "our policies fail on the applied plan:\n" + "\n".join(failed)
     assert report.get("summary", {}).get("passed", 0) > 0, "no policy judged the plan"
+
+
+# ----- CI identity: who can assume what, judged on the applied roles ------------------------
+def _account_clients(endpoint: str, account: str) -> Any:
+    from batchops.aws import clients_for
+    from batchops.config import load_settings
+
+    return clients_for(load_settings(account), endpoint).client("iam")
+
+
+def _provider(iam: Any) -> tuple[str, list[str]]:
+    arns = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+    assert len(arns) == 1, f"expected one GitLab OIDC provider, found {arns}"
+    return arns[0], list(
+        iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arns[0])["ClientIDList"]
+    )
+
+
+@pytest.fixture(scope="module")
+def trust_policies(applied: dict[str, Applied], endpoint: str) -> dict[tuple[str, str], Any]:
+    """(account, role name) -> (trust policy, provider ARN, provider client ids)."""
+    if any(r.problem for r in applied.values()) or len(applied) < len(ROOTS):
+        pytest.fail("not every root applied; see test_each_account_root_applies_and_replans_clean")
+    found = {}
+    for account in ENV_ACCOUNTS:
+        iam = _account_clients(endpoint, account)
+        provider, client_ids = _provider(iam)
+        for role in iam.list_roles()["Roles"]:
+            found[(account, role["RoleName"])] = (
+                role["AssumeRolePolicyDocument"],
+                provider,
+                client_ids,
+            )
+    return found
+
+
+def test_only_the_bootstrap_creates_the_gitlab_oidc_provider(applied: dict[str, Applied]) -> None:
+    """Regression (issue 16, defect 7): every root created the provider; IAM allows one per
+    URL per account (EntityAlreadyExists) and CI needs it before it can run any root."""
+    for name, result in applied.items():
+        count = result.resource_types.count("aws_iam_openid_connect_provider")
+        assert count == (1 if name.startswith("bootstrap/") else 0), f"{name}: {count} providers"
+
+
+def test_every_ci_job_can_assume_the_role_of_its_account(
+    trust_policies: dict[tuple[str, str], Any],
+) -> None:
+    """Regression (issue 16, defect 1): CI asked for aud=$CI_SERVER_URL while the provider
+    listed and the roles expected sts.amazonaws.com, so no job could assume any role."""
+    from ci_identity import token_jobs
+
+    from batchops.oidc_trust import trust_refusal
+
+    jobs = token_jobs()
+    assert len({(j.file, j.name) for j in jobs}) >= 10
+    refused = []
+    for job in jobs:
+        policy, provider, client_ids = trust_policies[(job.account, job.role_name)]
+        reason = trust_refusal(
+            policy, job.claims(), provider_arn=provider, provider_client_ids=client_ids
+        )
+        if reason:
+            refused.append(
+                f"{job.file}:{job.name} ({job.job.ref}) -> {job.account}/{job.role_name}: {reason}"
+            )
+    assert refused == []
+
+
+def test_production_roles_only_for_the_protected_production_environment(
+    trust_policies: dict[tuple[str, str], Any],
+) -> None:
+    """Regression (issue 16, defect 10): any job on main could assume the production
+    deploy role, bypassing the protected environment and its approval."""
+    from ci_identity import FEATURE_BRANCH, token_jobs
+
+    from batchops.config import load_settings
+    from batchops.oidc_trust import CiJob, job_claims, trust_refusal
+
+    production = load_settings("production")
+    # each production role and the one protected environment (by tier) it trusts
+    gated = {production.access_role_name: "production", "batchops-terraform-apply": "other"}
+    for role, tier in gated.items():
+        policy, provider, client_ids = trust_policies[("production", role)]
+
+        def allowed(
+            claims: dict[str, str],
+            policy: Any = policy,
+            provider: str = provider,
+            client_ids: list[str] = client_ids,
+        ) -> bool:
+            refusal = trust_refusal(
+                policy, claims, provider_arn=provider, provider_client_ids=client_ids
+            )
+            return refusal is None
+
+        for job in token_jobs():
+            gate_passed = job.job.environment_protected and job.job.deployment_tier == tier
+            assert allowed(job.claims()) == (gate_passed and job.role_name == role), (
+                job.name,
+                role,
+            )
+        url, project = production.gitlab_url, production.gitlab_project
+        for intruder in (
+            CiJob(),  # any job on main without an environment
+            CiJob(
+                environment="production", environment_protected=False, deployment_tier="production"
+            ),
+            CiJob(environment="staging", deployment_tier="staging"),
+            CiJob(environment="infrastructure/production", deployment_tier=tier),
+            CiJob(
+                ref=FEATURE_BRANCH,
+                environment="production",
+                environment_protected=True,
+                deployment_tier="production",
+            ),
+        ):
+            assert not allowed(job_claims(url, project, intruder)), (role, intruder)
+
+
+def test_feature_branches_can_assume_only_the_read_only_plan_roles(
+    trust_policies: dict[tuple[str, str], Any],
+) -> None:
+    from ci_identity import FEATURE_BRANCH
+
+    from batchops.config import load_settings
+    from batchops.oidc_trust import CiJob, job_claims, trust_refusal
+
+    for (account, role), (policy, provider, client_ids) in trust_policies.items():
+        settings = load_settings(account)
+        claims = job_claims(settings.gitlab_url, settings.gitlab_project, CiJob(ref=FEATURE_BRANCH))
+        allowed = (
+            trust_refusal(policy, claims, provider_arn=provider, provider_client_ids=client_ids)
+            is None
+        )
+        if "sts:AssumeRoleWithWebIdentity" in json.dumps(policy):
+            assert allowed == (role == "batchops-terraform-plan"), (account, role)
+
+
+# ----- batchops doctor on the Terraform-provisioned local cloud ------------------------------
+@pytest.fixture(scope="module")
+def doctor_accounts(
+    applied: dict[str, Applied], endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """What the runbook has an administrator do after the applies: commit each account's
+    backend.hcl from its bootstrap output, and store the trigger token (gitlab configure)."""
+    from batchops.aws import clients_for
+    from batchops.config import load_settings
+
+    if any(r.problem for r in applied.values()) or len(applied) < len(ROOTS):
+        pytest.fail("not every root applied; see test_each_account_root_applies_and_replans_clean")
+    accounts = tmp_path_factory.mktemp("accounts")
+    for env in ENVIRONMENTS_WITH_BACKENDS:
+        (accounts / env).mkdir()
+        text = str(applied[f"bootstrap/{env}"].outputs["account_backend_hcl"])
+        (accounts / env / "backend.hcl").write_text(text, encoding="utf-8")
+    settings = load_settings("data-science")
+    clients_for(settings, endpoint).client("secretsmanager").put_secret_value(
+        SecretId=settings.gitlab_trigger_secret_name, SecretString="glptt-from-gitlab-configure"
+    )
+    return accounts
+
+
+ENVIRONMENTS_WITH_BACKENDS = ENV_ACCOUNTS
+
+
+def _doctor(endpoint: str, env: str, accounts: Path) -> list[Any]:
+    from batchops.aws import clients_for
+    from batchops.config import load_settings
+    from batchops.doctor import run_doctor
+
+    settings = load_settings(env)
+    return run_doctor(settings, clients_for(settings, endpoint), accounts)
+
+
+@pytest.mark.parametrize("env", ENV_ACCOUNTS)
+def test_doctor_passes_every_check_on_the_terraform_provisioned_cloud(
+    env: str, endpoint: str, doctor_accounts: Path
+) -> None:
+    failed = [r.line() for r in _doctor(endpoint, env, doctor_accounts) if not r.ok]
+    assert failed == []
+
+
+def _fails_alone(endpoint: str, env: str, accounts: Path, check: str, remove: Any) -> str:
+    before = {r.check for r in _doctor(endpoint, env, accounts) if not r.ok}
+    assert check not in before
+    remove()
+    results = _doctor(endpoint, env, accounts)
+    after = {r.check for r in results if not r.ok}
+    assert after - before == {check}, f"removing the piece of {check} failed {after - before}"
+    return next(r.line() for r in results if r.check == check)
+
+
+# These remove pieces of the applied accounts: they come last in this module.
+def test_doctor_oidc_provider_fails_alone_without_the_provider(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    iam = _account_clients(endpoint, "staging")
+    provider, _ = _provider(iam)
+    line = _fails_alone(
+        endpoint,
+        "staging",
+        doctor_accounts,
+        "oidc-provider",
+        lambda: iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider),
+    )
+    assert "no IAM OIDC provider for https://gitlab.example.com" in line
+
+
+def test_doctor_deploy_role_fails_alone_when_production_trusts_any_job_on_main(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    """Put back the old, defect-10 trust (main only): doctor must call it out."""
+    iam = _account_clients(endpoint, "production")
+    trust = iam.get_role(RoleName="batchops-deploy")["Role"]["AssumeRolePolicyDocument"]
+    trust["Statement"][0]["Condition"]["StringLike"]["gitlab.example.com:sub"] = [
+        "project_path:ml/batchops:ref_type:branch:ref:main",
+        "project_path:ml/batchops:ref_type:branch:ref:main:*",
+    ]
+    line = _fails_alone(
+        endpoint,
+        "production",
+        doctor_accounts,
+        "deploy-role",
+        lambda: iam.update_assume_role_policy(
+            RoleName="batchops-deploy", PolicyDocument=json.dumps(trust)
+        ),
+    )
+    assert "accepts a job on main (no environment)" in line
+
+
+def test_doctor_terraform_roles_fails_alone_without_the_apply_policy(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    iam = _account_clients(endpoint, "data-science")
+    name = "batchops-terraform-apply"
+    [policy] = iam.list_role_policies(RoleName=name)["PolicyNames"]
+    line = _fails_alone(
+        endpoint,
+        "data-science",
+        doctor_accounts,
+        "terraform-roles",
+        lambda: iam.delete_role_policy(RoleName=name, PolicyName=policy),
+    )
+    assert f"role {name} has no permissions policy" in line
+
+
+def test_doctor_execution_role_fails_alone_without_its_policy(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    iam = _account_clients(endpoint, "staging")
+    name = "batchops-staging-sagemaker-execution"
+    policies = iam.list_role_policies(RoleName=name)["PolicyNames"]
+
+    def remove() -> None:
+        for policy in policies:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+
+    line = _fails_alone(endpoint, "staging", doctor_accounts, "execution-role", remove)
+    assert "has no permissions policy" in line
+
+
+def test_doctor_state_bucket_fails_alone_when_backend_hcl_names_another_key(
+    endpoint: str, doctor_accounts: Path
+) -> None:
+    backend = doctor_accounts / "production" / "backend.hcl"
+    original = backend.read_text(encoding="utf-8")
+
+    def remove() -> None:
+        backend.write_text(
+            original.replace(
+                original.split('kms_key_id   = "', 1)[1].split('"', 1)[0],
+                "REPLACE-with-the-bootstrap-output-state_kms_key_arn",
+            ),
+            encoding="utf-8",
+        )
+
+    line = _fails_alone(endpoint, "production", doctor_accounts, "state-bucket", remove)
+    assert "does not name the state key" in line

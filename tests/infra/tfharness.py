@@ -41,8 +41,12 @@ def write_placeholders() -> None:
 
 def terraform_dirs() -> list[Path]:
     modules = sorted(p.parent for p in (ROOT / "shared-modules").glob("*/versions.tf"))
+    # account roots (their values in terraform.tfvars.json) and the bootstrap root, which
+    # reads those files; accounts/_shared holds the roots' common files, not a root
     roots = sorted(
-        p for p in (ROOT / "accounts").iterdir() if (p / "terraform.tfvars.json").is_file()
+        p
+        for p in (ROOT / "accounts").iterdir()
+        if (p / "versions.tf").is_file() and not p.name.startswith("_")
     )
     return modules + roots
 

@@ -6,6 +6,7 @@ variables {
   environment         = "staging"
   gitlab_url          = "https://gitlab.example.com"
   gitlab_project_path = "ml/batchops"
+  oidc_provider_arn   = "arn:aws:iam::222222222222:oidc-provider/gitlab.example.com"
   allowed_refs = [
     { ref_type = "branch", ref = "main" },
     { ref_type = "tag", ref = "v1.0.0" },
@@ -17,47 +18,53 @@ variables {
   }]
 }
 
-run "trust_limited_to_our_project_refs_and_audience" {
+run "trust_limited_to_our_project_refs_and_the_audience_ci_requests" {
   command = apply
 
   assert {
     condition = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition.StringLike["gitlab.example.com:sub"] == [
       "project_path:ml/batchops:ref_type:branch:ref:main",
+      "project_path:ml/batchops:ref_type:branch:ref:main:*",
       "project_path:ml/batchops:ref_type:tag:ref:v1.0.0",
+      "project_path:ml/batchops:ref_type:tag:ref:v1.0.0:*",
     ]
     error_message = "Only our project's listed refs may assume the role."
   }
 
+  # Regression (issue 16, defect 1): CI requests aud: $CI_SERVER_URL, the role used to
+  # expect sts.amazonaws.com, so no job could assume it.
   assert {
-    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition.StringEquals["gitlab.example.com:aud"] == "sts.amazonaws.com"
-    error_message = "The audience must be checked."
+    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Condition.StringEquals["gitlab.example.com:aud"] == "https://gitlab.example.com"
+    error_message = "The audience must be the GitLab URL CI requests."
   }
 
   assert {
-    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal.Federated == aws_iam_openid_connect_provider.gitlab[0].arn
-    error_message = "The role must trust the GitLab OIDC provider."
+    condition     = jsondecode(aws_iam_role.this.assume_role_policy).Statement[0].Principal.Federated == "arn:aws:iam::222222222222:oidc-provider/gitlab.example.com"
+    error_message = "The role must trust the account's GitLab OIDC provider."
   }
 
   assert {
-    condition     = aws_iam_role.this.name == "batchops-deploy"
-    error_message = "The role must be named batchops-deploy by default."
+    condition     = aws_iam_role.this.name == "batchops-deploy" && output.audience == "https://gitlab.example.com"
+    error_message = "The role must be named batchops-deploy by default and report its audience."
   }
 }
 
-run "existing_provider_is_referenced_not_created" {
+run "production_requires_the_protected_production_environment" {
   command = plan
 
   variables {
-    create_oidc_provider = false
+    environment                = "production"
+    allowed_refs               = [{ ref_type = "branch", ref = "main" }]
+    protected_environment_tier = "production"
   }
 
   assert {
-    condition     = length(aws_iam_openid_connect_provider.gitlab) == 0 && output.oidc_provider_arn == "arn:aws:iam::111111111111:oidc-provider/gitlab.example.com"
-    error_message = "With create_oidc_provider = false the account's existing provider must be trusted."
+    condition     = output.allowed_subjects == tolist(["project_path:ml/batchops:ref_type:branch:ref:main:environment_protected:true:deployment_tier:production"])
+    error_message = "Production must be assumable only from a protected production environment on main."
   }
 }
 
-run "production_accepts_protected_main" {
+run "rejects_production_without_the_environment_gate" {
   command = plan
 
   variables {
@@ -65,17 +72,15 @@ run "production_accepts_protected_main" {
     allowed_refs = [{ ref_type = "branch", ref = "main" }]
   }
 
-  assert {
-    condition     = output.allowed_subjects == tolist(["project_path:ml/batchops:ref_type:branch:ref:main"])
-    error_message = "Production must be assumable from main."
-  }
+  expect_failures = [var.protected_environment_tier]
 }
 
 run "rejects_production_from_other_refs" {
   command = plan
 
   variables {
-    environment = "production"
+    environment                = "production"
+    protected_environment_tier = "production"
   }
 
   expect_failures = [var.allowed_refs]
@@ -102,13 +107,14 @@ run "rejects_admin_statement" {
   expect_failures = [var.policy_statements]
 }
 
-run "rejects_insecure_gitlab_url_and_unknown_environment" {
+run "rejects_insecure_gitlab_url_unknown_environment_and_bad_provider" {
   command = plan
 
   variables {
-    gitlab_url  = "http://gitlab.example.com/"
-    environment = "dev"
+    gitlab_url        = "http://gitlab.example.com/"
+    environment       = "dev"
+    oidc_provider_arn = "gitlab.example.com"
   }
 
-  expect_failures = [var.gitlab_url, var.environment]
+  expect_failures = [var.gitlab_url, var.environment, var.oidc_provider_arn]
 }

@@ -138,3 +138,66 @@ run "rejects_bad_account_id" {
 
   expect_failures = [var.s3_decrypt_account_ids]
 }
+
+run "terraform_apply_role_uses_the_key_only_through_services" {
+  command = plan
+
+  variables {
+    via_service_users = [{
+      sid            = "TerraformApplyThroughServices"
+      principal_arns = ["arn:aws:iam::111111111111:role/batchops-terraform-apply"]
+      services       = ["dynamodb", "lambda", "sqs", "secretsmanager"]
+      actions        = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+    }]
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.StringEquals["kms:ViaService"]
+      if s.Sid == "TerraformApplyThroughServices"
+      ]) == [
+      "dynamodb.us-east-1.amazonaws.com", "lambda.us-east-1.amazonaws.com",
+      "secretsmanager.us-east-1.amazonaws.com", "sqs.us-east-1.amazonaws.com",
+    ]
+    error_message = "The apply role may use the key only through DynamoDB, Lambda, Secrets Manager and SQS."
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Condition.ArnEquals["aws:PrincipalArn"]
+      if s.Sid == "TerraformApplyThroughServices"
+    ]) == ["arn:aws:iam::111111111111:role/batchops-terraform-apply"]
+    error_message = "Only the apply role gets the through-service usage."
+  }
+}
+
+run "other_accounts_may_describe_the_key" {
+  command = plan
+
+  variables {
+    describe_account_ids = ["333333333333", "222222222222"]
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_kms_key.this.policy).Statement : s.Principal.AWS
+      if s.Sid == "DescribeFromOtherAccounts"
+    ]) == ["arn:aws:iam::222222222222:root", "arn:aws:iam::333333333333:root"]
+    error_message = "Staging and production must be able to describe the registry key by alias ARN."
+  }
+}
+
+run "rejects_kms_star_and_non_role_service_users" {
+  command = plan
+
+  variables {
+    via_service_users = [{
+      sid            = "Everything"
+      principal_arns = ["arn:aws:iam::111111111111:user/alice"]
+      services       = ["dynamodb"]
+      actions        = ["kms:*"]
+    }]
+  }
+
+  expect_failures = [var.via_service_users]
+}

@@ -77,3 +77,35 @@ run "rejects_overlong_description" {
 
   expect_failures = [var.description]
 }
+
+run "staging_may_record_promotion_evidence_and_nothing_more" {
+  command = plan
+
+  variables {
+    evidence_writer_account_ids = ["222222222222"]
+  }
+
+  assert {
+    condition = one([
+      for s in jsondecode(aws_sagemaker_model_package_group_policy.this[0].resource_policy).Statement : s
+      if s.Sid == "RecordPromotionEvidence"
+      ]) == {
+      Sid       = "RecordPromotionEvidence"
+      Effect    = "Allow"
+      Principal = { AWS = ["arn:aws:iam::222222222222:root"] }
+      Action    = ["sagemaker:UpdateModelPackage"]
+      Resource  = "arn:aws:sagemaker:us-east-1:111111111111:model-package/batchops-abalone/*"
+    }
+    error_message = "Only the evidence writer may update versions (not the group, not production)."
+  }
+}
+
+run "rejects_an_evidence_writer_that_cannot_read" {
+  command = plan
+
+  variables {
+    evidence_writer_account_ids = ["444444444444"]
+  }
+
+  expect_failures = [var.evidence_writer_account_ids]
+}

@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "monitor_cmd",
     "notifications_cmd",
     "gitlab_cmd",
+    "doctor_cmd",
 )
 
 DESCRIPTION = """\

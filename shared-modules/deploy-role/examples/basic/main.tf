@@ -1,5 +1,6 @@
-# The production deploy role: only pipelines of ml/batchops on the protected main branch of
-# gitlab.com can assume it, with permissions to update the inference pipeline.
+# The production deploy role: only a job of ml/batchops on main that runs in the protected
+# production environment of gitlab.com can assume it, with permissions to update the
+# inference pipeline. The account's OIDC provider comes from accounts/bootstrap.
 
 terraform {
   required_version = ">= 1.9.0"
@@ -16,12 +17,19 @@ provider "aws" {
   region = "us-east-1"
 }
 
+data "aws_iam_openid_connect_provider" "gitlab" {
+  url = "https://gitlab.com"
+}
+
 module "deploy_role" {
   source = "../.."
 
   environment         = "production"
   gitlab_url          = "https://gitlab.com"
   gitlab_project_path = "ml/batchops"
+  oidc_provider_arn   = data.aws_iam_openid_connect_provider.gitlab.arn
+
+  protected_environment_tier = "production"
   policy_statements = [{
     sid       = "ManageInferencePipeline"
     actions   = ["sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "sagemaker:DescribePipeline"]

@@ -4,11 +4,20 @@ It answers what python-gitlab sends for a pipeline trigger
 (``POST /api/v4/projects/:id/trigger/pipeline`` with the trigger token, ref and
 variables) and the lookups around it (``GET /api/v4/projects/:id``,
 ``.../pipelines``, ``.../pipelines/:pid``). Each accepted trigger is recorded (never the
-token) and then, like the real model-deploy job, runs
-``batchops deploy --env $DEPLOY_ENV --model-package-arn $MODEL_PACKAGE_ARN`` as a
-subprocess against the local cloud, one job at a time (the real jobs share a
-``resource_group`` per account); the pipeline status follows the job's exit code and its
-log is kept under ``<state>/gitlab/``.
+token) and then runs the model-deploy job itself: ``deploy-$DEPLOY_ENV`` (staging when
+unset) is read from ``.gitlab/ci/model-deploy.yml`` after includes, ``!reference`` and
+``extends`` (:mod:`.ci_yaml`), and its ``before_script`` and ``script`` lines run in bash
+with ``set -eo pipefail`` as a GitLab runner runs them, against the local cloud, one job
+at a time (the real jobs share a ``resource_group`` per account). So the CI file and the
+local path cannot drift. Two parts of the job the local cloud provides itself and skips,
+by name, never by retyping them: the ``.python`` template's lines (installing the project:
+the job runs in the project's virtualenv) and the ``.aws-oidc`` template's (writing the ID
+token: the job gets the local cloud's credentials through its environment). Like GitLab,
+the trigger's request (token removed) is in the file named by ``TRIGGER_PAYLOAD``, so the
+job's trigger-variable check sees exactly the variables the trigger set. A trigger on a
+ref other than the default branch starts nothing (the deploy jobs' rules). The pipeline
+status follows the job's exit code; its log (each line echoed as ``$ line``) is kept under
+``<state>/gitlab/``.
 
 The trigger token it accepts is the one stored in the data-science account's secret
 (``gitlab configure`` may replace the bootstrap's), as GitLab knows its own tokens.
@@ -24,33 +33,78 @@ import json
 import logging
 import os
 import queue
+import shlex
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
+from batchops.localcloud.gitlab.ci_yaml import load_pipeline, script_lines
+
 log = logging.getLogger(__name__)
 PROJECT_ID = 1
 
 
-def deploy_command(variables: dict[str, str]) -> list[str]:
-    """The model-deploy job's script line (``.gitlab/ci/model-deploy.yml``)."""
-    script = Path(sys.executable).with_name("batchops")
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "batchops.cli.main"]
-    return [
-        *base,
-        "deploy",
-        "--env",
-        variables.get("DEPLOY_ENV", "staging"),
-        "--model-package-arn",
-        variables["MODEL_PACKAGE_ARN"],
-    ]
+#: The CI file whose deploy jobs the stand-in runs, relative to the repository root.
+DEPLOY_CI_FILE = ".gitlab/ci/model-deploy.yml"
+#: Templates whose ``before_script`` the local cloud provides itself (module docstring).
+PROVIDED_BY_LOCAL_CLOUD = (".python", ".aws-oidc")
+DEFAULT_BRANCH = "main"
+
+
+class DeployJobError(Exception):
+    """The CI file has no deploy job for the requested environment (one line)."""
+
+
+@dataclass(frozen=True)
+class DeployJob:
+    """One deploy job of the CI file, as the stand-in runs it."""
+
+    name: str
+    environment: str
+    lines: list[str]
+    provided: list[str]
+
+    def command(self) -> list[str]:
+        """bash running the lines as a runner does: each echoed, the first failure stops."""
+        script = ["set -eo pipefail"]
+        for line in self.lines:
+            script += [f"printf '%s\\n' {shlex.quote('$ ' + line)}", line]
+        return ["bash", "-c", "\n".join(script)]
+
+
+def deploy_job(variables: dict[str, str], root: Path) -> DeployJob:
+    """The job ``deploy-$DEPLOY_ENV`` of :data:`DEPLOY_CI_FILE` under ``root``."""
+    environment = variables.get("DEPLOY_ENV") or "staging"
+    pipeline = load_pipeline(root / DEPLOY_CI_FILE, root)
+    name = f"deploy-{environment}"
+    job = pipeline.jobs.get(name)
+    if job is None:
+        deploy_jobs = ", ".join(sorted(j for j in pipeline.jobs if j.startswith("deploy-")))
+        raise DeployJobError(
+            f"{DEPLOY_CI_FILE}: no job {name} for DEPLOY_ENV={environment!r} "
+            f"(deploy jobs: {deploy_jobs or 'none'})"
+        )
+    provided = {
+        line
+        for template in PROVIDED_BY_LOCAL_CLOUD
+        for line in script_lines(pipeline.templates.get(template, {}), "before_script")
+    }
+    before = script_lines(job, "before_script")
+    return DeployJob(
+        name=name,
+        environment=environment,
+        lines=[line for line in before if line not in provided] + script_lines(job),
+        provided=[line for line in before if line in provided],
+    )
 
 
 class GitLabStandIn:
@@ -62,8 +116,10 @@ class GitLabStandIn:
         state_dir: Path | None = None,
         endpoint: str | None = None,
         run_jobs: bool = True,
+        repo_root: Path | None = None,
     ) -> None:
         self.token = token
+        self.repo_root = repo_root
         self.project_path = project_path
         self.state_dir = Path(state_dir) if state_dir else None
         self.endpoint = endpoint
@@ -147,7 +203,7 @@ class GitLabStandIn:
                 "job": {"command": None, "exit_code": None, "log": None},
             }
             self._pipelines[pipeline_id] = record
-        if self.run_jobs and "MODEL_PACKAGE_ARN" in variables:
+        if self.run_jobs and ref == DEFAULT_BRANCH:
             self._jobs.put(pipeline_id)
         else:
             self._set(pipeline_id, status="skipped")
@@ -177,48 +233,78 @@ class GitLabStandIn:
                 log.exception("GitLab stand-in: job of pipeline %s crashed", pipeline_id)
                 self._set(pipeline_id, status="failed", failure_reason=str(exc))
 
+    def _root(self) -> Path:
+        if self.repo_root is None:
+            from batchops.config import find_config_dir
+
+            self.repo_root = find_config_dir().parent
+        return self.repo_root
+
     def _run_job(self, pipeline_id: int) -> None:
         with self._lock:
+            ref = self._pipelines[pipeline_id]["ref"]
             variables = dict(self._pipelines[pipeline_id]["variables"])
-        command = deploy_command(variables)
+        root = self._root()
+        job = deploy_job(variables, root)
+        command = job.command()
+        gitlab_dir = (
+            self.state_dir / "gitlab"
+            if self.state_dir
+            else Path(tempfile.mkdtemp(prefix="batchops-gitlab-"))
+        )
+        gitlab_dir.mkdir(parents=True, exist_ok=True)
+        payload = gitlab_dir / f"pipeline-{pipeline_id}-trigger-payload.json"
+        payload.write_text(json.dumps({"ref": ref, "variables": variables}), encoding="utf-8")
+        venv_bin = str(Path(sys.executable).parent)
         environ = {
             **os.environ,
             **variables,
+            "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
             "CI": "true",
+            "GITLAB_CI": "true",
             "CI_PIPELINE_ID": str(pipeline_id),
             "CI_PIPELINE_SOURCE": "trigger",
+            "PARENT_PIPELINE_SOURCE": "trigger",
+            "CI_COMMIT_REF_NAME": ref,
+            "CI_COMMIT_BRANCH": ref,
+            "CI_DEFAULT_BRANCH": DEFAULT_BRANCH,
+            "CI_JOB_NAME": job.name,
+            "CI_ENVIRONMENT_NAME": job.environment,
+            "CI_PROJECT_DIR": str(root),
+            "CI_PROJECT_PATH": self.project_path,
+            "TRIGGER_PAYLOAD": str(payload),
         }
         if self.endpoint:
             environ["BATCHOPS_ENDPOINT"] = self.endpoint
-        log_path = (
-            (self.state_dir / "gitlab" / f"pipeline-{pipeline_id}.log") if self.state_dir else None
-        )
+        log_path = gitlab_dir / f"pipeline-{pipeline_id}.log"
         self._set(
             pipeline_id,
             status="running",
-            job={"command": command, "exit_code": None, "log": str(log_path or "")},
+            job={"name": job.name, "command": job.lines, "exit_code": None, "log": str(log_path)},
         )
         completed = subprocess.run(
             command,
+            cwd=root,
             env=environ,
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
             timeout=1800,
         )
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log_path.write_text(
-                f"$ {' '.join(command)}\n{completed.stdout}{completed.stderr}", encoding="utf-8"
-            )
+        skipped = "".join(f"# provided by the local cloud: {line}\n" for line in job.provided)
+        log_path.write_text(
+            f"{job.name} ({DEPLOY_CI_FILE})\n{skipped}{completed.stdout}{completed.stderr}",
+            encoding="utf-8",
+        )
         status = "success" if completed.returncode == 0 else "failed"
         self._set(
             pipeline_id,
             status=status,
             job={
-                "command": command,
+                "name": job.name,
+                "command": job.lines,
                 "exit_code": completed.returncode,
-                "log": str(log_path or ""),
+                "log": str(log_path),
                 "output_tail": (completed.stdout + completed.stderr)[-2000:],
             },
         )

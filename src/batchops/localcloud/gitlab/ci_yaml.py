@@ -1,19 +1,20 @@
-"""Read GitLab CI files the way GitLab does, for tests that check policy on the result.
+"""Read GitLab CI files the way GitLab does: includes, ``!reference`` and ``extends``.
 
 GitLab expands ``include: local``, ``!reference`` tags and ``extends`` before it looks at
-a job. The policy tests (OIDC on every AWS job, production gates, scripts that call real
-commands) must see that expanded job, not the text, so this module does the same
-expansion: includes are deep-merged (the including file wins), ``!reference [job, key...]``
-is replaced by the referenced value (nested lists in ``script``/``rules`` are flattened, as
-GitLab does), then ``extends`` is applied left to right with hashes deep-merged and lists
-replaced. A test compares the result with gitlab-ci-local's ``--preview`` so the two
-cannot drift apart silently.
+a job. Two readers need that expanded job, not the text: the GitLab stand-in, which runs
+the model-deploy job's own script lines (so the CI file and the local path cannot drift),
+and the policy tests (OIDC on every AWS job, production gates, scripts that call real
+commands). This module does the same expansion: includes are deep-merged (the including
+file wins), ``!reference [job, key...]`` is replaced by the referenced value (nested lists
+in ``script``/``rules`` are flattened, as GitLab does), then ``extends`` is applied left
+to right with hashes deep-merged and lists replaced. A test compares the result with
+gitlab-ci-local's ``--preview`` so the two cannot drift apart silently.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,8 @@ class Pipeline:
     path: Path
     config: dict[str, Any]
     jobs: dict[str, dict[str, Any]]
+    #: Hidden jobs (``.name``), expanded like the visible ones.
+    templates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def stages(self) -> list[str]:
@@ -180,8 +183,13 @@ def load_pipeline(path: Path, root: Path) -> Pipeline:
         for name, body in expanded.items()
         if name not in GLOBAL_KEYWORDS and not name.startswith(".") and isinstance(body, dict)
     }
+    templates = {
+        name: body
+        for name, body in expanded.items()
+        if name.startswith(".") and isinstance(body, dict)
+    }
     config = {name: body for name, body in expanded.items() if name in GLOBAL_KEYWORDS}
-    return Pipeline(path=path, config=config, jobs=jobs)
+    return Pipeline(path=path, config=config, jobs=jobs, templates=templates)
 
 
 def script_lines(job: dict[str, Any], key: str = "script") -> list[str]:
