@@ -1,13 +1,18 @@
 """Data-quality baseline + check: our engine side by side with what users would pick instead.
 
 Run with ``make bench-monitor`` (or ``python benchmarks/monitor_bench.py --rows 1000000``).
-For each size it generates Abalone-layout inference data (8 columns, headerless CSV,
-seeded) plus a batch of the same size with ``height*1.6`` drift (column ``_c3``), then
-times each tool in its own child process, so that peak RSS (``ru_maxrss`` from ``wait4``)
-is that tool's alone:
+For each size it generates Abalone-layout training data (9 columns: sex, seven
+measurements, rings; headerless CSV, seeded) plus a batch of the same size with
+``height*1.6`` drift (column ``_c3``), then times each tool in its own child process, so
+that peak RSS (``ru_maxrss`` from ``wait4``) is that tool's alone:
 
 * ``batchops``: ``suggest_baseline`` on the data + ``check_dataset`` of the batch (two
-  full passes, statistics + KLL sketches + categorical counts + checks);
+  full passes, statistics + KLL sketches + categorical counts + checks), in the project's
+  runtime;
+* ``batchops, sklearn image`` and ``pandas floor, sklearn image``: the engine as the
+  pipelines' Processing steps run it on AWS — the step code archive under the scikit-learn
+  1.2-1 image's Python 3.9 and packages, with polars unpacked from the shipped wheels — and
+  the floor of the alternative, a pandas-only engine (``benchmarks/monitor_runtimes.py``);
 * ``polars floor``: one hand-written polars aggregation per file (count, nulls, mean,
   std, min, max, sum per numeric column + value counts of the string column) — the least
   work any profile must do, the issue's reference floor;
@@ -55,12 +60,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: the sibling module by path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import monitor_runtimes as runtimes
+else:
+    from benchmarks import monitor_runtimes as runtimes
+
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work" / "monitor"
 RESULTS = ROOT / "benchmarks" / "results" / "data_quality.md"
 PEERS_VENV = ROOT / ".venv-peers"
 RUN_PEER = ROOT / "benchmarks" / "peers" / "run_peer.py"
-TOOLS = ("batchops", "polars floor", "pandas describe")
+TOOLS = (
+    "batchops",
+    runtimes.ENGINE_IMAGE_TOOL,
+    "polars floor",
+    runtimes.PANDAS_IMAGE_TOOL,
+    "pandas describe",
+)
 #: Peer name (benchmarks/peers/<name>, .venv-peers/<name>) -> name in the table.
 PEERS = {
     "duckdb": "duckdb",
@@ -148,12 +165,14 @@ def run_pandas(data: Path, batch: Path, out: Path) -> dict[str, object]:
 
 RUNNERS = {
     "batchops": run_batchops,
+    runtimes.ENGINE_IMAGE_TOOL: runtimes.run_engine_in_image,
     "polars floor": run_polars_floor,
     "pandas describe": run_pandas,
 }
 
 
 def child(tool: str, data: Path, batch: Path, out: Path) -> None:
+    """Run one tool; a runner may report its own ``seconds`` (what it excludes, it says)."""
     start = time.perf_counter()
     outcome = RUNNERS[tool](data, batch, out)
     seconds = time.perf_counter() - start
@@ -167,16 +186,9 @@ def generate_files(rows: int) -> None:
 
     data, batch = data_paths(rows)
     if not data.is_file():
-        generate(data.parent, rows=1, inference_rows=rows, seed=1, layouts=(Layout.INFERENCE,))
+        generate(data.parent, rows=rows, seed=1, layouts=(Layout.TRAINING,))
     if not batch.is_file():
-        generate(
-            batch.parent,
-            rows=1,
-            inference_rows=rows,
-            seed=2,
-            drift="height*1.6",
-            layouts=(Layout.INFERENCE,),
-        )
+        generate(batch.parent, rows=rows, seed=2, drift="height*1.6", layouts=(Layout.TRAINING,))
 
 
 # --------------------------------------------------------------------------- harness
@@ -340,7 +352,7 @@ def _shorten(text: str, limit: int) -> str:
 
 def data_paths(rows: int) -> tuple[Path, Path]:
     folder = WORK / f"rows-{rows}"
-    return folder / "data" / "inference-data.csv", folder / "batch" / "inference-data.csv"
+    return folder / "data" / "training-data.csv", folder / "batch" / "training-data.csv"
 
 
 def prepare(rows: int) -> tuple[Path, Path]:
@@ -357,9 +369,16 @@ def prepare(rows: int) -> tuple[Path, Path]:
 
 def measure(tool: str, rows: int, data: Path, batch: Path, timeout: float) -> Result:
     """One of our tools (batchops, polars floor, pandas), in a child of this interpreter."""
-    out = WORK / "out" / str(rows) / tool.replace(" ", "-")
+    out = WORK / "out" / str(rows) / tool.replace(" ", "-").replace(",", "")
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, __file__, "--child", tool, str(data), str(batch), str(out)]
+    if tool in (runtimes.ENGINE_IMAGE_TOOL, runtimes.PANDAS_IMAGE_TOOL):
+        missing = runtimes.image_runtime_missing()
+        if missing:
+            return Result(tool, rows, "not installed", note=missing)
+    if tool == runtimes.PANDAS_IMAGE_TOOL:
+        command = runtimes.pandas_floor_command(data, batch, out)
+    else:
+        command = [sys.executable, __file__, "--child", tool, str(data), str(batch), str(out)]
     return result_from_child(tool, rows, run_child(command, timeout), timeout)
 
 
@@ -618,8 +637,9 @@ def goal_lines(results: dict[int, list[Result]]) -> list[str]:
         rss = f"{RSS_GOAL_ROWS:,} rows: " + _verdict(
             ours.peak_rss_mib, RSS_GOAL_MIB, at_most=True, unit=" MiB", digits=0
         )
-    lines += [f"* batchops peak RSS ≤ 2 GiB at {RSS_GOAL_ROWS:,} rows — {rss}.", ""]
-    return lines
+    lines.append(f"* batchops peak RSS ≤ 2 GiB at {RSS_GOAL_ROWS:,} rows — {rss}.")
+    lines += runtimes.goal_lines(results, find, _verdict, RSS_GOAL_ROWS, RSS_GOAL_MIB)
+    return [*lines, ""]
 
 
 def _verdict(value: float, goal: float, *, at_most: bool, unit: str = "x", digits: int = 2) -> str:
@@ -663,14 +683,20 @@ def render(
         f"Load average before the run: {load_before}; after: {load_after} (the machine is "
         "shared; timings of a loaded machine are noisy, the ratios less so).",
         "",
-        "Each tool reads the 8-column Abalone-layout data and a batch of the same size whose "
-        f"height ({DRIFTED}) is multiplied by 1.6 (headerless CSV), profiles both and checks "
+        "Each tool reads the 9-column Abalone-layout data (sex, seven measurements, rings) and a "
+        f"batch of the same size whose height ({DRIFTED}) is multiplied by 1.6 (headerless "
+        "CSV), profiles both and checks "
         "or compares the batch against the data, in its own process (peak RSS = `ru_maxrss` of "
         "that child). Seconds include the tool's imports. `x polars floor` = tool time / "
         "polars floor time; `peer / batchops` = tool time / batchops time (above 1: slower "
         f"than batchops). `flagged {DRIFTED}`: whether the tool reported the drifted column "
         "(other columns it reported are false alarms). What each peer runs: "
-        "`benchmarks/peers/run_peer.py`.",
+        "`benchmarks/peers/run_peer.py`. `batchops` runs in the project's runtime; "
+        f"`{runtimes.ENGINE_IMAGE_TOOL}` is the same engine as the pipelines run it on AWS: "
+        "its step code archive as two jobs (baseline, check) under the scikit-learn 1.2-1 "
+        "image's Python 3.9, numpy 1.24.1 and pandas 1.1.3, each unpacking the shipped "
+        f"polars wheels first; `{runtimes.PANDAS_IMAGE_TOOL}` is the least a pandas-only "
+        "engine in that image would do (`benchmarks/image_floor.py`).",
         "",
         f"A tool whose first run takes under {REPEAT_UNDER_SECONDS:g} s runs up to {repeat} "
         "times and its fastest run counts (noise on a shared machine only adds time; its "
@@ -683,6 +709,7 @@ def render(
     for rows, rs in results.items():
         lines += render_table(rows, rs)
     lines += goal_lines(results)
+    lines += [runtimes.MODEL_MONITOR_REFERENCE, ""]
     lines += [
         "For orientation, the issue's figures at 10M rows on a comparable 2-core machine "
         "(not measured here): "

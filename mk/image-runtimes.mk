@@ -25,13 +25,37 @@ $(IMAGE_RUNTIMES_DIR)/%/.installed: tools/image-runtimes/%.txt | $(UV)
 	  $(UV) pip sync --quiet --python $(IMAGE_RUNTIMES_DIR)/$*/bin/python $< && touch $@; \
 	fi
 
+# Wheels a step ships with its job for what its image lacks (the data-quality step: polars
+# for Python 3.9), downloaded once from PyPI, checked against the hashes of
+# tools/image-runtimes/<image>-step-wheels.txt; the pipeline builders read them from here.
+STEP_WHEELS_DIR := .batchops/step-wheels
+STEP_WHEELS := $(IMAGE_RUNTIMES:%=$(STEP_WHEELS_DIR)/%.downloaded)
+
+.PHONY: step-wheels
+step-wheels: $(STEP_WHEELS) ## download (once, hash-checked) the wheels the data-quality step ships to its image (.batchops/step-wheels/)
+
+$(STEP_WHEELS_DIR)/%.downloaded: tools/image-runtimes/%-step-wheels.txt | $(UV)
+	@rm -rf $(STEP_WHEELS_DIR)/$* && mkdir -p $(STEP_WHEELS_DIR)/$*
+	$(TOOLS)/bin/pip download --quiet --disable-pip-version-check --no-deps --require-hashes \
+	  --only-binary=:all: --implementation cp --python-version "$(call image_python_version,$*)" \
+	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -r $< -d $(STEP_WHEELS_DIR)/$* 2> >(grep -v "^WARNING: Location" >&2)
+	@touch $@
+
+install demo test-python: step-wheels
+
 .PHONY: image-runtimes-lock
 image-runtimes-lock: $(UV) ## re-resolve tools/image-runtimes/*.txt from their .in pins (needs PyPI)
 	for image in $(IMAGE_RUNTIMES); do \
-	  $(UV) pip compile --quiet --python-version "$$(sed -n 's/^# python: *//p' tools/image-runtimes/$$image.in)" \
+	  version="$$(sed -n 's/^# python: *//p' tools/image-runtimes/$$image.in)"; \
+	  $(UV) pip compile --quiet --python-version "$$version" \
 	    --python-platform x86_64-manylinux_2_17 --annotation-style line \
 	    --custom-compile-command "make image-runtimes-lock" \
 	    tools/image-runtimes/$$image.in -o tools/image-runtimes/$$image.txt; \
+	  $(UV) pip compile --quiet --python-version "$$version" \
+	    --python-platform x86_64-manylinux_2_17 --generate-hashes --no-annotate \
+	    --custom-compile-command "make image-runtimes-lock" \
+	    tools/image-runtimes/$$image-step-wheels.in -o tools/image-runtimes/$$image-step-wheels.txt; \
 	done
 
 test-python: image-runtimes

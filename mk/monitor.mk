@@ -1,5 +1,7 @@
 # Data-quality engine (src/batchops/monitor): benchmark against the plain polars floor, pandas
-# and, each in its own virtualenv under .venv-peers/, the tools users pick instead.
+# and, each in its own virtualenv under .venv-peers/, the tools users pick instead; the engine
+# also runs as the pipelines run it on AWS, under the scikit-learn image's runtime
+# (.venv-images/, make image-runtimes) with the shipped polars wheels (make step-wheels).
 # Its tests live in tests/monitor and run with the root pytest (test-python).
 BENCH_TARGETS += bench-monitor
 MONITOR_BENCH_ROWS ?= 1000000,10000000
@@ -18,7 +20,7 @@ PEERS := duckdb ydata-profiling great-expectations whylogs evidently
 PEERS_VENV := .venv-peers
 
 .PHONY: bench-monitor
-bench-monitor: $(STAMP) bench-peers-install ## data-quality engine vs polars floor, pandas, duckdb, ydata-profiling, Great Expectations, whylogs, evidently (writes benchmarks/results/data_quality.md)
+bench-monitor: $(STAMP) bench-peers-install image-runtimes step-wheels ## data-quality engine (project and sklearn-image runtimes) vs polars floor, pandas, duckdb, ydata-profiling, Great Expectations, whylogs, evidently (benchmarks/results/data_quality.md)
 	$(BIN)/python benchmarks/monitor_bench.py --rows $(MONITOR_BENCH_ROWS) \
 	  --peers "$(MONITOR_BENCH_PEERS)" --peer-rows "$(MONITOR_BENCH_PEER_ROWS)" \
 	  --peer-timeout $(MONITOR_BENCH_PEER_TIMEOUT) --repeat $(MONITOR_BENCH_REPEAT)

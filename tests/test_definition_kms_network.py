@@ -9,6 +9,9 @@
   (``NetworkConfig.VpcConfig``), training and tuning (``VpcConfig``) and the model the
   transform job runs (``CreateModel`` ``VpcConfig``; a transform job has no network of its
   own).
+
+Each is checked for both data-quality engines: batchops' Processing steps and Model
+Monitor's QualityCheck steps are jobs like the others.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pytest
 
 from batchops.config import load_settings
 from batchops.pipelines.build import KMS_KEY_PARAMETER, build
+from batchops.pipelines.data_quality import ENGINES
 from batchops.pipelines.project import project
 
 pytestmark = pytest.mark.slow
@@ -29,6 +33,7 @@ BUILDS = [
 ]
 KMS_FIELDS = ("KmsKeyId", "VolumeKmsKeyId")
 NETWORK = {"subnet_id": "subnet-0123456789abcdef0", "sg_id": "sg-0123456789abcdef0"}
+DATA_QUALITY_STEPS = {"BaselineDataQuality", "CheckDataQuality"}
 
 
 def _walk(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -54,12 +59,29 @@ def _kms_values(node: Any, path: str = "") -> list[tuple[str, Any]]:
     return found
 
 
-@pytest.mark.parametrize(("name", "key", "env"), BUILDS)
-def test_every_kms_field_is_the_key_arn_parameter(name: str, key: str, env: str) -> None:
+def _build(name: str, key: str, env: str, engine: str, **overrides: Any):  # -> Built
     proj = project(name)
-    built = build(proj, proj.spec(key), load_settings(env))
+    settings = load_settings(env, overrides={"data_quality_engine": engine, **overrides})
+    return build(proj, proj.spec(key), settings)
+
+
+def _data_quality_step(built: Any) -> dict[str, Any]:
+    (step,) = [s for s in _walk(built.definition["Steps"]) if s["Name"] in DATA_QUALITY_STEPS]
+    return step
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("name", "key", "env"), BUILDS)
+def test_every_kms_field_is_the_key_arn_parameter(
+    name: str, key: str, env: str, engine: str
+) -> None:
+    built = _build(name, key, env, engine)
     values = _kms_values(built.definition["Steps"])
     assert values
+    # the data-quality job encrypts its volume and its output with the stamped key ARN too
+    step = _data_quality_step(built)
+    assert step["Type"] == ("Processing" if engine == "batchops" else "QualityCheck")
+    assert {where.rsplit(".", 1)[-1] for where, _ in _kms_values(step)} == set(KMS_FIELDS)
     reference = {"Get": f"Parameters.{KMS_KEY_PARAMETER}"}
     assert [(where, v) for where, v in values if v != reference] == []
     assert KMS_KEY_PARAMETER in {p["Name"] for p in built.definition["Parameters"]}
@@ -74,23 +96,26 @@ def _vpc(step: dict[str, Any]) -> dict[str, Any] | None:
     return arguments.get("VpcConfig")
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("name", "key", "env"), BUILDS)
-def test_network_settings_reach_every_job(name: str, key: str, env: str) -> None:
-    proj = project(name)
-    built = build(proj, proj.spec(key), load_settings(env, overrides=NETWORK))
+def test_network_settings_reach_every_job(name: str, key: str, env: str, engine: str) -> None:
+    built = _build(name, key, env, engine, **NETWORK)
     jobs = [
         s
         for s in _walk(built.definition["Steps"])
         if s["Type"] in ("Processing", "QualityCheck", "Training", "Tuning", "Model")
     ]
     assert jobs
+    assert DATA_QUALITY_STEPS & {s["Name"] for s in jobs}
     expected = {"Subnets": [NETWORK["subnet_id"]], "SecurityGroupIds": [NETWORK["sg_id"]]}
     wrong = {s["Name"]: _vpc(s) for s in jobs if _vpc(s) != expected}
     assert wrong == {}
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("name", "key", "env"), BUILDS)
-def test_without_network_settings_no_job_names_a_vpc(name: str, key: str, env: str) -> None:
-    proj = project(name)
-    built = build(proj, proj.spec(key), load_settings(env))
+def test_without_network_settings_no_job_names_a_vpc(
+    name: str, key: str, env: str, engine: str
+) -> None:
+    built = _build(name, key, env, engine)
     assert [s["Name"] for s in _walk(built.definition["Steps"]) if _vpc(s)] == []

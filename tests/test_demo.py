@@ -49,6 +49,11 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     assert len(set(production)) >= 2 and production[-1] == versions["hpo"]["version"]
     runs = summary["inference_runs"]
     assert any(r["data_quality_violations"] for r in runs)
+    # the default engine: a Processing step; drift warns, clean batches are clean
+    assert {r["data_quality_job"] for r in runs} == {"ProcessingJob"}
+    assert all(not r["data_quality_violations"] for r in runs if r["status"] == "Succeeded")
+    assert "data quality (CheckDataQuality): WARNING" in done.stdout
+    assert "data quality (CheckDataQuality): no violations" in done.stdout
     qualities = [r["model_quality"] for r in runs if r["model_quality"]]
     assert len(qualities) == 3, "every labelled batch has a verdict, the failed one too"
     assert {tuple(sorted(q)) for q in qualities} == {("metric", "passed", "threshold", "value")}

@@ -57,3 +57,16 @@ def test_a_script_that_cannot_be_packed_is_one_clear_error(tmp_path: Path, name:
         script.write_text("print(1)\n")
     with pytest.raises(PipelineError, match=name):
         archive_files(script)
+
+
+def test_the_definition_cache_key_changes_when_shipped_engine_code_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data-quality job is the platform's script: its engine is in the key too."""
+    from batchops.pipelines import step_code as module
+
+    before = module.shipped_digest([])
+    job = tmp_path / "job.py"
+    job.write_text("from batchops.monitor.formats import read_json\n")
+    monkeypatch.setattr(module, "PLATFORM_SCRIPTS", (job,))
+    assert module.shipped_digest([]) != before

@@ -17,6 +17,7 @@ from batchops.config import load_settings
 from batchops.errors import ConfigError
 from batchops.images import image_for_uri, images, pinned
 from batchops.pipelines.build import build
+from batchops.pipelines.data_quality import ENGINES
 from batchops.pipelines.project import project
 from batchops.pipelines.pycompat import check, problems, scripts
 
@@ -28,9 +29,11 @@ BUILDS = [
 ]
 
 
-def _built(name: str, key: str, env: str):  # the Built of one pipeline
+def _built(name: str, key: str, env: str, engine: str = ENGINES[0]):  # one pipeline's Built
     proj = project(name)
-    return build(proj, proj.spec(key), load_settings(env))
+    return build(
+        proj, proj.spec(key), load_settings(env, overrides={"data_quality_engine": engine})
+    )
 
 
 @pytest.mark.parametrize(
@@ -67,9 +70,12 @@ def test_a_script_within_its_images_python_passes() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("name", "key", "env"), BUILDS)
-def test_every_shipped_script_runs_under_its_images_python(name: str, key: str, env: str) -> None:
-    built = _built(name, key, env)
+def test_every_shipped_script_runs_under_its_images_python(
+    name: str, key: str, env: str, engine: str
+) -> None:
+    built = _built(name, key, env, engine)
     assert check(built.definition, built.assets) == []
 
 
@@ -83,7 +89,11 @@ def test_every_step_script_is_found_with_its_image(name: str, key: str, env: str
         (Path(s.name.split("!")[-1]).name, s.image_uri.split("/")[-1].split(":")[0])
         for s in scripts(built.definition, built.assets)
     }
-    expected = (
+    expected = {
+        # the data-quality engine (batchops.monitor.job) in the scikit-learn image
+        "job.py": "sagemaker-scikit-learn",
+        "dataquality.py": "sagemaker-scikit-learn",
+    } | (
         {
             "preprocess.py": "sagemaker-scikit-learn",
             "train.py": "sagemaker-xgboost",
@@ -109,12 +119,18 @@ def _image_uris(definition: dict) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize(("name", "key", "env"), BUILDS)
-def test_every_image_a_definition_names_is_pinned(name: str, key: str, env: str) -> None:
-    built = _built(name, key, env)
+def test_every_image_a_definition_names_is_pinned(
+    name: str, key: str, env: str, engine: str
+) -> None:
+    built = _built(name, key, env, engine)
     uris = _image_uris(built.definition)
     assert uris
     assert [u for u in uris if image_for_uri(u) is None] == []
+    repositories = {u.split("/")[-1].split(":")[0] for u in uris}
+    # batchops' engine runs in the pinned scikit-learn image; Model Monitor in its analyzer
+    assert ("sagemaker-model-monitor-analyzer" in repositories) == (engine == "model-monitor")
 
 
 def test_an_image_that_is_not_pinned_is_refused_by_name() -> None:

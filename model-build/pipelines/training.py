@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from batchops import lifecycle
 from batchops.data.spec import DatasetSpec, current_spec
 from batchops.pipelines.build import BuildContext, code_prefix
+from batchops.pipelines.data_quality import DataQualityStep, baseline_step
 from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
@@ -305,33 +306,17 @@ class _Builder:
         )
         return ProcessingStep(name=lifecycle.TRAINING_STEPS["preprocess"], step_args=step_args)
 
-    def baseline(self, preprocess: Any) -> Any:
-        from sagemaker.core.model_monitor.dataset_format import DatasetFormat
-        from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
-        from sagemaker.mlops.workflow.quality_check_step import (
-            DataQualityCheckConfig,
-            QualityCheckStep,
-        )
-
+    def baseline(self, preprocess: Any) -> DataQualityStep:
+        """Statistics and constraints of the training features (skip_check=True,
+        register_new_baseline=True), run by the engine ``data_quality_engine`` names."""
         outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-        return QualityCheckStep(
-            name=lifecycle.TRAINING_STEPS["baseline"],
-            quality_check_config=DataQualityCheckConfig(
-                baseline_dataset=outputs["baseline"].S3Output.S3Uri,
-                dataset_format=DatasetFormat.csv(header=False),
-                output_s3_uri=self.run_uri("data-quality-baseline"),
-            ),
-            check_job_config=CheckJobConfig(
-                role=self.ctx.settings.role_arn,
-                instance_count=1,
-                instance_type=self.config["instances"]["quality_check"],
-                volume_kms_key=self.kms_key,
-                output_kms_key=self.kms_key,
-                sagemaker_session=self.ctx.session,
-            ),
-            skip_check=True,
-            register_new_baseline=True,
-            model_package_group_name=self.ctx.settings.model_package_group_name,
+        return baseline_step(
+            self.ctx,
+            lifecycle.TRAINING_STEPS["baseline"],
+            outputs["baseline"].S3Output.S3Uri,
+            self.run_uri("data-quality-baseline"),
+            image=self.config["images"]["processing"],
+            instance_type=self.config["instances"]["quality_check"],
         )
 
     def trainer(self, hyperparameters: dict[str, Any] | None) -> Any:
@@ -457,7 +442,7 @@ class _Builder:
         )
         return step, report
 
-    def register(self, baseline: Any, evaluate: Any, model_data: Any) -> Any:
+    def register(self, baseline: DataQualityStep, evaluate: Any, model_data: Any) -> Any:
         from sagemaker.core.drift_check_baselines import DriftCheckBaselines
         from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
         from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -473,18 +458,20 @@ class _Builder:
                 lifecycle.EVALUATION_FILE,
             ],
         )
+
+        def source(uri: Any) -> Any:
+            return MetricsSource(content_type="application/json", s3_uri=uri)
+
+        # the training features' baseline, registered twice as AWS's samples do: as the
+        # version's data-quality metrics and as the drift-check baseline inference uses
         metrics = ModelMetrics(
-            model_statistics=MetricsSource(content_type="application/json", s3_uri=evaluation_uri)
+            model_statistics=source(evaluation_uri),
+            model_data_statistics=source(baseline.statistics_uri),
+            model_data_constraints=source(baseline.constraints_uri),
         )
         baselines = DriftCheckBaselines(
-            model_data_statistics=MetricsSource(
-                content_type="application/json",
-                s3_uri=baseline.properties.CalculatedBaselineStatistics,
-            ),
-            model_data_constraints=MetricsSource(
-                content_type="application/json",
-                s3_uri=baseline.properties.CalculatedBaselineConstraints,
-            ),
+            model_data_statistics=source(baseline.statistics_uri),
+            model_data_constraints=source(baseline.constraints_uri),
         )
         builder = ModelBuilder(
             s3_model_data_url=model_data,
@@ -574,14 +561,14 @@ def _pipeline(ctx: BuildContext, source: str) -> Any:
     preprocess = builder.preprocess()
     baseline = builder.baseline(preprocess)
     fit, model_data = builder.tune(preprocess) if source == "hpo" else builder.train(preprocess)
-    fit.add_depends_on([baseline])
+    fit.add_depends_on([baseline.step])
     evaluate, report = builder.evaluate(preprocess, model_data)
     register = builder.register(baseline, evaluate, model_data)
     gate = builder.gate(evaluate, report, register)
     return Pipeline(
         name=ctx.pipeline_name,
         parameters=builder.parameters,
-        steps=[preprocess, baseline, fit, evaluate, gate],
+        steps=[preprocess, baseline.step, fit, evaluate, gate],
         sagemaker_session=ctx.session,
     )
 

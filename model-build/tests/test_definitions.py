@@ -30,13 +30,22 @@ def _steps(definition: dict) -> dict[str, dict]:
     return found
 
 
+@pytest.mark.parametrize("engine", ["batchops", "model-monitor"])
 @pytest.mark.parametrize("key", ["training", "hpo"])
-def test_definition_matches_golden(key: str, update_golden: bool) -> None:
+def test_definition_matches_golden(
+    key: str, engine: str, update_golden: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine != "batchops":
+        monkeypatch.setenv("BATCHOPS_DATA_QUALITY_ENGINE", engine)
     proj = project("model-build")
     built = build(proj, proj.spec(key), load_settings("data-science"))
-    golden = proj.golden_path(proj.spec(key), "data-science")
+    variant = "" if engine == "batchops" else engine
+    golden = proj.golden_path(proj.spec(key), "data-science", variant)
     problem = check_golden(built, golden, update=update_golden)
     assert problem is None, problem
+    text = json.dumps(built.definition)
+    analyzer = "sagemaker-model-monitor-analyzer" in text or '"QualityCheck"' in text
+    assert analyzer == (engine == "model-monitor")
 
 
 def test_training_registers_pending_with_metrics_baselines_and_metadata() -> None:
@@ -71,7 +80,18 @@ def test_training_registers_pending_with_metrics_baselines_and_metadata() -> Non
     for name, value in metadata.items():
         assert isinstance(value, dict) or value_pattern.match(value), (name, value)
     baseline = steps["BaselineDataQuality"]
-    assert baseline["SkipCheck"] is True and baseline["RegisterNewBaseline"] is True
+    assert baseline["Type"] == "Processing"
+    arguments = baseline["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert arguments[arguments.index("--mode") + 1] == "baseline"
+    # both registrations point at the files the baseline step writes
+    written = {
+        "Get": "Steps.BaselineDataQuality.ProcessingOutputConfig.Outputs"
+        "['quality_check_output'].S3Output.S3Uri"
+    }
+    for block in (register["DriftCheckBaselines"], register["ModelMetrics"]):
+        quality = block["ModelDataQuality"]
+        for kind, name in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
+            assert quality[kind]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [written, name]}}
     assert "QualityThreshold" in json.dumps(steps["FailOnTestQuality"]["Arguments"])
     gate = steps["CheckTestQuality"]["Arguments"]["Conditions"][0]
     assert gate["Type"] == "LessThanOrEqualTo", "mse: lower is better"

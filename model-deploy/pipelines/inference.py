@@ -28,6 +28,7 @@ import yaml
 from batchops import lifecycle
 from batchops.images import pinned_image_uri
 from batchops.pipelines.build import BuildContext
+from batchops.pipelines.data_quality import check_step, engine
 from batchops.pipelines.step_code import step_code
 
 HERE = Path(__file__).resolve().parent
@@ -64,7 +65,6 @@ def _s3_output(name: str, uri: Any, mode: str = "EndOfJob") -> Any:
 
 
 def build_inference(ctx: BuildContext) -> Any:
-    from sagemaker.core.model_monitor.dataset_format import DatasetFormat
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.transformer import Transformer
     from sagemaker.core.workflow.conditions import ConditionEquals
@@ -72,14 +72,9 @@ def build_inference(ctx: BuildContext) -> Any:
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.properties import PropertyFile
-    from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
     from sagemaker.mlops.workflow.condition_step import ConditionStep
     from sagemaker.mlops.workflow.model_step import ModelStep
     from sagemaker.mlops.workflow.pipeline import Pipeline
-    from sagemaker.mlops.workflow.quality_check_step import (
-        DataQualityCheckConfig,
-        QualityCheckStep,
-    )
     from sagemaker.mlops.workflow.steps import ProcessingStep, TransformStep
     from sagemaker.serve.model_builder import ModelBuilder
 
@@ -110,6 +105,9 @@ def build_inference(ctx: BuildContext) -> Any:
         "git_commit": ParameterString(names["git_commit"], default_value="unknown"),
         "user_id": ParameterString(names["user_id"], default_value="unknown"),
     }
+    if engine(ctx) == "batchops":
+        # the folder holding both registered baseline files (the check stages it whole)
+        params["baseline_folder"] = ParameterString(names["baseline_folder"], default_value=UNSET)
     steps, outputs_of = lifecycle.INFERENCE_STEPS, lifecycle.INFERENCE_OUTPUTS
     run = Join(
         on="/",
@@ -214,30 +212,20 @@ def build_inference(ctx: BuildContext) -> Any:
     )
     predictions = transform.properties.TransformOutput.S3OutputPath
 
-    data_quality = QualityCheckStep(
-        name=steps["data_quality"],
-        quality_check_config=DataQualityCheckConfig(
-            # data quality is about the model's *inputs*: the validated batch, checked
-            # against the training features; predictions are judged by model quality
-            baseline_dataset=outputs["batch"].S3Output.S3Uri,
-            dataset_format=DatasetFormat.csv(header=False),
-            output_s3_uri=run_uri(outputs_of["data_quality"]),
-        ),
-        check_job_config=CheckJobConfig(
-            role=settings.role_arn,
-            instance_count=1,
-            instance_type=instances["quality_check"],
-            volume_kms_key=params["kms_key_arn"],
-            output_kms_key=params["kms_key_arn"],
-            sagemaker_session=ctx.session,
-        ),
-        skip_check=False,
-        fail_on_violation=False,  # violations warn (notification); the run goes on
-        register_new_baseline=False,
-        supplied_baseline_statistics=params["baseline_statistics"],
-        supplied_baseline_constraints=params["baseline_constraints"],
-        model_package_group_name=settings.model_package_group_name,
-    )
+    # data quality is about the model's *inputs*: the validated batch, checked against the
+    # training features' baseline registered with the pinned version; violations warn
+    data_quality = check_step(
+        ctx,
+        steps["data_quality"],
+        outputs["batch"].S3Output.S3Uri,
+        run_uri(outputs_of["data_quality"]),
+        baseline_statistics=params["baseline_statistics"],
+        baseline_constraints=params["baseline_constraints"],
+        baseline_folder=params.get("baseline_folder"),
+        model_package_arn=params["model_package_arn"],
+        image=config["images"]["processing"],
+        instance_type=instances["quality_check"],
+    ).step
 
     model_quality = ProcessingStep(
         name=steps["model_quality"],

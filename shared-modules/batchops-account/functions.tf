@@ -22,7 +22,27 @@ locals {
         # EventBridge delivers at least once: one message per event id, not one per delivery
         BATCHOPS_IDEMPOTENCY_TABLE = module.idempotency_table.table_name
       }
-      statements = [local.publish_statement, local.table_statement]
+      statements = [
+        local.publish_statement,
+        local.table_statement,
+        {
+          # a data-quality Processing step that found violations succeeds: the handler
+          # reads its job's constraint_violations.json to send the warning
+          sid       = "ReadDataQualityReports"
+          actions   = ["sagemaker:DescribeProcessingJob"]
+          resources = ["arn:${local.partition}:sagemaker:${var.region}:${var.account_id}:processing-job/*"]
+        },
+        {
+          sid       = "ReadDataQualityReportFiles"
+          actions   = ["s3:GetObject"]
+          resources = ["${module.data_bucket.bucket_arn}/${var.bucket_prefix}/*"]
+        },
+        {
+          sid       = "DecryptDataQualityReportFiles"
+          actions   = ["kms:Decrypt"]
+          resources = [module.kms_key.key_arn]
+        },
+      ]
     }
     batchops-approval-trigger = {
       zip         = "approval_trigger.zip"

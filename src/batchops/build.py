@@ -52,6 +52,7 @@ _COMMON = (
     "functions/__init__.py",
     "functions/_runtime.py",
     "functions/_idempotency.py",
+    "functions/quality_report.py",
 )
 
 

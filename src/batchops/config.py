@@ -187,6 +187,13 @@ class Settings(BaseModel):
         description="Role assumed to act on this account (CI through OIDC; the local "
         "cloud through sts:AssumeRole).",
     )
+    data_quality_engine: Literal["batchops", "model-monitor"] = Field(
+        "batchops",
+        description="What runs the data-quality steps: batchops' engine as SageMaker "
+        "Processing steps (works in every account), or SageMaker Model Monitor's "
+        "QualityCheck steps (only for accounts that still have Model Monitor: it is closed "
+        "to new customers since 2026-07-30).",
+    )
     gitlab_url: str = Field(
         "https://gitlab.example.com", description="GitLab instance the approval Lambda triggers."
     )

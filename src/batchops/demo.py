@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchops import registry
+from batchops import lifecycle, registry
 from batchops.aws import Clients, clients_for
 from batchops.config import load_settings
 from batchops.data.schema import Layout
@@ -152,9 +152,33 @@ def _inference(run: DemoRun, env: str, files: dict[Layout, Path]) -> dict[str, A
     before = _executions(run, env, load_settings(env).pipeline_inf)
     _upload(run, env, files)
     described = _await_run(run, env, "inference", before, why="batch upload")
+    _say_data_quality(run, env, described["PipelineExecutionArn"])
     if env == "staging":
         _await_evidence(run, described["PipelineExecutionArn"])
     return described
+
+
+def _say_data_quality(run: DemoRun, env: str, arn: str) -> None:
+    """The run's data-quality result, as the notification words it: violations warn."""
+    from batchops.pipelines import deploy as pipelines
+    from batchops.records import quality_check
+
+    clients, name = run.clients(env), lifecycle.INFERENCE_STEPS["data_quality"]
+    check = {s["StepName"]: s for s in pipelines.steps(clients, arn)}.get(name)
+    if not check or check.get("StepStatus") != "Succeeded":
+        return  # a failed check is in the run's FailureReason already
+    report = quality_check(clients, check.get("Metadata")) or {}
+    found = report.get("violations") or []
+    if not found:
+        run.say(f"   data quality ({name}): no violations")
+        return
+    where = ", ".join(
+        sorted({f"{v.get('feature_name')} {v.get('constraint_check_type')}" for v in found})
+    )
+    run.say(
+        f"   data quality ({name}): WARNING {len(found)} violation(s): {where} "
+        "(a warning: the run went on)"
+    )
 
 
 def _await_evidence(run: DemoRun, execution_arn: str, timeout_s: float = 60) -> None:

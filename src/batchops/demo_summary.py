@@ -14,7 +14,6 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from batchops import lifecycle, registry
-from batchops.aws import read_s3_json
 from batchops.config import load_settings
 from batchops.records import internal
 
@@ -25,20 +24,18 @@ if TYPE_CHECKING:
 
 
 def _violations(clients: Clients, step: dict[str, Any] | None) -> list[dict[str, Any]]:
-    report = ((step or {}).get("Metadata") or {}).get("QualityCheck") or {}
-    if not report.get("ViolationReport"):
-        return []
-    try:
-        found = read_s3_json(clients, report["ViolationReport"]).get("violations", [])
-    except Exception:  # a record that cannot be read is left out, not invented
-        return []
+    """The data-quality step's violations, for either engine (a Processing step's report is
+    found through DescribeProcessingJob, a QualityCheck's through its metadata)."""
+    from batchops.records import quality_check
+
+    report = quality_check(clients, (step or {}).get("Metadata")) if step else None
     return [
         {
             "feature": v.get("feature_name"),
             "check": v.get("constraint_check_type"),
             "description": v.get("description"),
         }
-        for v in found
+        for v in (report or {}).get("violations", [])
     ]
 
 
@@ -70,13 +67,14 @@ def inference_run(clients: Clients, env: str, arn: str) -> dict[str, Any]:
             }
             target = verdict.target_distribution
     batch = lifecycle.read_batch_report(clients, settings, arn) or {}
+    check = steps.get(lifecycle.INFERENCE_STEPS["data_quality"])
     return {
         "env": env,
         "execution": arn,
         "status": described["PipelineExecutionStatus"],
-        "data_quality_violations": _violations(
-            clients, steps.get(lifecycle.INFERENCE_STEPS["data_quality"])
-        ),
+        "data_quality_violations": _violations(clients, check),
+        # what ran the check: "ProcessingJob" (batchops' engine) or "QualityCheck"
+        "data_quality_job": next(iter((check or {}).get("Metadata") or {}), None),
         "model_quality": quality,
         "missing_values": batch.get("missing", {}),
         "unseen_categories": batch.get("unseen", {}),

@@ -194,6 +194,25 @@ def _baselines(package: dict[str, Any]) -> tuple[str, str]:
     return stats, constraints
 
 
+def baseline_folder(package_arn: str, statistics: str, constraints: str) -> str:
+    """The S3 folder holding both baseline files (the data-quality check stages it)."""
+    folders = [uri.rsplit("/", 1)[0] + "/" for uri in (statistics, constraints)]
+    if not all(uri.startswith("s3://") for uri in (statistics, constraints)):
+        raise GovernanceError(
+            f"{package_arn}: drift-check baselines must be S3 URIs, got {statistics} and "
+            f"{constraints}"
+        )
+    common = folders[0]
+    while not folders[1].startswith(common):
+        common = common.rstrip("/").rsplit("/", 1)[0] + "/"
+    if common.count("/") < 4:  # s3://bucket/ alone: different buckets or no shared folder
+        raise GovernanceError(
+            f"{package_arn}: its data-quality statistics ({statistics}) and constraints "
+            f"({constraints}) share no folder; register both files under one prefix"
+        )
+    return common
+
+
 def quality_threshold(package: dict[str, Any], settings: Settings) -> float:
     """The version's model-quality threshold in this environment: the one its dataset spec
     named, else (mse without a threshold) the environment's ``accuracy_mse_threshold``."""
@@ -251,6 +270,8 @@ def deploy(
             names["baseline_statistics"]: statistics,
             names["baseline_constraints"]: constraints,
             names["quality_threshold"]: quality_threshold(package, settings),
+            # read by the batchops data-quality check (absent from model-monitor definitions)
+            names["baseline_folder"]: baseline_folder(version.arn, statistics, constraints),
         },
     )
     done = upsert(clients, settings, built)

@@ -61,6 +61,8 @@ PARAMETERS = {
     "model_data_url": "ModelDataUrl",
     "baseline_statistics": "BaselineStatistics",
     "baseline_constraints": "BaselineConstraints",
+    #: the folder of both baseline files (batchops' data-quality check; not Model Monitor's)
+    "baseline_folder": "BaselineFolder",
     "kms_key_arn": "KmsKeyArn",
 }
 

@@ -125,7 +125,7 @@ def _executions(clients: Clients, env: str, account: str) -> list[dict[str, Any]
                             "start": _iso(s.get("StartTime")),
                             "end": _iso(s.get("EndTime")),
                             "failure_reason": s.get("FailureReason"),
-                            "quality_check": (s.get("Metadata") or {}).get("QualityCheck"),
+                            "quality_check": quality_check(clients, s.get("Metadata")),
                         }
                         for s in pipelines.steps(clients, arn)
                     ],
@@ -134,6 +134,27 @@ def _executions(clients: Clients, env: str, account: str) -> list[dict[str, Any]
             )
     found.sort(key=lambda e: e["start"] or "")
     return found
+
+
+def quality_check(clients: Clients, metadata: Any) -> dict[str, Any] | None:
+    """Where a data-quality step's files are (either engine); None for other steps.
+
+    ``ViolationReport`` is set only when the step found violations, as QualityCheck's
+    metadata does; a report that cannot be read is left out, not invented."""
+    from batchops.functions.quality_report import find_report
+
+    try:
+        report = find_report(clients.client("sagemaker"), clients.client("s3"), metadata or {})
+    except Exception:
+        return None
+    if report is None:
+        return None
+    return {
+        "ViolationReport": report.violations_uri if report.violations else None,
+        "BaselineUsedForDriftCheckStatistics": report.baseline_statistics_uri,
+        "CalculatedBaselineStatistics": report.statistics_uri,
+        "violations": report.violations,
+    }
 
 
 # ----- drift --------------------------------------------------------------------------------
@@ -202,7 +223,7 @@ def _drift(clients: Clients, execution: dict[str, Any]) -> list[dict[str, Any]]:
         if not check.get("ViolationReport"):
             continue
         try:
-            violations = read_s3_json(clients, check["ViolationReport"]).get("violations", [])
+            violations = check["violations"]
             baseline = read_s3_json(clients, check["BaselineUsedForDriftCheckStatistics"])
             batch = read_s3_json(clients, check["CalculatedBaselineStatistics"])
         except Exception:  # a record that cannot be read is left out, not invented

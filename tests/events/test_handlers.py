@@ -142,6 +142,95 @@ def test_notify_warns_when_the_data_quality_check_found_violations(notify_env) -
     assert report in message["Message"]
 
 
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def _data_quality_job(violations: list[dict[str, str]] | None, *, output: str) -> str:
+    """A finished processing job as SageMaker records it (DescribeProcessingJob answers),
+    with ``constraint_violations.json`` in its output when ``violations`` is not None."""
+    name = f"pipelines-x1-checkdataquality-{random.randrange(10**6):06d}"
+    bucket = f"dq-{random.randrange(10**8):08d}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    folder = f"s3://{bucket}/inference/runs/x1/data-quality"
+    if violations is not None:
+        boto3.client("s3").put_object(
+            Bucket=bucket,
+            Key="inference/runs/x1/data-quality/constraint_violations.json",
+            Body=json.dumps({"violations": violations}).encode(),
+        )
+    return boto3.client("sagemaker").create_processing_job(
+        ProcessingJobName=name,
+        AppSpecification={
+            "ImageUri": SKLEARN_IMAGE,
+            "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/job.pyz"],
+            "ContainerArguments": ["--mode", "check", "--baseline-statistics", "s3://ds/st.json"],
+        },
+        ProcessingOutputConfig={
+            "Outputs": [
+                {
+                    "OutputName": output,
+                    "S3Output": {
+                        "S3Uri": folder,
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ]
+        },
+        ProcessingResources={
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.xlarge",
+                "VolumeSizeInGB": 30,
+            }
+        },
+        RoleArn="arn:aws:iam::333333333333:role/batchops-production-sagemaker-execution",
+    )["ProcessingJobArn"]
+
+
+def _processing_event(job_arn: str, status: str = "Succeeded") -> dict[str, Any]:
+    event = ev.step("CheckDataQuality", status)
+    event["detail"]["metadata"] = {"processingJob": {"arn": job_arn}}
+    return event
+
+
+def test_notify_warns_when_the_processing_data_quality_check_found_violations(
+    notify_env,
+) -> None:
+    """The batchops engine's step succeeds with violations: the handler finds its report."""
+    drift = {
+        "feature_name": "_c3",
+        "constraint_check_type": "baseline_drift_check",
+        "description": "d",
+    }
+    notify.handler(_processing_event(_data_quality_job([drift], output="quality_check_output")))
+    [message] = published(notify_env)
+    assert "WARNING" in message["Subject"] and "violations" in message["Subject"]
+    assert message["Message"].startswith("WARNING: the data-quality check found violations")
+    assert "/data-quality/constraint_violations.json" in message["Message"]
+
+
+@pytest.mark.parametrize(
+    ("violations", "output"),
+    [([], "quality_check_output"), (None, "evaluation")],
+    ids=["clean batch", "not a data-quality step"],
+)
+def test_notify_does_not_warn_for_a_clean_check_or_another_processing_step(
+    notify_env, violations: list[dict[str, str]] | None, output: str
+) -> None:
+    notify.handler(_processing_event(_data_quality_job(violations, output=output)))
+    [message] = published(notify_env)
+    assert "WARNING" not in message["Subject"] and "note:" not in message["Message"]
+
+
+def test_notify_says_so_when_the_report_cannot_be_read(notify_env) -> None:
+    missing = "arn:aws:sagemaker:us-east-1:333333333333:processing-job/pipelines-gone-step-000"
+    notify.handler(_processing_event(missing))
+    [message] = published(notify_env)
+    assert "note: the step's data-quality report could not be read" in message["Message"]
+    assert "WARNING" not in message["Subject"]
+
+
 def test_notify_reports_execution_status_changes(notify_env) -> None:
     notify.handler(ev.execution("Succeeded"))
     [message] = published(notify_env)

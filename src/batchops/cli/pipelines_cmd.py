@@ -405,6 +405,7 @@ def _print_logs(endpoint: str, arn: str, lines: int) -> None:
 def golden_cmd(args: argparse.Namespace) -> int:
     from batchops.config import load_settings
     from batchops.pipelines.build import build, check_golden
+    from batchops.pipelines.data_quality import ENGINES
     from batchops.pipelines.project import project
 
     proj = project(args.project)
@@ -412,24 +413,27 @@ def golden_cmd(args: argparse.Namespace) -> int:
     results = []
     for spec in proj.pipelines:
         env = spec.environments[0]
-        built = build(proj, spec, load_settings(env))
-        golden = proj.golden_path(spec, env)
-        problem = check_golden(built, golden, update=args.update)
-        results.append(
-            {
-                "pipeline": spec.key,
-                "env": env,
-                "golden": str(golden),
-                "differs": bool(problem),
-                "difference": problem or None,
-            }
-        )
-        if not args.json:
-            print(f"{'DIFFERS' if problem else 'ok':7} {spec.key} ({env}) {golden}")
+        for engine in ENGINES:  # one golden copy per data-quality engine
+            settings = load_settings(env).model_copy(update={"data_quality_engine": engine})
+            built = build(proj, spec, settings)
+            golden = proj.golden_path(spec, env, "" if engine == ENGINES[0] else engine)
+            problem = check_golden(built, golden, update=args.update)
+            results.append(
+                {
+                    "pipeline": spec.key,
+                    "env": env,
+                    "engine": engine,
+                    "golden": str(golden),
+                    "differs": bool(problem),
+                    "difference": problem or None,
+                }
+            )
+            if not args.json:
+                print(f"{'DIFFERS' if problem else 'ok':7} {spec.key} ({env}, {engine}) {golden}")
+                if problem:
+                    print(problem)
             if problem:
-                print(problem)
-        if problem:
-            failures += 1
+                failures += 1
     if args.json:
         emit_json(results)
     if failures:

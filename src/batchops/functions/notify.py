@@ -7,6 +7,12 @@ step_custom_message}``) and is validated on every invocation: a typo is a config
 error that fails loudly, not a silently missing e-mail. (The article's sample read a key
 its config did not have; ``test_notify`` pins the key this handler reads.)
 
+A data-quality step that found violations succeeds (violations warn, they never fail a
+run), so its notification starts with a WARNING naming the report: a QualityCheck step
+says where in its event metadata; for a Processing step (the batchops engine) the handler
+looks the report up (:mod:`batchops.functions.quality_report`: ``DescribeProcessingJob``,
+then the job's ``constraint_violations.json``).
+
 Environment: BATCHOPS_TOPIC_ARN, BATCHOPS_NOTIFICATION_CONFIG, BATCHOPS_ENVIRONMENT, and
 optionally BATCHOPS_IDEMPOTENCY_TABLE (one message per event id, even when EventBridge
 delivers twice) and BATCHOPS_KNOWN_STEPS (JSON list: step names the config may use).
@@ -29,6 +35,7 @@ from batchops.functions._runtime import (
     logger,
     require,
 )
+from batchops.functions.quality_report import find_report
 
 CONFIG_VARIABLE = "BATCHOPS_NOTIFICATION_CONFIG"
 STEP_EVENT = "SageMaker Model Building Pipeline Execution Step Status Change"
@@ -87,10 +94,36 @@ def pipeline_name(pipeline_arn: str) -> str:
     return pipeline_arn.rsplit("/", 1)[-1] if "/" in pipeline_arn else pipeline_arn
 
 
+def violations_report(event: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(report URI when violations were found, a note when the report could not be read)
+    for a succeeded Processing step; (None, None) for anything else."""
+    detail = event.get("detail") or {}
+    if (
+        event.get("detail-type") != STEP_EVENT
+        or detail.get("stepType") != "Processing"
+        or detail.get("currentStepStatus") != "Succeeded"
+    ):
+        return None, None
+    try:
+        report = find_report(client("sagemaker"), client("s3"), detail.get("metadata") or {})
+    except Exception as exc:  # the notification still goes out, saying what is unknown
+        log_json(log, logging.WARNING, "data-quality report unreadable", error=str(exc)[:300])
+        return None, f"the step's data-quality report could not be read ({str(exc)[:200]})"
+    if report is None or not report.violations:
+        return None, None
+    return report.violations_uri, None
+
+
 def format_notification(
-    event: dict[str, Any], rules: dict[tuple[str, str], str], environment: str
+    event: dict[str, Any],
+    rules: dict[tuple[str, str], str],
+    environment: str,
+    *,
+    violations: str | None = None,
+    note: str | None = None,
 ) -> tuple[str, str]:
-    """(subject, message) for a step or execution status change."""
+    """(subject, message) for a step or execution status change; ``violations`` is the
+    URI of a violations report found for the step (Processing steps look it up first)."""
     kind = event.get("detail-type")
     pipeline = pipeline_name(str(detail_field(event, "pipelineArn")))
     execution = str(detail_field(event, "pipelineExecutionArn"))
@@ -113,6 +146,9 @@ def format_notification(
     if detail.get("failureReason"):
         lines.append(f"reason: {detail['failureReason']}")
     report = ((detail.get("metadata") or {}).get("qualityCheck") or {}).get("violationReport")
+    report = report or violations
+    if note:
+        lines.append(f"note: {note}")
     if kind == STEP_EVENT and report:
         lines.insert(
             0,
@@ -133,7 +169,10 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     environment = env().get("BATCHOPS_ENVIRONMENT", "") or "unknown"
     rules = parse_notification_config(env().get(CONFIG_VARIABLE, ""), _known_steps())
     try:
-        subject, message = format_notification(event, rules, environment)
+        violations, note = violations_report(event)
+        subject, message = format_notification(
+            event, rules, environment, violations=violations, note=note
+        )
     except MalformedEventError as exc:
         log_json(log, logging.ERROR, "malformed event", error=str(exc), event_id=event.get("id"))
         raise

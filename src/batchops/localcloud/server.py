@@ -98,6 +98,8 @@ class LocalCloud:
         )
         #: what the start found of a previous run of this state folder
         self.restored: dict[str, Any] = {}
+        # large job inputs (the data-quality step's wheels) staged once, then copied
+        self.options.setdefault("input_cache_dir", str(self.state_dir / "input-cache"))
         self.bus = EventBus(self.state_dir)
         #: the event side, attached by :func:`batchops.localcloud.runtime.start_local_cloud`
         self.router: EventRouter | None = None

@@ -81,6 +81,22 @@ def check_profile(
     return violations
 
 
+def empty_batch_violations(constraints: Constraints, reason: str) -> list[Violation]:
+    """A batch without a single row: every baseline feature is incomplete (0 of 0 present)."""
+    if not constraints.config.evaluate_constraints:
+        return []
+    return [
+        Violation(
+            feature.name,
+            COMPLETENESS_CHECK,
+            "Data completeness requirement is not met: the batch has no rows, expected at "
+            f"least {_percent(feature.completeness if feature.completeness is not None else 1.0)}"
+            f" of values present ({reason})",
+        )
+        for feature in constraints.features
+    ]
+
+
 def _column_set(current: DatasetProfile, constraints: Constraints) -> list[Violation]:
     expected, seen = constraints.names, current.names
     counts = f"{len(seen)} column(s) in the data, {len(expected)} in the baseline constraints"

@@ -24,6 +24,7 @@ from batchops.monitor.formats import (
     NUMERIC_TYPES,
     STRING,
     as_number,
+    check_format_version,
     default_monitoring_config,
     require,
 )
@@ -97,6 +98,7 @@ class Constraints:
 
 
 def parse_constraints(document: Mapping[str, Any], where: str = "constraints.json") -> Constraints:
+    check_format_version(document, where)
     features = []
     for index, raw in enumerate(require(document, "features", list, where)):
         place = f"{where}.features[{index}]"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from batchops.errors import DataError
-from batchops.monitor.checks import Violation, check_profile
+from batchops.monitor.checks import Violation, check_profile, empty_batch_violations
 from batchops.monitor.constraints import Constraints, parse_constraints, suggest_constraints
 from batchops.monitor.formats import (
     CONSTRAINTS_FILE,
@@ -38,6 +38,7 @@ from batchops.monitor.profile import (
 from batchops.monitor.reader import (
     BATCH_ROWS,
     DatasetFormat,
+    EmptyDatasetError,
     dataset_files,
     is_type_surprise,
     scan,
@@ -78,7 +79,7 @@ def profile_dataset(
         total = merge_profiles(total, profile)
     if total.item_count == 0:
         where = source if len(files) > 1 else files[0]
-        raise DataError(f"{where}: no data rows (header only?); expected at least one row")
+        raise EmptyDatasetError(f"{where}: no data rows (header only?); expected at least one row")
     return total
 
 
@@ -180,10 +181,19 @@ def check_dataset(
 
     ``write_suggested_constraints`` also writes the batch's own suggested constraints.json
     (what a pipeline QualityCheck step exposes as ``CalculatedBaselineConstraints``).
+    An empty batch (no file with a data row) is reported, not refused: one
+    ``completeness_check`` violation per baseline feature saying the batch has no rows.
     """
     constraints, statistics = load_baseline(constraints_path, statistics_path)
-    profile = profile_dataset(source, fmt)
-    violations = check_profile(profile, constraints, statistics)
+    empty_reason = None
+    try:
+        profile = profile_dataset(source, fmt)
+    except EmptyDatasetError as exc:  # a batch of nothing is a finding, not a crash
+        profile, empty_reason = empty_profile([]), str(exc)
+    if empty_reason is None:
+        violations = check_profile(profile, constraints, statistics)
+    else:
+        violations = empty_batch_violations(constraints, empty_reason)
     documents = {
         "statistics": (STATISTICS_FILE, statistics_document(profile)),
         "constraint_violations": (
@@ -196,6 +206,8 @@ def check_dataset(
         documents["constraints"] = (CONSTRAINTS_FILE, suggest_constraints(profile, method))
     files = {key: write_json(output / name, doc) for key, (name, doc) in documents.items()}
     notes = _unknown_notes(profile)
+    if empty_reason is not None:
+        notes += (f"empty batch: {empty_reason}",)
     if statistics is None:
         notes += ("no baseline statistics given: baseline_drift_check was not evaluated",)
     return QualityResult(files, profile.item_count, tuple(profile.names), tuple(violations), notes)

@@ -78,6 +78,27 @@ NON_NEGATIVE_CHECK = "non_negative_check"
 KLL_BUCKETS = 10
 
 
+#: The format version of the three documents this engine writes and reads (AWS writes 0.0).
+FORMAT_VERSION = 0.0
+
+
+def check_format_version(document: Mapping[str, Any], where: str) -> None:
+    """Refuse a document of a newer format (written by a newer engine) naming both versions.
+
+    ``version`` is the documents' format version (``0.0`` for AWS's analyzer and for this
+    engine); a file without it is read as ``0.0``, as AWS's examples omit it in places.
+    """
+    from batchops import __version__
+
+    found = as_number(document.get("version", FORMAT_VERSION), f"{where}.version")
+    if found > FORMAT_VERSION:
+        raise DataError(
+            f"{where}: written by a newer engine (format version {found:g}); this engine, "
+            f"batchops {__version__}, reads format version {FORMAT_VERSION:g} — regenerate "
+            "the baseline with this version or upgrade batchops"
+        )
+
+
 def default_monitoring_config(categorical_drift_method: str = "LInfinity") -> dict[str, Any]:
     """The ``monitoring_config`` block written into suggested constraints."""
     return {

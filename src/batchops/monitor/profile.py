@@ -93,7 +93,7 @@ class ColumnProfile:
         self.total += total
 
     def add_categories(self, values: list[str], counts: list[int], hashes: np.ndarray) -> None:
-        for value, count in zip(values, counts, strict=True):
+        for value, count in zip(values, counts):
             self.categories[value] = self.categories.get(value, 0) + count
         if len(self.categories) > MAX_CATEGORIES:
             top = sorted(self.categories.items(), key=lambda item: (-item[1], item[0]))

@@ -30,6 +30,15 @@ if TYPE_CHECKING:
     import polars as pl
 
 FORMATS = ("csv", "json", "parquet")
+
+
+class EmptyDatasetError(DataError):
+    """The dataset exists but holds no data rows (empty files, or a header only).
+
+    A baseline cannot be made of it; a *check* of such a batch is a violation report, not
+    a failure (see :func:`batchops.monitor.dataquality.check_dataset`)."""
+
+
 #: Rows per batch: large enough for polars to parallelise, small enough for 2 GiB at 10 GB.
 BATCH_ROWS = 1_000_000
 #: Rows polars reads to guess column types; later surprises trigger the text fallback.
@@ -109,7 +118,7 @@ def dataset_files(source: Path) -> list[Path]:
         raise DataError(f"dataset not found: {source}")
     if source.is_file():
         if source.stat().st_size == 0:
-            raise DataError(f"{source}: file is empty (expected data rows)")
+            raise EmptyDatasetError(f"{source}: file is empty (expected data rows)")
         return [source]
     files = sorted(
         path
@@ -123,7 +132,9 @@ def dataset_files(source: Path) -> list[Path]:
         )
     non_empty = [path for path in files if path.stat().st_size > 0]
     if not non_empty:
-        raise DataError(f"{source}: all {len(files)} data file(s) are empty (expected data rows)")
+        raise EmptyDatasetError(
+            f"{source}: all {len(files)} data file(s) are empty (expected data rows)"
+        )
     return non_empty
 
 
@@ -172,7 +183,7 @@ def translate_error(exc: BaseException, path: Path) -> DataError:
         return exc
     text = str(exc)
     if "empty CSV" in text or type(exc).__name__ == "NoDataError":
-        return DataError(f"{path}: file is empty (expected data rows)")
+        return EmptyDatasetError(f"{path}: file is empty (expected data rows)")
     if "utf-8" in text.lower() or "utf8" in text.lower():
         return DataError(f"{path}: {describe_bad_utf8(path)}")
     first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__

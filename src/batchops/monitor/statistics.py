@@ -27,6 +27,7 @@ from batchops.monitor.formats import (
     NUMERIC_TYPES,
     STRING,
     as_number,
+    check_format_version,
     require,
 )
 from batchops.monitor.kll import KllSketch
@@ -96,7 +97,7 @@ def kll_buckets(
     counts = np.diff(np.concatenate([[0.0], cumulative]))
     return [
         {"lower_bound": float(lo), "upper_bound": float(hi), "count": float(round(c, 6))}
-        for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)
+        for lo, hi, c in zip(edges[:-1], edges[1:], counts)
     ]
 
 
@@ -124,6 +125,7 @@ class BaselineStatistics:
 def parse_statistics(
     document: Mapping[str, Any], where: str = "statistics.json"
 ) -> BaselineStatistics:
+    check_format_version(document, where)
     dataset = require(document, "dataset", dict, where)
     item_count = int(
         as_number(

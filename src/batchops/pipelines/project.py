@@ -60,9 +60,11 @@ class PipelineProject:
         known = ", ".join(s.key for s in self.pipelines)
         raise ConfigError(f"project {self.name} has no pipeline {key!r} (known: {known})")
 
-    def golden_path(self, spec: PipelineSpec, env: str) -> Path:
-        """The committed, normalised definition of ``spec`` in ``env`` (golden tests)."""
-        return self.root / "tests" / "golden" / f"{spec.key}-{env}.json"
+    def golden_path(self, spec: PipelineSpec, env: str, variant: str = "") -> Path:
+        """The committed, normalised definition of ``spec`` in ``env`` (golden tests);
+        ``variant`` names a non-default setting it was built with (``model-monitor``)."""
+        suffix = f"-{variant}" if variant else ""
+        return self.root / "tests" / "golden" / f"{spec.key}-{env}{suffix}.json"
 
     def for_environment(self, env: str) -> list[PipelineSpec]:
         return [spec for spec in self.pipelines if env in spec.environments]

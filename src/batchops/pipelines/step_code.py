@@ -33,6 +33,8 @@ from batchops.pipelines.build_folder import build_root
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # src/batchops
 PACKAGE = PACKAGE_ROOT.name
 ARCHIVE_SUFFIX = ".pyz"
+#: Step scripts of the platform itself that pipelines run (the data-quality job).
+PLATFORM_SCRIPTS = (PACKAGE_ROOT / "monitor" / "job.py",)
 
 _BOOTSTRAP = '''\
 """Step code built by batchops (batchops.pipelines.step_code): runs {module}.py with the
@@ -145,9 +147,10 @@ def step_code(script: Path, out_dir: Path | None = None) -> str:
 
 
 def shipped_digest(scripts: list[Path]) -> str:
-    """A hash over the batchops modules the given step scripts ship (definition cache key)."""
+    """A hash over the batchops modules the given step scripts and the platform's own step
+    scripts ship (part of the definition cache key: the archives are in the definition)."""
     digest = hashlib.sha256()
-    for script in sorted(scripts):
+    for script in sorted({*scripts, *PLATFORM_SCRIPTS}):
         for name, data in sorted(shipped_modules(script).items()):
             digest.update(name.encode() + b"\0" + data)
     return digest.hexdigest()

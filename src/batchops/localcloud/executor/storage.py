@@ -8,6 +8,9 @@ Outputs upload a folder's files under the output URI.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -25,21 +28,40 @@ def split_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def download(s3: Any, uri: str, local_dir: Path, *, data_type: str = "S3Prefix") -> list[Path]:
-    """Copy the object(s) at ``uri`` into ``local_dir``; fails when there are none."""
+#: Objects at least this large are kept in the local cloud's input cache (e.g. shipped wheels).
+CACHE_MIN_BYTES = 1 << 20
+
+
+def download(
+    s3: Any,
+    uri: str,
+    local_dir: Path,
+    *,
+    data_type: str = "S3Prefix",
+    cache: Path | None = None,
+) -> list[Path]:
+    """Copy the object(s) at ``uri`` into ``local_dir``; fails when there are none.
+
+    ``cache``: a folder where large objects are kept by bucket, key and ETag, so the next
+    job staging the same bytes copies them locally instead of reading them from the
+    server again; the caller's right to read the object is still checked (``HeadObject``
+    with its credentials) before a cached copy is used.
+    """
     from botocore.exceptions import ClientError
 
     bucket, prefix = split_uri(uri)
     local_dir.mkdir(parents=True, exist_ok=True)
     keys: list[str] = []
+    tags: dict[str, tuple[str, int]] = {}
     try:
         if data_type == "ManifestFile":
             raise PipelineError(f"{uri}: ManifestFile inputs are not supported by the local cloud")
         paginator = s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            keys.extend(
-                obj["Key"] for obj in page.get("Contents", []) if not obj["Key"].endswith("/")
-            )
+            for obj in page.get("Contents", []):
+                if not obj["Key"].endswith("/"):
+                    keys.append(obj["Key"])
+                    tags[obj["Key"]] = (str(obj.get("ETag", "")), int(obj.get("Size", 0)))
     except ClientError as exc:
         raise PipelineError(f"cannot list {uri}: {error_message(exc)}") from None
     if not keys:
@@ -49,14 +71,33 @@ def download(s3: Any, uri: str, local_dir: Path, *, data_type: str = "S3Prefix")
         relative = _relative_key(prefix, key)
         target = local_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
+        etag, size = tags[key]
+        cached = None
+        if cache is not None and etag and size >= CACHE_MIN_BYTES:
+            name = hashlib.sha256(f"{bucket}/{key}/{etag}/{size}".encode()).hexdigest()
+            cached = cache / name
         try:
-            s3.download_file(bucket, key, str(target))
+            if cached is not None and cached.is_file():
+                s3.head_object(Bucket=bucket, Key=key, IfMatch=etag)  # may this caller read it?
+                shutil.copyfile(cached, target)
+            else:
+                s3.download_file(bucket, key, str(target))
+                if cached is not None:
+                    _keep(target, cached)
         except ClientError as exc:
             raise PipelineError(
                 f"cannot download s3://{bucket}/{key}: {error_message(exc)}"
             ) from None
         written.append(target)
     return written
+
+
+def _keep(source: Path, cached: Path) -> None:
+    """Copy ``source`` into the cache atomically (a concurrent job may be doing the same)."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f".{cached.name}.{os.getpid()}.{id(source)}")
+    shutil.copyfile(source, partial)
+    os.replace(partial, cached)
 
 
 def _relative_key(prefix: str, key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from batchops.errors import PipelineError
@@ -11,6 +12,7 @@ from batchops.localcloud.executor.storage import download, upload_dir
 
 def stage_inputs(ctx: StepContext, args: dict[str, Any]) -> None:
     s3 = ctx.s3(args.get("RoleArn"))
+    cache = ctx.options.get("input_cache_dir")
     for item in args.get("ProcessingInputs") or []:
         source = item.get("S3Input")
         if not source:
@@ -20,7 +22,13 @@ def stage_inputs(ctx: StepContext, args: dict[str, Any]) -> None:
             )
         local = ctx.container_path(source["LocalPath"])
         try:
-            download(s3, source["S3Uri"], local, data_type=source.get("S3DataType", "S3Prefix"))
+            download(
+                s3,
+                source["S3Uri"],
+                local,
+                data_type=source.get("S3DataType", "S3Prefix"),
+                cache=Path(cache) if cache else None,
+            )
         except PipelineError as exc:
             raise StepFailed(f"ClientError: input {item.get('InputName')!r}: {exc}") from None
 

@@ -20,6 +20,30 @@ from batchops.localcloud.executor.steps._job import (
 from batchops.localcloud.executor.steps.quality import run_analyzer_container
 
 MODEL_MONITOR_IMAGE = "sagemaker-model-monitor-analyzer"
+_JOB_FIELDS = (
+    "AppSpecification",
+    "Environment",
+    "NetworkConfig",
+    "ProcessingInputs",
+    "ProcessingOutputConfig",
+    "ProcessingResources",
+    "RoleArn",
+    "StoppingCondition",
+)
+
+
+def record_job(ctx: StepContext, args: dict[str, Any], job_name: str) -> None:
+    """Make ``DescribeProcessingJob`` answer for this job, as it does for a pipeline's jobs
+    on AWS (SageMaker creates them with the pipeline role; names are looked up as in the
+    job's ARN). A refusal is logged, never a step failure."""
+    request = {key: args[key] for key in _JOB_FIELDS if args.get(key)}
+    name = ctx.arn("processing-job", job_name).rsplit("/", 1)[-1]
+    try:
+        ctx.sagemaker(ctx.options.get("pipeline_role_arn")).create_processing_job(
+            ProcessingJobName=name, **request
+        )
+    except Exception as exc:  # botocore raises ClientError and ParamValidationError
+        ctx.log(f"DescribeProcessingJob will not know {name}: {str(exc).splitlines()[0]}")
 
 
 def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
@@ -54,4 +78,5 @@ def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     finally:
         ctx.emit_job_log("/aws/sagemaker/ProcessingJobs", job_name, ctx.log_path)
     publish_outputs(ctx, args)
+    record_job(ctx, args, job_name)
     return StepOutcome(properties=job_properties(ctx, args, job_name), metadata=metadata)
