@@ -36,9 +36,13 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 #: Functions besides the notify function, per account (functions.tf).
 EXTRA_FUNCTIONS: dict[str, tuple[str, ...]] = {
-    "data-science": ("batchops-approval-trigger", "batchops-retrain-trigger"),
-    "staging": ("batchops-promotion-evidence",),
-    "production": (),
+    "data-science": (
+        "batchops-pipeline-trigger",
+        "batchops-approval-trigger",
+        "batchops-retrain-trigger",
+    ),
+    "staging": ("batchops-pipeline-trigger", "batchops-promotion-evidence"),
+    "production": ("batchops-pipeline-trigger",),
 }
 _ECR_IMAGE = re.compile(
     r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
