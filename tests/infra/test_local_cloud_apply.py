@@ -11,11 +11,11 @@ EventBridge setting), not by `ignore_changes` in the modules.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,20 @@ def tf_env(work: Path) -> dict[str, str]:
     return env
 
 
-_INIT_LOCK = threading.Lock()
+@contextlib.contextmanager
+def _one_init_at_a_time() -> Iterator[None]:
+    """The chains run at once (threads here, and other pytest-xdist workers may run
+    Terraform too) but share one plugin cache, and concurrent inits into it race ("failed
+    to create directory ...: file exists"): an exclusive lock on a file beside the cache,
+    taken through a new open file for each caller, serialises threads and processes."""
+    lock = ROOT / ".infra-work" / "plugin-cache.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Applied:
@@ -133,9 +146,7 @@ def apply_root(name: str, endpoint: str, work: Path, extra: dict[str, str]) -> A
     if bootstrapped:
         env.update(TF_VAR_environment=account, TF_VAR_sandbox="true")
     for step in (("init", "-input=false"), ("apply", "-auto-approve", "-input=false")):
-        # The chains run at once but share one plugin cache, and concurrent inits into it
-        # race ("failed to create directory ...: file exists"): one init at a time.
-        with _INIT_LOCK if step[0] == "init" else contextlib.nullcontext():
+        with _one_init_at_a_time() if step[0] == "init" else contextlib.nullcontext():
             code, out = terraform(root, env, *step)
         if code != 0:
             result.problem = f"terraform {step[0]} failed:\n{out[-6000:]}"

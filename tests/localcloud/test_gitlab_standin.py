@@ -17,12 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from batchops.localcloud.gitlab.standin import (
-    DEPLOY_CI_FILE,
-    DeployJobError,
-    GitLabStandIn,
-    deploy_job,
-)
+from batchops.localcloud.gitlab.ci_jobs import PlannedJob, plan_trigger
+from batchops.localcloud.gitlab.standin import DEPLOY_CI_FILE, GitLabStandIn
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "glptt-test-token"
@@ -55,6 +51,12 @@ _Tolerant.add_constructor("!reference", lambda loader, node: loader.construct_se
 
 
 ARN = "arn:aws:sagemaker:us-east-1:111111111111:model-package/batchops-abalone/3"
+
+
+def _planned(root: Path, **variables: str) -> dict[str, PlannedJob]:
+    """The jobs the stand-in would run for an approval trigger with ``variables``."""
+    plan = plan_trigger(root, {"MODEL_PACKAGE_ARN": ARN, **variables})
+    return {job.name: job for job in plan.jobs}
 
 
 def _refused(standin: GitLabStandIn, ref: str = "main", **variables: str) -> str:
@@ -93,17 +95,17 @@ def standin_on(tmp_path: Path):
 def test_the_deploy_job_is_the_ci_files_job() -> None:
     raw = yaml.load((REPO / DEPLOY_CI_FILE).read_text(encoding="utf-8"), Loader=_Tolerant)
     for environment in ("staging", "production"):
-        job = deploy_job({"DEPLOY_ENV": environment}, REPO)
-        assert job.name == f"deploy-{environment}"
+        job = _planned(REPO, DEPLOY_ENV=environment)[f"deploy-{environment}"]
+        assert job.environment == environment
         # The job's own script lines come last, verbatim (shell expansion and all).
         script = raw[f"deploy-{environment}"]["script"]
-        assert job.lines[-len(script) :] == script
+        assert list(job.script[-len(script) :]) == script
         assert any("${MODEL_PACKAGE_ARN:+" in line for line in script)
         # Installing and the ID token are the local cloud's; nothing else is skipped.
         assert "make install" in job.provided
         assert any("AWS_WEB_IDENTITY_TOKEN_FILE" in line for line in job.provided)
-        assert not any("make install" in line for line in job.lines)
-    assert deploy_job({}, REPO).name == "deploy-staging"
+        assert not any("make install" in line for line in job.script)
+    assert _planned(REPO)["deploy-staging"].when == "on_success"
 
 
 def test_an_edited_ci_file_changes_what_the_local_job_runs(tmp_path: Path, standin_on) -> None:
@@ -134,12 +136,13 @@ def test_the_first_failing_line_fails_the_pipeline(tmp_path: Path, standin_on) -
     assert "first" in log and "never\n" not in log.replace("$ echo never\n", "")
 
 
-def test_a_deploy_environment_without_a_job_fails_with_one_line(tmp_path: Path, standin_on) -> None:
-    with pytest.raises(DeployJobError, match=r"no job deploy-qa for DEPLOY_ENV='qa'"):
-        deploy_job({"DEPLOY_ENV": "qa"}, REPO)
-    with pytest.raises(DeployJobError, match="deploy jobs: deploy-production, deploy-staging"):
-        deploy_job({"DEPLOY_ENV": "qa"}, REPO)
-    # A trigger runs what the jobs' rules select, as GitLab does (DEPLOY_ENV names no job)
+def test_a_deploy_environment_without_a_job_plans_no_such_job() -> None:
+    # A trigger runs what the jobs' rules select, as GitLab does: DEPLOY_ENV=qa names no
+    # job, so none deploys to "qa" — only the CI file's own environments exist.
+    planned = _planned(REPO, DEPLOY_ENV="qa")
+    assert "deploy-qa" not in planned
+    deploys = {j.environment for n, j in planned.items() if n.startswith("deploy-")}
+    assert deploys == {"staging", "production"}
 
 
 def test_a_trigger_on_another_ref_starts_no_job(tmp_path: Path, standin_on) -> None:
@@ -151,8 +154,8 @@ def test_a_trigger_on_another_ref_starts_no_job(tmp_path: Path, standin_on) -> N
 def test_the_job_refuses_a_variable_the_trigger_may_not_set(tmp_path: Path, standin_on) -> None:
     """The CI file's trigger-variable check runs first and sees exactly the trigger's names."""
     root = _scratch_root(tmp_path, ["touch deployed"])
-    job = deploy_job({}, root)
-    assert job.lines[0] == "python3 -I src/batchops/trigger_variables.py"
+    job = _planned(root)["deploy-staging"]
+    assert job.script[0] == "python3 -I src/batchops/trigger_variables.py"
     standin = standin_on(root)
     # the project's settings refuse it at the trigger (issue 19); the job's own check is
     # tests/test_trigger_variables.py (what a maintainer-owned trigger would still pass)

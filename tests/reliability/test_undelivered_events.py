@@ -65,7 +65,8 @@ def test_an_approval_waiting_for_its_retry_when_the_cloud_stops_is_delivered_onc
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = tmp_path / "state"
-    options = {"gitlab_run_jobs": False}  # AWS's delays: Lambda retries after 60 s
+    # AWS's delays (Lambda retries 60 s after the first attempt) shrunk to 6 s
+    options = {"gitlab_run_jobs": False, "retry_time_scale": 0.1}
     first = start_local_cloud(state_dir=state, options=options)
     try:
         monkeypatch.setenv("BATCHOPS_ENDPOINT", first.endpoint)
@@ -85,7 +86,8 @@ def test_an_approval_waiting_for_its_retry_when_the_cloud_stops_is_delivered_onc
         assert _pipelines_for(first, arn) == []
         assert first.router.ledger is not None and first.router.ledger.unsettled() >= 1
     finally:
-        first.stop()  # the retry was due in a minute: only the ledger has it now
+        first.stop()  # the retry was due in a few seconds: only the ledger has it now
+    stopped_at = time.time()
 
     owed = DeliveryLedger(state / "router").pending()
     [approval] = [
@@ -96,13 +98,18 @@ def test_an_approval_waiting_for_its_retry_when_the_cloud_stops_is_delivered_onc
     ]
     [waiting] = approval.retries.values()
     assert waiting["stage"] == "lambda-async" and waiting["attempts"] == 1
+    # the ledger knows when the retry is due: a restart waits what is left of the back-off
+    assert waiting["due_at"] > stopped_at
 
     second = start_local_cloud(state_dir=state, options=options)
     try:
         monkeypatch.setenv("BATCHOPS_ENDPOINT", second.endpoint)
         assert second.router is not None
         assert second.restored.get("undelivered_events", 0) >= 1
+        if waiting["due_at"] - time.time() > 1.0:
+            assert _pipelines_for(second, arn) == [], "retried before its back-off ended"
         assert second.router.wait_idle(120)
+        assert time.time() >= waiting["due_at"]
         assert len(_pipelines_for(second, arn)) == 1, "delivered once after the restart"
         assert not [
             d

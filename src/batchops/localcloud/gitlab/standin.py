@@ -16,8 +16,7 @@ lines the local cloud provides itself: installing the project, the ID token). Jo
 pipeline at a time (the real deploy jobs share a ``resource_group``), as a shell with the
 job's variables; like GitLab, the trigger's request (token removed) is in the file named by
 ``TRIGGER_PAYLOAD``, so the jobs' trigger-variable check sees exactly what the trigger set;
-logs are kept under ``<state>/gitlab/``. :func:`deploy_job` names the lines of one
-``deploy-$ENV`` job (for tests and tools).
+logs are kept under ``<state>/gitlab/``.
 
 Pipelines are kept in ``<state>/gitlab/pipelines.json`` (atomic writes): a restarted local
 cloud lists them again, and a job that was running when it died is marked failed.
@@ -40,7 +39,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,13 +47,11 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from batchops.fs import atomic_write_json
 from batchops.localcloud.gitlab.ci_jobs import (
-    PROVIDED_BY_LOCAL_CLOUD,
     PipelineFiltered,
     Plan,
     PlannedJob,
     plan_trigger,
 )
-from batchops.localcloud.gitlab.ci_yaml import load_pipeline, script_lines
 from batchops.localcloud.gitlab.faults import Faults
 from batchops.localcloud.gitlab.trigger_policy import refused_variables
 
@@ -66,46 +62,6 @@ TokenSource = str | Callable[[], str]
 
 #: The CI file whose deploy jobs the local GitLab runs, relative to the repository root.
 DEPLOY_CI_FILE = ".gitlab/ci/model-deploy.yml"
-
-
-class DeployJobError(Exception):
-    """The CI file has no deploy job for the requested environment (one line)."""
-
-
-@dataclass(frozen=True)
-class DeployJob:
-    """One deploy job of the CI file: the lines it runs and those the local cloud provides."""
-
-    name: str
-    environment: str
-    lines: list[str]
-    provided: list[str]
-
-
-def deploy_job(variables: dict[str, str], root: Path) -> DeployJob:
-    """The job ``deploy-$DEPLOY_ENV`` (staging when unset) of :data:`DEPLOY_CI_FILE`."""
-    environment = variables.get("DEPLOY_ENV") or "staging"
-    pipeline = load_pipeline(root / DEPLOY_CI_FILE, root)
-    name = f"deploy-{environment}"
-    job = pipeline.jobs.get(name)
-    if job is None:
-        deploy_jobs = ", ".join(sorted(j for j in pipeline.jobs if j.startswith("deploy-")))
-        raise DeployJobError(
-            f"{DEPLOY_CI_FILE}: no job {name} for DEPLOY_ENV={environment!r} "
-            f"(deploy jobs: {deploy_jobs or 'none'})"
-        )
-    provided = {
-        line
-        for template in PROVIDED_BY_LOCAL_CLOUD
-        for line in script_lines(pipeline.templates.get(template, {}), "before_script")
-    }
-    before = script_lines(job, "before_script")
-    return DeployJob(
-        name=name,
-        environment=environment,
-        lines=[line for line in before if line not in provided] + script_lines(job),
-        provided=[line for line in before if line in provided],
-    )
 
 
 def _now() -> str:

@@ -57,7 +57,7 @@ class PendingEvent:
     bus: str
     hops: int
     done: set[str] = field(default_factory=set)
-    #: target key -> {"stage", "attempts", "stage_started_at"} of its waiting retry
+    #: target key -> {"stage", "attempts", "stage_started_at"[, "due_at"]} of its waiting retry
     retries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -93,6 +93,7 @@ class DeliveryLedger:
                     "stage": entry["stage"],
                     "attempts": int(entry["attempts"]),
                     "stage_started_at": float(entry["stage_started_at"]),
+                    **({"due_at": float(entry["due_at"])} if "due_at" in entry else {}),
                 }
             elif op == "settled":
                 found.pop(key, None)
@@ -138,25 +139,30 @@ class DeliveryLedger:
         with self._lock:
             self._open[pending.key] = pending
 
-    def retry(self, key: str, target: str, *, stage: str, attempts: int, started_at: float) -> None:
+    def retry(
+        self,
+        key: str,
+        target: str,
+        *,
+        stage: str,
+        attempts: int,
+        started_at: float,
+        due_at: float | None = None,
+    ) -> None:
+        """A retry of ``target`` is waiting; ``due_at`` (epoch seconds) is when it goes out,
+        so that a restarted local cloud waits what is left of the back-off, as AWS would."""
+        state: dict[str, Any] = {
+            "stage": stage,
+            "attempts": attempts,
+            "stage_started_at": started_at,
+        }
+        if due_at is not None:
+            state["due_at"] = due_at
         with self._lock:
             if key not in self._open:
                 return
-            self._open[key].retries[target] = {
-                "stage": stage,
-                "attempts": attempts,
-                "stage_started_at": started_at,
-            }
-            self._append(
-                {
-                    "op": "retry",
-                    "key": key,
-                    "target": target,
-                    "stage": stage,
-                    "attempts": attempts,
-                    "stage_started_at": started_at,
-                }
-            )
+            self._open[key].retries[target] = state
+            self._append({"op": "retry", "key": key, "target": target, **state})
 
     def done(self, key: str, target: str) -> None:
         with self._lock:

@@ -33,6 +33,7 @@ and a local cloud restarted on the same state folder delivers what was still owe
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import queue
@@ -95,6 +96,8 @@ class Delivery:
     stage_started_at: float = field(default_factory=time.time)
     #: the event's entry in the router's ledger (None: not kept)
     key: str | None = None
+    #: seconds of back-off still owed by a retry resumed after a restart
+    resume_in: float = 0.0
 
     @property
     def target_key(self) -> str:
@@ -286,12 +289,14 @@ class EventRouter:
                 if delivery.target_key in item.done:
                     continue
                 waiting = item.retries.get(delivery.target_key)
-                if waiting:  # a retry the previous run had scheduled: it goes out now
+                if waiting:  # a retry the previous run had scheduled: what is left of its
+                    # back-off is waited (at once when it was due while the cloud was down)
                     delivery.stage, delivery.attempts = waiting["stage"], waiting["attempts"]
                     delivery.stage_started_at = waiting["stage_started_at"]
                     delivery.stage_started = time.monotonic() - max(
                         0.0, time.time() - delivery.stage_started_at
                     )
+                    delivery.resume_in = max(0.0, float(waiting.get("due_at", 0.0)) - time.time())
                 deliveries.append(delivery)
         if item.key is not None:
             if not deliveries:
@@ -301,7 +306,11 @@ class EventRouter:
                 with self._lock:
                     self._owed[item.key] = len(deliveries)
         for delivery in deliveries:
-            self._attempt(delivery)
+            if delivery.resume_in > 0:
+                resume = functools.partial(self._attempt, delivery)
+                self._scheduler.later(delivery.resume_in, resume)
+            else:
+                self._attempt(delivery)
 
     def _finished(self, delivery: Delivery) -> None:
         """One target has the event (or its dead-letter queue has): the ledger says so."""
@@ -394,6 +403,7 @@ class EventRouter:
         )
         if exhausted is None:
             self.stats["retries"] += 1
+            delay = policy.delay(delivery.attempts)
             if self.ledger is not None and delivery.key is not None:
                 self.ledger.retry(
                     delivery.key,
@@ -401,8 +411,9 @@ class EventRouter:
                     stage=delivery.stage,
                     attempts=delivery.attempts,
                     started_at=delivery.stage_started_at,
+                    due_at=time.time() + delay,
                 )
-            self._scheduler.later(policy.delay(delivery.attempts), lambda: self._attempt(delivery))
+            self._scheduler.later(delay, lambda: self._attempt(delivery))
             return
         self._dead_letter(delivery, exc, exhausted)
 
