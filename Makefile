@@ -50,9 +50,15 @@ demo: $(STAMP) ## run the whole lifecycle on the local cloud (no AWS account, no
 .PHONY: test
 test: $(TEST_TARGETS) ## install what the tests need and run every test suite
 
+# pytest-xdist workers (0: one process). A test file runs whole in one worker, so module
+# fixtures (a local cloud, the three-account Terraform apply) are not started twice; most of
+# the long tests wait on subprocesses (Terraform, step containers), so 3 workers keep a
+# 2-core machine busy without oversubscribing it.
+PYTEST_WORKERS ?= 3
+
 .PHONY: test-python
-test-python: $(STAMP) ## Python tests: package, both teams' projects, policies
-	$(BIN)/pytest $(PYTEST_ARGS)
+test-python: $(STAMP) ## Python tests: package, both teams' projects, policies (PYTEST_WORKERS=3)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint + format check) and mypy on src/

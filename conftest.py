@@ -21,6 +21,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+#: Test files that take minutes (mostly waiting on Terraform or on step processes): collected
+#: first, so that with pytest-xdist (``make test`` runs ``-n 3 --dist loadfile``) they start
+#: at once beside the short ones instead of being the tail of the run.
+LONG_FIRST = (
+    "tests/infra/test_local_cloud_apply.py",
+    "tests/test_lifecycle.py",
+    "tests/test_demo_datasets.py",
+    "tests/test_demo.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        try:
+            path = Path(str(item.path)).resolve().relative_to(REPO).as_posix()
+        except ValueError:
+            return len(LONG_FIRST)
+        return LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: collection order within each file and among the rest
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _deployment_records_outside_the_checkout(
     tmp_path_factory: pytest.TempPathFactory,
