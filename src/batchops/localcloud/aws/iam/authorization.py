@@ -36,10 +36,12 @@ from typing import Any
 
 from batchops.localcloud.aws.context import current_cloud_or_none
 from batchops.localcloud.aws.iam.policies import Caller, Outcome, Request, evaluate
+from batchops.localcloud.aws.iam.principals import ADMIN_ROLE, checked_caller
+
+__all__ = ["ADMIN_ROLE", "authorize", "checked_caller", "enforcing", "install"]
 
 ENV = "BATCHOPS_LOCAL_AUTHORIZATION"
 #: sessions of this role are the account's administrator (unchecked, like the root user)
-ADMIN_ROLE = "batchops-local-admin"
 
 #: signing names whose IAM service prefix differs
 _PREFIX = {"monitoring": "cloudwatch", "email": "ses"}
@@ -52,56 +54,12 @@ _ACTION = {
 _QUERY = frozenset(
     {"iam", "sts", "sns", "monitoring", "ec2", "cloudformation", "elasticloadbalancing"}
 )
-_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d+/([^/]+)/([^/]+)/")
 
 
 def enforcing(cloud: Any) -> bool:
     options = getattr(cloud, "options", None) or {}
     mode = options.get("authorization") or os.environ.get(ENV) or "off"
     return str(mode).lower() in ("enforce", "on", "1", "true")
-
-
-def _credential(response: Any) -> tuple[str, str, str] | None:
-    """(access key id, region, signing service) of the request, or None (unsigned)."""
-    headers = response.headers
-    match = _SCOPE.search(headers.get("Authorization") or "")
-    if match:
-        return match.group(1), match.group(2), match.group(3)
-    query = getattr(response, "querystring", {}) or {}
-    credential = (query.get("X-Amz-Credential") or [""])[0]
-    parts = credential.split("/")
-    if len(parts) >= 4:
-        return parts[0], parts[2], parts[3]
-    return None
-
-
-def checked_caller(response: Any) -> tuple[Caller, Any, str, str] | None:
-    """(caller, moto access key, region, signing service) of a checked request, or None
-    for an unchecked one (the administrator, the bootstrap, unsigned calls)."""
-    from moto.iam.access_control import AssumedRoleAccessKey, IAMUserAccessKey
-    from moto.iam.models import iam_backends
-    from moto.sts.models import sts_backends
-    from moto.utilities.utils import get_partition
-
-    credential = _credential(response)
-    if credential is None:
-        return None
-    key_id, region, service = credential
-    account = response.current_account
-    partition = get_partition(region)
-    for session in list(sts_backends[account][partition].assumed_roles):
-        if session.access_key_id == key_id:
-            if session.role_arn.rsplit("/", 1)[-1] == ADMIN_ROLE:
-                return None
-            key = AssumedRoleAccessKey(
-                account, partition, key_id, {"X-Amz-Security-Token": session.session_token}
-            )
-            return Caller(arn=key.arn, account_id=account), key, region, service
-    access_key = iam_backends[account][partition].access_keys.get(key_id)
-    if access_key is not None and getattr(access_key, "role_arn", None) is None:
-        user = IAMUserAccessKey(account, partition, key_id, {})
-        return Caller(arn=user.arn, account_id=account), user, region, service
-    return None
 
 
 def install() -> None:

@@ -374,11 +374,16 @@ def evaluate(
 
 
 def resource_policy_allows(
-    policy: str | None, account_id: str, action: str, resource: str | None = None
+    policy: str | None,
+    account_id: str,
+    action: str,
+    resource: str | None = None,
+    *,
+    caller: Caller | None = None,
 ) -> bool:
-    """Whether the resource policy lets principals of ``account_id`` do ``action`` (the
-    resource side of a cross-account request whose caller is the account's administrator,
-    which has every identity permission)."""
+    """Whether the resource policy lets ``caller`` (default: the administrator of
+    ``account_id``) do ``action`` — the resource side of a cross-account request whose
+    identity side is not checked."""
     if not policy:
         return False
     try:
@@ -386,7 +391,7 @@ def resource_policy_allows(
     except MalformedPolicy:
         return False
     request = Request(
-        caller=Caller(arn=f"arn:aws:iam::{account_id}:root", account_id=account_id),
+        caller=caller or Caller(arn=f"arn:aws:iam::{account_id}:root", account_id=account_id),
         action=action,
         resource=resource or "*",
         context={"aws:SecureTransport": "true", "aws:PrincipalAccount": account_id},

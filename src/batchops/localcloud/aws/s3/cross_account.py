@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from batchops.localcloud.aws.iam.policies import resource_policy_allows
+from batchops.localcloud.aws.iam.principals import checked_caller
 
 
 def install() -> None:
@@ -36,11 +37,13 @@ def install() -> None:
         caller = self.current_account
         if owner == caller or _checked(self):
             return
+        session = checked_caller(self)
         bucket = s3_backends[owner][partition].buckets.get(bucket_name)
         policy = bucket.policy.decode() if bucket is not None and bucket.policy else None
         action = _s3_action(self.method, key_name)
         resource = f"arn:aws:s3:::{bucket_name}" + (f"/{key_name}" if key_name else "")
-        if not resource_policy_allows(policy, caller, action, resource):
+        principal = session[0] if session is not None else None
+        if not resource_policy_allows(policy, caller, action, resource, caller=principal):
             raise S3ClientError(
                 "AccessDenied",
                 f"User: arn:aws:iam::{caller}:root is not authorized to perform: {action} on "
@@ -74,7 +77,7 @@ def install() -> None:
 
 def _checked(response: Any) -> bool:
     from batchops.localcloud.aws.context import current_cloud_or_none
-    from batchops.localcloud.aws.iam.authorization import checked_caller, enforcing
+    from batchops.localcloud.aws.iam.authorization import enforcing
 
     cloud = current_cloud_or_none()
     return cloud is not None and enforcing(cloud) and checked_caller(response) is not None
