@@ -355,3 +355,75 @@ def test_a_policy_that_does_not_parse_is_refused_when_it_is_put(
         PolicyDocument=document,
     )
     assert error["Code"] == "MalformedPolicyDocument"
+
+
+def test_local_credentials_print_the_administrator_and_a_role_session(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchops.cli.main import main
+    from batchops.config import load_settings
+
+    settings = load_settings("staging")
+    account = Account(cloud.endpoint, settings.account_id)
+    bucket = account.bucket()
+    role_arn, _session = account.role()
+    role = role_arn.rsplit("/", 1)[-1]
+
+    assert (
+        main(["local", "credentials", "--env", "staging", "--endpoint", cloud.endpoint, "--json"])
+        == 0
+    )
+    admin = json.loads(capsys.readouterr().out)
+    assert set(admin) >= {"AccessKeyId", "SecretAccessKey", "SessionToken", "Account"}
+    assert admin["Account"] == settings.account_id
+    as_admin = boto3.Session(
+        aws_access_key_id=admin["AccessKeyId"],
+        aws_secret_access_key=admin["SecretAccessKey"],
+        aws_session_token=admin["SessionToken"],
+        region_name=REGION,
+    )
+    assert account.client("s3", as_admin).get_object(Bucket=bucket, Key="data/x.csv")
+
+    argv = [
+        "local",
+        "credentials",
+        "--env",
+        "staging",
+        "--role",
+        role,
+        "--endpoint",
+        cloud.endpoint,
+    ]
+    assert main(argv) == 0
+    lines = dict(
+        line.removeprefix("export ").split("=", 1) for line in capsys.readouterr().out.splitlines()
+    )
+    as_role = boto3.Session(
+        aws_access_key_id=lines["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=lines["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=lines["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    )
+    identity = account.client("sts", as_role).get_caller_identity()
+    assert identity["Arn"].startswith(f"arn:aws:sts::{settings.account_id}:assumed-role/{role}/")
+    error = _denied(account.client("s3", as_role).get_object, Bucket=bucket, Key="data/x.csv")
+    assert error["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--env", "qa"], "unknown environment 'qa'"),
+        (["--env", "staging", "--role", "no-such-role"], "role 'no-such-role' does not exist"),
+    ],
+)
+def test_local_credentials_for_an_unknown_environment_or_role_is_one_line(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    from batchops.cli.main import main
+
+    assert main(["local", "credentials", *argv, "--endpoint", cloud.endpoint]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+    assert message in captured.err
