@@ -427,3 +427,45 @@ def test_local_credentials_for_an_unknown_environment_or_role_is_one_line(
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
     assert message in captured.err
+
+
+def test_sse_kms_objects_need_the_callers_kms_permissions_through_s3(a: Account) -> None:
+    kms_admin = a.client("kms")
+    key = kms_admin.create_key()["KeyMetadata"]  # default policy: the account's IAM decides
+    bucket = a.bucket()
+    a.client("s3").put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key["Arn"],
+                    }
+                }
+            ]
+        },
+    )
+    s3_only = {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "*"}
+    _arn, no_kms = a.role(s3_only)
+    error = _denied(a.client("s3", no_kms).put_object, Bucket=bucket, Key="k/a", Body=b"x")
+    assert error["Code"] == "AccessDenied"
+    assert (
+        f"kms:GenerateDataKey on resource: {key['Arn']} because no identity-based"
+        in (error["Message"])
+    )
+    via_s3 = {
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
+    }
+    _arn, writer = a.role(s3_only, via_s3)
+    a.client("s3", writer).put_object(Bucket=bucket, Key="k/a", Body=b"x")
+    assert a.client("s3", writer).get_object(Bucket=bucket, Key="k/a")["Body"].read() == b"x"
+    error = _denied(a.client("s3", no_kms).get_object, Bucket=bucket, Key="k/a")
+    assert "kms:Decrypt on resource" in error["Message"]
+    # the same permission outside S3 (kms:ViaService absent) does not decrypt directly
+    blob = kms_admin.encrypt(KeyId=key["KeyId"], Plaintext=b"p")["CiphertextBlob"]
+    error = _denied(a.client("kms", writer).decrypt, CiphertextBlob=blob)
+    assert error["Code"] == "AccessDeniedException"
