@@ -20,10 +20,15 @@ def install() -> None:
         if getattr(SageMakerResponse, "_batchops_extended", False):
             return
         from batchops.localcloud.aws.awslambda import functions
+        from batchops.localcloud.aws.iam import authorization, documents
         from batchops.localcloud.aws.s3 import cross_account, notifications
         from batchops.localcloud.aws.sagemaker import executions, registry
         from batchops.localcloud.aws.sns import outbox
+        from batchops.localcloud.aws.sts import web_identity
 
+        authorization.install()
+        documents.install()
+        web_identity.install()
         functions.install()
         executions.install()
         registry.install()
