@@ -68,3 +68,9 @@ def image_python(image: str) -> Path:
 def sklearn_image_python() -> Path:
     """Python 3.9 with numpy 1.24.1, pandas 1.1.3, pyarrow 14.0.1: scikit-learn 1.2-1-cpu-py3."""
     return image_python("sklearn-1.2-1")
+
+
+@pytest.fixture(scope="session")
+def xgboost_image_python() -> Path:
+    """Python 3.8 with xgboost 1.7.4, numpy 1.19.2, pandas 1.2.4: the XGBoost 1.7-1 image."""
+    return image_python("xgboost-1.7-1")

@@ -109,7 +109,8 @@ def executor_overhead(steps: int = 10) -> tuple[float, float, float, float]:
                         }
                     },
                     "AppSpecification": {
-                        "ImageUri": "noop",
+                        "ImageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/"
+                        "sagemaker-scikit-learn:1.2-1-cpu-py3",
                         "ContainerEntrypoint": ["python3", "-c", "pass"],
                     },
                     "RoleArn": load_settings("data-science").role_arn,

@@ -30,6 +30,8 @@ class Image:
     repository: str
     tag: str
     python: tuple[int, int] | None  #: None: the image runs no project code
+    #: the local cloud's runtime of the image (``tools/image-runtimes/<runtime>.in``), or ""
+    runtime: str = ""
 
     @property
     def python_text(self) -> str:
@@ -49,6 +51,7 @@ def images() -> tuple[Image, ...]:
                 repository=entry["repository"],
                 tag=entry["tag"],
                 python=(python[0], python[1]) if python else None,
+                runtime=entry.get("runtime", ""),
             )
         )
     return tuple(found)

@@ -21,6 +21,8 @@ print("wrote rmse", value)
 """
 
 
+#: the pinned scikit-learn image (images.json): the step runs under its runtime
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 EVALUATION = {"Get": "Steps.Evaluate.PropertyFiles.Evaluation"}
 
 
@@ -51,7 +53,7 @@ def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
                         }
                     },
                     "AppSpecification": {
-                        "ImageUri": "sklearn",
+                        "ImageUri": SKLEARN_IMAGE,
                         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/eval.py"],
                         "ContainerArguments": [
                             "--rmse",
@@ -235,7 +237,7 @@ def _noop_step(name: str, role: str, seconds: float) -> dict[str, Any]:
                 }
             },
             "AppSpecification": {
-                "ImageUri": "sleep",
+                "ImageUri": SKLEARN_IMAGE,
                 "ContainerEntrypoint": ["python3", "-c", f"import time; time.sleep({seconds})"],
             },
             "RoleArn": role,

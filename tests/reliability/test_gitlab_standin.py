@@ -116,19 +116,18 @@ def test_pipelines_survive_a_restart_and_a_running_job_is_failed(tmp_path, repo_
     assert "stopped while the pipeline ran" in pipeline["failure_reason"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the local cloud's IAM enforcement (issue 14, 'The local cloud checks "
-    "permissions as AWS does'), not on main yet: today any principal reads any secret",
-)
-def test_only_a_principal_allowed_to_read_the_secret_can_read_the_trigger_token(cloud) -> None:  # type: ignore[no-untyped-def]
+def test_only_a_principal_allowed_to_read_the_secret_can_read_the_trigger_token(  # type: ignore[no-untyped-def]
+    cloud, monkeypatch
+) -> None:
     """The token's holder can trigger deploys. The notify function's role (no
-    secretsmanager:GetSecretValue in its policy) must get AccessDenied, as on AWS."""
+    secretsmanager:GetSecretValue in its policy) must get AccessDenied, as on AWS (the
+    local cloud's IAM enforcement, issue 14)."""
     from botocore.exceptions import ClientError
 
     from batchops.aws import Clients
     from batchops.config import load_settings
 
+    monkeypatch.setitem(cloud.options, "authorization", "enforce")
     settings = load_settings("data-science")
     notify_role = f"arn:aws:iam::{settings.account_id}:role/batchops-notify-data-science"
     clients = Clients(region=settings.region, endpoint=cloud.endpoint, role_arn=notify_role)

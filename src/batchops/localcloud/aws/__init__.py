@@ -20,11 +20,13 @@ def install() -> None:
         if getattr(SageMakerResponse, "_batchops_extended", False):
             return
         from batchops.localcloud.aws.awslambda import functions
-        from batchops.localcloud.aws.iam import managed
+        from batchops.localcloud.aws.iam import authorization, documents, managed
         from batchops.localcloud.aws.s3 import cross_account, notifications
         from batchops.localcloud.aws.sagemaker import executions, registry
         from batchops.localcloud.aws.sns import outbox
 
+        authorization.install()
+        documents.install()
         functions.install()
         managed.install()
         executions.install()

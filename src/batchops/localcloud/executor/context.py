@@ -1,7 +1,9 @@
 """What a step runner gets (:class:`StepContext`) and gives back (:class:`StepOutcome`).
 
 Containers are emulated by processes: the command of the step (entrypoint + arguments,
-or the script-mode driver for training) runs with the venv's Python, in a per-step
+or the script-mode driver for training) runs with the Python of the step's image (its
+runtime: ``executor.containers.runtimes``; the project's Python, with a WARNING in the
+step log, where the image's could not be built), in a per-step
 workspace where ``/opt/ml/...`` is a real folder. Every argument or environment value
 that starts with ``/opt/ml/`` is rewritten to that folder, and ``BATCHOPS_CONTAINER_ROOT``
 names it, so scripts written for SageMaker run unchanged. The step fails the way a
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from batchops.errors import PipelineError
+from batchops.localcloud.executor.containers.runtimes import Runtime, UnknownImage, runtime_for
 from batchops.localcloud.executor.processes import ProcessLedger
 
 _OPT_ML = re.compile(r"(?<![\w/.])/opt/ml(?=/|$)")
@@ -67,7 +70,7 @@ class StepContext:
     properties_of: Callable[[str], dict[str, Any]]
     stop_event: threading.Event
     options: Mapping[str, Any]
-    emit_job_log: Callable[[str, str, Path], None]
+    emit_job_log: Callable[..., None]  #: (group, job, log path[, host]): the job's log stream
 
     def job_name(self, kind: str = "") -> str:
         """SageMaker-like job names: ``pipelines-<execution>-<step>-<random>``."""
@@ -139,10 +142,25 @@ def container_environment(
     return env
 
 
-def _python(command: list[str]) -> list[str]:
-    """``python3``/``python`` in a container command means the venv's interpreter."""
+def image_runtime(ctx: StepContext, image_uri: str) -> Runtime:
+    """The runtime of the step's image; the step fails on an image the local cloud does not
+    know (naming it and the known ones), and logs the warning of a fallback."""
+    try:
+        runtime = runtime_for(image_uri, ctx.options)
+    except UnknownImage as exc:
+        raise StepFailed(f"ClientError: {exc}") from None
+    if runtime.warning:
+        ctx.log(runtime.warning)
+    elif runtime.is_image:
+        ctx.log(f"image runtime: {runtime.name} ({runtime.python})")
+    return runtime
+
+
+def _python(command: list[str], runtime: Runtime | None) -> list[str]:
+    """``python3``/``python`` in a container command means the image runtime's interpreter
+    (the project's without one)."""
     if command and re.fullmatch(r"python(3(\.\d+)?)?", Path(command[0]).name):
-        return [sys.executable, *command[1:]]
+        return [runtime.python if runtime else sys.executable, *command[1:]]
     return command
 
 
@@ -158,11 +176,19 @@ def failure_reason(ctx: StepContext, tail: Sequence[str], code: int) -> str:
     return f"AlgorithmError: {last[:1000]} (exit code {code})"
 
 
-def _start(ctx: StepContext, argv: list[str], cwd: Path, environment: Mapping[str, str]) -> Any:
-    """A warm fork for Python commands (see ``executor.containers.warm``), else a subprocess."""
+def _start(
+    ctx: StepContext,
+    argv: list[str],
+    cwd: Path,
+    environment: Mapping[str, str],
+    runtime: Runtime | None,
+) -> Any:
+    """A warm fork for Python commands (see ``executor.containers.warm``: a zygote of the
+    image runtime's interpreter), else a subprocess."""
     from batchops.localcloud.executor.containers import warm
 
-    if argv and argv[0] == sys.executable and warm.supports(argv) and warm.enabled(ctx.options):
+    python = runtime.python if runtime else sys.executable
+    if argv and argv[0] == python and warm.supports(argv) and warm.enabled(ctx.options):
         try:
             return warm.spawn(argv, cwd, environment)
         except OSError:
@@ -189,9 +215,11 @@ def run_container(
     timeout_s: float | None,
     log_path: Path | None = None,
     on_line: Callable[[str], None] | None = None,
+    runtime: Runtime | None = None,
 ) -> None:
-    """Run ``command``; stream its output to the log; raise :class:`StepFailed` on error."""
-    argv = _python([ctx.remap(str(part)) for part in command])
+    """Run ``command`` (``python`` in it: ``runtime``'s interpreter); stream its output to the
+    log; raise :class:`StepFailed` on error."""
+    argv = _python([ctx.remap(str(part)) for part in command], runtime)
     log_path = log_path or ctx.log_path
     tail: list[str] = []
     started = time.monotonic()
@@ -199,7 +227,7 @@ def run_container(
         log.write(f"$ {' '.join(argv)}\n")
         log.flush()
         try:
-            process = _start(ctx, argv, cwd, environment)
+            process = _start(ctx, argv, cwd, environment, runtime)
         except OSError as exc:
             raise StepFailed(f"ClientError: cannot start {argv[0]!r}: {exc.strerror}") from None
         assert process.stdout is not None

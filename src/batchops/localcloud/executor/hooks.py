@@ -28,8 +28,10 @@ class ExecutorHooks(Protocol):
     ) -> None:
         """``step.status`` changed from ``previous`` (None: the step was created)."""
 
-    def job_log_written(self, record: ExecutionRecord, group: str, job: str, path: Path) -> None:
-        """A job of ``record`` finished writing its log to ``path``."""
+    def job_log_written(
+        self, record: ExecutionRecord, group: str, job: str, path: Path, host: str = "algo-1"
+    ) -> None:
+        """A job of ``record`` finished writing the log of its instance ``host`` to ``path``."""
 
 
 class HookRelay:
@@ -54,9 +56,11 @@ class HookRelay:
             except Exception:
                 log.exception("hook %r failed on a step status change", hook)
 
-    def job_log_written(self, record: ExecutionRecord, group: str, job: str, path: Path) -> None:
+    def job_log_written(
+        self, record: ExecutionRecord, group: str, job: str, path: Path, host: str = "algo-1"
+    ) -> None:
         for hook in self.hooks:
             try:
-                hook.job_log_written(record, group, job, path)
+                hook.job_log_written(record, group, job, path, host)
             except Exception:
                 log.debug("hook %r could not take the log %s", hook, path, exc_info=True)

@@ -142,8 +142,10 @@ class Executor:
     def emit_step(self, record: ExecutionRecord, step: StepRecord, previous: str | None) -> None:
         self.hooks.step_status_changed(record, step, previous)
 
-    def emit_job_log(self, record: ExecutionRecord, group: str, job: str, path: Path) -> None:
-        self.hooks.job_log_written(record, group, job, path)
+    def emit_job_log(
+        self, record: ExecutionRecord, group: str, job: str, path: Path, host: str = "algo-1"
+    ) -> None:
+        self.hooks.job_log_written(record, group, job, path, host)
 
 
 class _Run:
@@ -324,7 +326,9 @@ class _Run:
                 "pipeline_role_arn": run.role_arn,
                 "process_dir": str(self.logs_dir / "processes"),
             },
-            emit_job_log=lambda group, job, path: self.executor.emit_job_log(run, group, job, path),
+            emit_job_log=lambda group, job, path, host="algo-1": self.executor.emit_job_log(
+                run, group, job, path, host
+            ),
         )
 
     def _dispatch(self, step: StepDef, record: StepRecord) -> StepOutcome:

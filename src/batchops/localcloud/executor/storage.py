@@ -39,8 +39,13 @@ def download(
     *,
     data_type: str = "S3Prefix",
     cache: Path | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> list[Path]:
     """Copy the object(s) at ``uri`` into ``local_dir``; fails when there are none.
+
+    ``shard``: ``(index, count)`` for ``ShardedByS3Key`` — instance ``index`` of ``count``
+    gets every ``count``-th object in key order from its ``index`` (1/count of the
+    objects; none when there are fewer objects than instances), instead of all of them.
 
     ``cache``: a folder where large objects are kept by bucket, key and ETag, so the next
     job staging the same bytes copies them locally instead of reading them from the
@@ -66,6 +71,9 @@ def download(
         raise PipelineError(f"cannot list {uri}: {error_message(exc)}") from None
     if not keys:
         raise PipelineError(f"no S3 objects found under {uri}")
+    if shard is not None:
+        index, count = shard
+        keys = sorted(keys)[index::count]
     written = []
     for key in keys:
         relative = _relative_key(prefix, key)

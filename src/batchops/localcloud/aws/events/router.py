@@ -63,7 +63,7 @@ from batchops.localcloud.aws.events.targets.queues_and_topics import (
     send_to_queue,
 )
 from batchops.localcloud.aws.events.targets.sagemaker_pipeline import start_pipeline
-from batchops.localcloud.aws.iam.policies import policy_allows
+from batchops.localcloud.aws.iam.policies import resource_policy_allows
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -500,7 +500,7 @@ class EventRouter:
         if bus is None:
             raise PermanentDeliveryError(f"event bus {bus_name} does not exist in {target_account}")
         bus_arn = f"arn:aws:events:{region}:{target_account}:event-bus/{bus_name}"
-        if target_account != source_account and not policy_allows(
+        if target_account != source_account and not resource_policy_allows(
             bus.policy, source_account, "events:PutEvents", bus_arn
         ):
             raise PermanentDeliveryError(

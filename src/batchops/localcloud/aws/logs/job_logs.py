@@ -27,7 +27,9 @@ class JobLogsToCloudWatch:
     ) -> None:
         return None
 
-    def job_log_written(self, record: ExecutionRecord, group: str, job: str, path: Path) -> None:
+    def job_log_written(
+        self, record: ExecutionRecord, group: str, job: str, path: Path, host: str = "algo-1"
+    ) -> None:
         lines = (
             path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
         )
@@ -35,7 +37,7 @@ class JobLogsToCloudWatch:
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
         now = datetime.now(UTC)
-        stream = f"{job}/algo-1-{int(now.timestamp())}"
+        stream = f"{job}/{host}-{int(now.timestamp())}"
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         stamp = int(now.timestamp() * 1000)
         for start in range(0, len(lines), _BATCH):

@@ -1,9 +1,12 @@
 """Cross-account S3 requests: the bucket's policy must allow the caller's account.
 
 moto lets any account read any bucket; on AWS a request into another account's bucket
-needs the bucket policy to allow it. moto's own bucket-policy evaluation ignores a
-statement's ``Condition`` — so the TLS-only Deny (``aws:SecureTransport`` false) would deny
-everything on plain-HTTP loopback; it is evaluated without conditional statements here.
+needs the bucket policy to allow it. An assumed role's request is authorized on both sides
+by :mod:`batchops.localcloud.aws.iam.authorization`; here the account administrator's
+(unchecked in its own account) still needs the other account's bucket policy. moto's own
+bucket-policy check (every object request, anonymous ones included) ignores a statement's
+``Condition`` — so the TLS-only Deny (``aws:SecureTransport`` false) would deny everything on
+plain-HTTP loopback; it is evaluated without conditional statements there.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from batchops.localcloud.aws.iam.policies import policy_allows
+from batchops.localcloud.aws.iam.policies import resource_policy_allows
+from batchops.localcloud.aws.iam.principals import checked_caller
 
 
 def install() -> None:
@@ -22,21 +26,30 @@ def install() -> None:
     original_authorize = S3Response._authenticate_and_authorize_s3_action
 
     def authorize(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
-        if bucket_name and bucket_name in s3_backends.bucket_accounts:
-            _partition, owner = s3_backends.bucket_accounts[bucket_name]
-            caller = self.current_account
-            if owner != caller:
-                bucket = s3_backends[owner][_partition].buckets.get(bucket_name)
-                policy = bucket.policy.decode() if bucket is not None and bucket.policy else None
-                action = _s3_action(self.method, key_name)
-                resource = f"arn:aws:s3:::{bucket_name}" + (f"/{key_name}" if key_name else "")
-                if not policy_allows(policy, caller, action, resource):
-                    raise S3ClientError(
-                        "AccessDenied",
-                        f"User in account {caller} is not authorized to perform {action} on "
-                        f"bucket {bucket_name} of account {owner}: no bucket policy allows it",
-                    )
+        # a checked caller (an assumed role) is authorized by IAM's rules, both sides of a
+        # cross-account request included (batchops.localcloud.aws.iam.authorization); the
+        # account's administrator is unchecked in its own account, but another account's
+        # bucket still needs its policy to allow the administrator's account
         original_authorize(self, bucket_name=bucket_name, key_name=key_name)
+        if not bucket_name or bucket_name not in s3_backends.bucket_accounts:
+            return
+        partition, owner = s3_backends.bucket_accounts[bucket_name]
+        caller = self.current_account
+        if owner == caller or _checked(self):
+            return
+        session = checked_caller(self)
+        bucket = s3_backends[owner][partition].buckets.get(bucket_name)
+        policy = bucket.policy.decode() if bucket is not None and bucket.policy else None
+        action = _s3_action(self.method, key_name)
+        resource = f"arn:aws:s3:::{bucket_name}" + (f"/{key_name}" if key_name else "")
+        principal = session[0] if session is not None else None
+        if not resource_policy_allows(policy, caller, action, resource, caller=principal):
+            raise S3ClientError(
+                "AccessDenied",
+                f"User: arn:aws:iam::{caller}:root is not authorized to perform: {action} on "
+                f'resource: "{resource}" because no resource-based policy allows the '
+                f"{action} action",
+            )
 
     S3Response._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign]
 
@@ -60,6 +73,14 @@ def install() -> None:
         )
 
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
+
+
+def _checked(response: Any) -> bool:
+    from batchops.localcloud.aws.context import current_cloud_or_none
+    from batchops.localcloud.aws.iam.authorization import enforcing
+
+    cloud = current_cloud_or_none()
+    return cloud is not None and enforcing(cloud) and checked_caller(response) is not None
 
 
 def _s3_action(method: str, key: str | None) -> str:

@@ -58,5 +58,7 @@ class PipelineStatusEvents:
             )
         )
 
-    def job_log_written(self, record: ExecutionRecord, group: str, job: str, path: Path) -> None:
+    def job_log_written(
+        self, record: ExecutionRecord, group: str, job: str, path: Path, host: str = "algo-1"
+    ) -> None:
         return None

@@ -21,7 +21,8 @@ from typing import Any
 
 from batchops.localcloud.aws.context import current_cloud
 from batchops.localcloud.aws.events.envelope import model_package_state_change
-from batchops.localcloud.aws.iam.policies import policy_allows
+from batchops.localcloud.aws.iam.policies import resource_policy_allows
+from batchops.localcloud.aws.iam.principals import checked_caller
 
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:sagemaker:([a-z0-9-]+):(\d{12}):")
 
@@ -66,14 +67,19 @@ def install() -> None:
         region = match.group(1) if match else self.region
         group = _group_of(name_or_arn or "")
         policy = group_policies(sagemaker_backends[owner][region]).get(group)
-        if not policy_allows(policy, self.current_account, f"sagemaker:{action}"):
+        session = checked_caller(self)
+        principal = session[0] if session is not None else None
+        who = principal.arn if principal else f"arn:aws:iam::{self.current_account}:root"
+        if not resource_policy_allows(
+            policy, self.current_account, f"sagemaker:{action}", caller=principal
+        ):
             from moto.sagemaker.exceptions import SagemakerClientError
 
             raise SagemakerClientError(
                 "AccessDeniedException",
-                f"User: arn:aws:sts::{self.current_account}:assumed-role is not authorized to "
-                f"perform: sagemaker:{action} on resource: {name_or_arn} because no resource-based "
-                "policy allows it",
+                f"User: {who} is not authorized to perform: sagemaker:{action} on resource: "
+                f"{name_or_arn} because no "
+                f"resource-based policy allows the sagemaker:{action} action",
             )
         return sagemaker_backends[owner][region]
 

@@ -17,7 +17,9 @@ one more payload than that is read ahead, so memory is bounded by the payload si
 Payloads stay ``bytes`` from the file to ``<file>.out`` except for the ``str`` body
 ``input_fn`` receives (as SageMaker decodes ``text/csv``); the join is one ``%`` pass.
 
-Only the standard library is imported here; the inference script brings its own imports.
+Only the standard library is imported here, and the file keeps to Python 3.8: it runs as a
+script under the model image's runtime (the XGBoost 1.7-1 image has Python 3.8), where
+batchops is not installed; the inference script brings its own imports.
 A script without one of the four functions gets the default the SageMaker containers
 have (``input_fn``: CSV to a list of rows, ``predict_fn``: ``model.predict``,
 ``output_fn``: one value per line).
@@ -39,6 +41,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+if sys.path and Path(sys.path[0] or ".").resolve() == Path(__file__).resolve().parent:
+    del sys.path[0]  # run as a script: the executor's modules are not the container's
 
 _ELEMENT = re.compile(r"^\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$")
 
@@ -181,7 +186,9 @@ def _in_order(
         while pending:
             yield pending.popleft().result()
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        for future in pending:  # after a failure: the payloads not yet started are dropped
+            future.cancel()
+        pool.shutdown(wait=True)
 
 
 def transform_file(

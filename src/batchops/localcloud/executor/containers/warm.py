@@ -4,12 +4,12 @@ container command, so a local step does not pay 2-3 s of imports every time.
 On SageMaker each job starts a fresh container; locally that start-up is a new interpreter
 importing numpy, pandas, scikit-learn and xgboost (xgboost alone imports scikit-learn and
 takes ~1.6 s here), which dominates short steps: an HPO step with 8 training jobs spends
-most of its time importing. The *zygote*
-(``python -m batchops.localcloud.executor.containers.warm``) imports
-them once, then serves requests on a Unix socket: each request carries the command, the
-working directory, the environment and the write end of the log pipe (passed as a file
-descriptor); the zygote forks, the child becomes the container process (new session, its
-own environment and ``sys.argv``, stdout/stderr to the pipe) and runs the script or module
+most of its time importing. The *zygote* (``containers/zygote.py``, run by the image
+runtime's interpreter, see ``executor.containers.runtimes``) imports them once, then
+serves requests on a Unix socket: each request carries the command, the working directory,
+the environment and the write end of the log pipe (passed as a file descriptor); the
+zygote forks, the child becomes the container process (new session, its own environment
+and ``sys.argv``, stdout/stderr to the pipe) and runs the script or module
 as ``__main__``; the zygote reports the child's pid, then its exit status.
 
 Isolation is the same as a subprocess's for what a step can observe: a fresh process, its
@@ -17,30 +17,28 @@ own environment, working directory and arguments; modules imported before the fo
 shared read-only copies (a step that mutates library state changes only its own copy).
 What a fork cannot change is settings libraries read once at import — ``OMP_NUM_THREADS``
 above all — so a zygote is keyed by them (:data:`IMPORT_TIME_ENV`) and a command with other
-values gets its own zygote. ``BATCHOPS_LOCAL_WARM=0`` (or the executor option
-``warm_containers: false``) turns it off: every command is then a plain subprocess.
+values gets its own zygote; so is the interpreter (a zygote serves one image runtime).
+``BATCHOPS_LOCAL_WARM=0`` (or the executor option ``warm_containers: false``) turns it
+off: every command is then a plain subprocess.
 """
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import contextlib
 import json
 import os
-import runpy
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-#: What the zygote imports before serving (what the step scripts of both teams use).
+#: What the zygote imports before serving (what the step scripts of both teams use; a module
+#: an image runtime lacks, such as polars, is skipped there).
 PRELOAD = ("numpy", "pandas", "polars", "sklearn.preprocessing", "xgboost", "boto3")
 #: Environment read once at import by the preloaded libraries: a zygote serves one value.
 IMPORT_TIME_ENV = ("OMP_NUM_THREADS", "PYTHONHASHSEED")
@@ -50,104 +48,6 @@ def enabled(options: Mapping[str, Any]) -> bool:
     if os.environ.get("BATCHOPS_LOCAL_WARM", "1").lower() in ("0", "false", "no"):
         return False
     return bool(options.get("warm_containers", True))
-
-
-# ----- the zygote (runs in its own process) ------------------------------------------------
-def _run_main(request: dict[str, Any]) -> None:
-    """Run the request's ``python …`` command as ``__main__`` in this (forked) process."""
-    os.chdir(request["cwd"])
-    os.environ.clear()
-    os.environ.update(request["env"])
-    extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
-    argv = list(request["argv"][1:])
-    if argv[:1] == ["-c"]:
-        sys.argv = ["-c", *argv[2:]]
-        sys.path[:0] = ["", *extra]
-        exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})
-    elif argv[:1] == ["-m"]:
-        sys.argv = [argv[1], *argv[2:]]
-        sys.path[:0] = [request["cwd"], *extra]
-        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
-    else:
-        script = str(Path(argv[0]).resolve())
-        sys.argv = [argv[0], *argv[1:]]
-        sys.path[:0] = [str(Path(script).parent), *extra]
-        runpy.run_path(script, run_name="__main__")
-
-
-def _child(request: dict[str, Any], log_fd: int) -> None:
-    """In the forked child: become the container process, run, never return."""
-    code = 1
-    try:
-        os.setsid()
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)  # stdin is /dev/null, as for a subprocess of the executor
-        os.dup2(log_fd, 1)
-        os.dup2(log_fd, 2)
-        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the zygote's sockets are not the job's
-        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
-        sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-        sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        _run_main(request)
-        code = 0
-    except SystemExit as exc:
-        if exc.code is None:
-            code = 0
-        elif isinstance(exc.code, int):
-            code = exc.code
-        else:
-            print(exc.code, file=sys.stderr)
-            code = 1
-    except BaseException:
-        traceback.print_exc()
-        code = 1
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
-
-
-def _serve_one(connection: socket.socket) -> None:
-    """Read one request, fork its child, report pid then exit status on the connection."""
-    with connection:
-        message, fds, _flags, _address = socket.recv_fds(connection, 1 << 20, 1)
-        if not fds:
-            return
-        request = json.loads(message.decode("utf-8"))
-        pid = os.fork()
-        if pid == 0:
-            _child(request, fds[0])
-        os.close(fds[0])
-        connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-        threading.Thread(target=_reap, args=(connection.dup(), pid), daemon=True).start()
-
-
-def _reap(connection: socket.socket, pid: int) -> None:
-    with connection:
-        _pid, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        with contextlib.suppress(OSError):
-            connection.sendall(json.dumps({"exit": code}).encode() + b"\n")
-
-
-def serve(path: str) -> None:
-    for module in PRELOAD:
-        with contextlib.suppress(ImportError):
-            __import__(module)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(64)
-    print("ready", flush=True)
-    while True:
-        connection, _ = listener.accept()
-        try:
-            _serve_one(connection)
-        except Exception:  # one bad request never stops the zygote
-            traceback.print_exc()
 
 
 # ----- the client (in the executor) ---------------------------------------------------------
@@ -209,21 +109,21 @@ class WarmProcess:
         self._signal(signal.SIGKILL)
 
 
+#: The zygote's program: standard library only, so any image runtime can run it.
+ZYGOTE_SCRIPT = Path(__file__).resolve().with_name("zygote.py")
+
+
 class Zygote:
-    def __init__(self, key: tuple[str, ...]) -> None:
+    def __init__(self, python: str, key: tuple[str, ...]) -> None:
+        self.python = python
         self.key = key
         self.folder = tempfile.mkdtemp(prefix="batchops-warm-")
         self.path = os.path.join(self.folder, "zygote.sock")
         env = {k: v for k, v in os.environ.items() if k not in IMPORT_TIME_ENV}
         env.update({k: v for k, v in zip(IMPORT_TIME_ENV, key, strict=True) if v})
+        env.pop("PYTHONPATH", None)  # the runtime's own packages only
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "batchops.localcloud.executor.containers.warm",
-                "--socket",
-                self.path,
-            ],
+            [python, str(ZYGOTE_SCRIPT), "--socket", self.path, "--preload", ",".join(PRELOAD)],
             stdin=subprocess.PIPE,  # closed when this process ends: the zygote then exits
             stdout=subprocess.PIPE,
             env=env,
@@ -275,7 +175,7 @@ class Zygote:
             os.rmdir(self.folder)
 
 
-_ZYGOTES: dict[tuple[str, ...], Zygote] = {}
+_ZYGOTES: dict[tuple[str, tuple[str, ...]], Zygote] = {}
 _LOCK = threading.Lock()
 
 
@@ -285,14 +185,15 @@ def supports(argv: Sequence[str]) -> bool:
 
 
 def spawn(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> WarmProcess:
-    """Fork ``argv`` (see :func:`supports`) from a warm zygote."""
+    """Fork ``argv`` (see :func:`supports`) from a warm zygote of ``argv[0]``, the image
+    runtime's interpreter (one zygote per interpreter and import-time settings)."""
     key = tuple(env.get(name, "") for name in IMPORT_TIME_ENV)
     with _LOCK:
         if not _ZYGOTES:
             atexit.register(stop_all)
-        zygote = _ZYGOTES.get(key)
+        zygote = _ZYGOTES.get((argv[0], key))
         if zygote is None or not zygote.alive():
-            zygote = _ZYGOTES[key] = Zygote(key)
+            zygote = _ZYGOTES[(argv[0], key)] = Zygote(argv[0], key)
     return zygote.spawn(argv, cwd, env)
 
 
@@ -302,24 +203,6 @@ def stop_all() -> None:
         for zygote in _ZYGOTES.values():
             zygote.stop()
         _ZYGOTES.clear()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="warm container zygote (internal)")
-    parser.add_argument("--socket", required=True)
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-
-    def orphaned() -> None:  # the executor's process ended (even killed): stop serving
-        sys.stdin.read()
-        os._exit(0)
-
-    threading.Thread(target=orphaned, daemon=True).start()
-    serve(args.socket)
-
-
-if __name__ == "__main__":
-    main()
 
 
 __all__ = ["WarmProcess", "enabled", "spawn", "stop_all"]

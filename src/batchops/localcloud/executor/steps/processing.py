@@ -1,4 +1,9 @@
-"""Processing steps: inputs from S3, the container command, outputs back to S3."""
+"""Processing steps: inputs from S3, the container command, outputs back to S3.
+
+``InstanceCount`` instances run, each a container process with its own /opt/ml (its
+``resourceconfig.json`` names it ``algo-N`` among the job's hosts), its share of the
+``ShardedByS3Key`` inputs and all of the ``FullyReplicated`` ones; each uploads its outputs.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,15 @@ from batchops.localcloud.executor.context import (
     StepFailed,
     StepOutcome,
     container_environment,
+    image_runtime,
     run_container,
 )
 from batchops.localcloud.executor.steps._job import (
+    instances,
     job_properties,
     prepare_workspace,
     publish_outputs,
+    run_on_instances,
     stage_inputs,
 )
 from batchops.localcloud.executor.steps.quality import run_analyzer_container
@@ -46,37 +54,86 @@ def record_job(ctx: StepContext, args: dict[str, Any], job_name: str) -> None:
         ctx.log(f"DescribeProcessingJob will not know {name}: {str(exc).splitlines()[0]}")
 
 
+def instance_count(args: dict[str, Any]) -> int:
+    cluster = (args.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+    try:
+        count = int(cluster.get("InstanceCount", 1))
+    except (TypeError, ValueError):
+        raise StepFailed(
+            f"ValidationException: InstanceCount {cluster.get('InstanceCount')!r} is not a number"
+        ) from None
+    if count < 1:
+        raise StepFailed(
+            f"ValidationException: Value '{count}' at 'processingResources.clusterConfig."
+            "instanceCount' failed to satisfy constraint: Member must have value greater "
+            "than or equal to 1"
+        )
+    return count
+
+
 def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     app = args.get("AppSpecification") or {}
     job_name = ctx.job_name()
     entrypoint = list(app.get("ContainerEntrypoint") or [])
     image = str(app.get("ImageUri", ""))
-    prepare_workspace(ctx, args)
-    stage_inputs(ctx, args)
     metadata = {"ProcessingJob": {"Arn": ctx.arn("processing-job", job_name)}}
-    try:
-        if not entrypoint and MODEL_MONITOR_IMAGE in image:
+    if not entrypoint and MODEL_MONITOR_IMAGE in image:
+        prepare_workspace(ctx, args)
+        stage_inputs(ctx, args)
+        try:
             run_analyzer_container(ctx, args)
-        elif not entrypoint:
-            raise StepFailed(
-                f"ClientError: image {image!r} has no ContainerEntrypoint; the local cloud runs "
-                "script processors (entrypoint + code input) and the Model Monitor analyzer"
-            )
-        else:
-            command = entrypoint + [str(a) for a in app.get("ContainerArguments") or []]
-            timeout = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+        except StepFailed:
+            publish_outputs(ctx, args, failed=True)
+            raise
+        finally:
+            ctx.emit_job_log("/aws/sagemaker/ProcessingJobs", job_name, ctx.log_path)
+        publish_outputs(ctx, args)
+        record_job(ctx, args, job_name)
+        return StepOutcome(properties=job_properties(ctx, args, job_name), metadata=metadata)
+    if not entrypoint:
+        raise StepFailed(
+            f"ClientError: image {image!r} has no ContainerEntrypoint; the local cloud runs "
+            "script processors (entrypoint + code input) and the Model Monitor analyzer"
+        )
+    count = instance_count(args)
+    hosts = [f"algo-{index + 1}" for index in range(count)]
+    runtime = image_runtime(ctx, image)
+    command = entrypoint + [str(a) for a in app.get("ContainerArguments") or []]
+    timeout = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
+    job = {
+        **args,
+        "ProcessingJobName": job_name,
+        "ProcessingJobArn": metadata["ProcessingJob"]["Arn"],
+    }
+
+    def run_instance(index: int, host: str, instance: StepContext) -> None:
+        prepare_workspace(instance, job, host, hosts)
+        stage_inputs(instance, args, (index, count))
+        try:
             run_container(
-                ctx,
+                instance,
                 command,
-                environment=container_environment(ctx, args.get("Environment")),
-                cwd=ctx.workspace,
+                environment=container_environment(instance, args.get("Environment")),
+                cwd=instance.workspace,
                 timeout_s=float(timeout) if timeout else None,
+                runtime=runtime,
             )
+        finally:
+            if count > 1:
+                ctx.emit_job_log("/aws/sagemaker/ProcessingJobs", job_name, instance.log_path, host)
+
+    try:
+        ran = run_on_instances(ctx, count, run_instance)
     except StepFailed:
-        publish_outputs(ctx, args, failed=True)
+        for _host, instance in instances(ctx, count):
+            publish_outputs(instance, args, failed=True)
         raise
     finally:
-        ctx.emit_job_log("/aws/sagemaker/ProcessingJobs", job_name, ctx.log_path)
-    publish_outputs(ctx, args)
+        if count == 1:
+            ctx.emit_job_log("/aws/sagemaker/ProcessingJobs", job_name, ctx.log_path)
+    # each instance uploads its outputs (in host order: the same key from two instances
+    # ends with the last one's object, as concurrent uploads on AWS leave the last writer's)
+    for _host, instance in ran:
+        publish_outputs(instance, args)
     record_job(ctx, args, job_name)
     return StepOutcome(properties=job_properties(ctx, args, job_name), metadata=metadata)

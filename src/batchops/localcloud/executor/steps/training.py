@@ -31,6 +31,7 @@ from batchops.localcloud.executor.context import (
     StepFailed,
     StepOutcome,
     container_environment,
+    image_runtime,
     run_container,
 )
 from batchops.localcloud.executor.storage import (
@@ -176,6 +177,9 @@ def run_training_job(
 ) -> TrainingResult:
     """One training job in ``root`` (its own /opt/ml), used by Training and Tuning steps."""
     hps = {str(k): str(v) for k, v in hyperparameters.items()}
+    job_ctx = _with_root(ctx, root, log_path)
+    image = str((args.get("AlgorithmSpecification") or {}).get("TrainingImage", ""))
+    runtime = image_runtime(job_ctx, image)
     channels = _stage_channels(ctx, args, root)
     command, cwd, visible_hps = _script_command(ctx, args, hps, channels, root)
     _write_config(root, visible_hps, channels)
@@ -192,8 +196,6 @@ def run_training_job(
                 with contextlib.suppress(ValueError):
                     metrics[name] = float(match.group(1) if match.groups() else match.group(0))
 
-    # each job is its own container: remap /opt/ml to this job's root
-    job_ctx = _with_root(ctx, root)
     timeout = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
     try:
         run_container(
@@ -204,6 +206,7 @@ def run_training_job(
             timeout_s=float(timeout) if timeout else None,
             log_path=log_path,
             on_line=on_line,
+            runtime=runtime,
         )
     finally:
         ctx.emit_job_log("/aws/sagemaker/TrainingJobs", job_name, log_path)
@@ -227,10 +230,11 @@ def run_training_job(
     return TrainingResult(job_name, model_uri, metrics, hps)
 
 
-def _with_root(ctx: StepContext, root: Path) -> StepContext:
+def _with_root(ctx: StepContext, root: Path, log_path: Path) -> StepContext:
+    """Each job is its own container: /opt/ml is this job's root, its log the job's."""
     from dataclasses import replace
 
-    return replace(ctx, workspace=root)
+    return replace(ctx, workspace=root, log_path=log_path)
 
 
 def run_training(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:

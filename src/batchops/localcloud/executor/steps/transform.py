@@ -7,12 +7,14 @@ registry when the ARN is in another account, which the registry's resource polic
 allow). The inference script is ``SAGEMAKER_PROGRAM`` (default ``inference.py``) from
 ``SAGEMAKER_SUBMIT_DIRECTORY`` or, as framework containers do, the ``code/`` folder of
 ``model.tar.gz``. The serving loop runs in
-:mod:`batchops.localcloud.executor.containers.transform_host`.
+:mod:`batchops.localcloud.executor.containers.transform_host`, under the model image's
+runtime. ``TransformResources.InstanceCount`` instances each get their share of the input
+objects (one object goes to one instance) and serve it with ``MaxConcurrentTransforms``
+requests in flight; each uploads the outputs of its objects.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +25,14 @@ from batchops.localcloud.executor.context import (
     StepFailed,
     StepOutcome,
     container_environment,
+    image_runtime,
     run_container,
 )
+from batchops.localcloud.executor.steps._job import instances, run_on_instances
 from batchops.localcloud.executor.storage import download, extract_tarball, split_uri, upload_dir
+
+#: The serving loop, run as a script by the model image's runtime (standard library only).
+TRANSFORM_HOST = Path(__file__).resolve().parents[1] / "containers" / "transform_host.py"
 
 
 def _container(ctx: StepContext, model_name: str) -> dict[str, Any]:
@@ -85,6 +92,33 @@ def _stage_model(
     return model_dir, code_dir, program
 
 
+def transform_instance_count(args: dict[str, Any]) -> int:
+    resources = args.get("TransformResources") or {}
+    try:
+        count = int(resources.get("InstanceCount", 1))
+    except (TypeError, ValueError):
+        raise StepFailed(
+            f"ValidationException: InstanceCount {resources.get('InstanceCount')!r} is not a number"
+        ) from None
+    if count < 1:
+        raise StepFailed(
+            f"ValidationException: Value '{count}' at 'transformResources.instanceCount' failed "
+            "to satisfy constraint: Member must have value greater than or equal to 1"
+        )
+    return count
+
+
+def _spread(input_dir: Path, hosts: list[StepContext]) -> None:
+    """Deal the input objects out over the instances, in key order (as a batch transform
+    job distributes its S3 objects over its instances; one object goes to one instance)."""
+    files = sorted(p for p in input_dir.rglob("*") if p.is_file())
+    for index, source in enumerate(files):
+        instance = hosts[index % len(hosts)]
+        target = instance.container_path("/opt/ml/transform/input") / source.relative_to(input_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.replace(target)
+
+
 def run_transform(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     role = ctx.options.get("pipeline_role_arn")
     model_name = args.get("ModelName")
@@ -93,9 +127,7 @@ def run_transform(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     container = _container(ctx, model_name)
     model_dir, code_dir, program = _stage_model(ctx, container, role)
     source = (args.get("TransformInput") or {}).get("DataSource", {}).get("S3DataSource") or {}
-    input_dir = ctx.container_path("/opt/ml/transform/input")
-    output_dir = ctx.container_path("/opt/ml/transform/output")
-    output_dir.mkdir(parents=True, exist_ok=True)
+    input_dir = ctx.workspace / "transform-input"  # spread over the instances' /opt/ml
     try:
         download(
             ctx.s3(role), source["S3Uri"], input_dir, data_type=source.get("S3DataType", "S3Prefix")
@@ -107,20 +139,17 @@ def run_transform(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     processing = args.get("DataProcessing") or {}
     if transform_input.get("SplitType", "Line") not in ("Line", None):
         raise StepFailed("ClientError: only SplitType=Line is supported locally")
-    command = [
-        sys.executable,
-        "-m",
-        "batchops.localcloud.executor.containers.transform_host",
+    runtime = image_runtime(ctx, str(container.get("Image", "")))
+    count = transform_instance_count(args)
+    base = [
+        runtime.python,
+        str(TRANSFORM_HOST),
         "--model-dir",
         str(model_dir),
         "--code-dir",
         str(code_dir),
         "--program",
         program,
-        "--input-dir",
-        str(input_dir),
-        "--output-dir",
-        str(output_dir),
         "--content-type",
         str(transform_input.get("ContentType") or "text/csv"),
         "--accept",
@@ -134,19 +163,48 @@ def run_transform(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     ]
     for key, flag in (("InputFilter", "--input-filter"), ("OutputFilter", "--output-filter")):
         if processing.get(key):
-            command += [flag, str(processing[key])]
+            base += [flag, str(processing[key])]
     job = ctx.job_name()
     env = container_environment(
         ctx, {**(container.get("Environment") or {}), **(args.get("Environment") or {})}
     )
+    hosts = instances(ctx, count)
+    _spread(input_dir, [instance for _host, instance in hosts])
+
+    def run_instance(_index: int, host: str, instance: StepContext) -> None:
+        own_input = instance.container_path("/opt/ml/transform/input")
+        own_output = instance.container_path("/opt/ml/transform/output")
+        own_input.mkdir(parents=True, exist_ok=True)
+        own_output.mkdir(parents=True, exist_ok=True)
+        command = [*base, "--input-dir", str(own_input), "--output-dir", str(own_output)]
+        try:
+            run_container(
+                instance,
+                command,
+                environment=env,
+                cwd=instance.workspace,
+                timeout_s=None,
+                runtime=runtime,
+            )
+        finally:
+            if count > 1:
+                ctx.emit_job_log("/aws/sagemaker/TransformJobs", job, instance.log_path, host)
+
     try:
-        run_container(ctx, command, environment=env, cwd=ctx.workspace, timeout_s=None)
+        run_on_instances(ctx, count, run_instance)
     finally:
-        ctx.emit_job_log("/aws/sagemaker/TransformJobs", job, ctx.log_path)
+        if count == 1:
+            ctx.emit_job_log("/aws/sagemaker/TransformJobs", job, ctx.log_path)
     target = transform_output.get("S3OutputPath")
     if not target:
         raise StepFailed("ClientError: TransformOutput.S3OutputPath is required")
-    upload_dir(ctx.s3(role), output_dir, target, kms_key=transform_output.get("KmsKeyId"))
+    for _host, instance in hosts:  # each instance uploads the outputs of its objects
+        upload_dir(
+            ctx.s3(role),
+            instance.container_path("/opt/ml/transform/output"),
+            target,
+            kms_key=transform_output.get("KmsKeyId"),
+        )
     properties = {
         **args,
         "TransformJobName": job,

@@ -1,0 +1,356 @@
+"""Authorization of every request signed by an assumed role, as IAM does it.
+
+moto authorizes in one place, :class:`moto.core.authorization.ActionAuthenticatorMixin`
+(every response class inherits it; S3 calls it with the bucket/key ARN, the others with
+``_determine_resource()`` or ``*``). :func:`install` replaces its check with this one:
+
+* requests signed with the credentials of an assumed-role session (STS ``AssumeRole``) or an
+  IAM user's access key are *checked*: the role's identity policies (inline and attached,
+  moto's :class:`~moto.iam.access_control.AssumedRoleAccessKey`) and the resource's policy
+  (bucket policy, KMS key policy, secret policy, model package group policy, the trust
+  policy of a role being assumed) are evaluated by :mod:`batchops.localcloud.aws.iam.policies`;
+* the account administrator is not checked, like an account's root user: the local cloud's
+  static key (the bootstrap's) and sessions of the role ``batchops-local-admin`` (what
+  ``batchops local credentials --env ENV`` prints), as is every unsigned request.
+
+Enforcement is per local cloud: ``options["authorization"]`` (``"enforce"`` or ``"off"``),
+else ``BATCHOPS_LOCAL_AUTHORIZATION``; default ``off`` until every role the bootstrap creates
+carries the policies Terraform gives it. A refusal answers with the service's error code
+(``AccessDenied`` for S3 and the query APIs, ``AccessDeniedException`` for the JSON APIs) and
+IAM's message (principal, action, resource, which kind of policy refused).
+
+Condition keys the context carries: ``aws:PrincipalArn``, ``aws:PrincipalAccount``,
+``aws:PrincipalType``, ``aws:RequestedRegion``, ``aws:SecureTransport`` (``true``: the
+loopback endpoint stands for AWS's TLS endpoints), ``s3:x-amz-server-side-encryption`` and
+``s3:x-amz-server-side-encryption-aws-kms-key-id`` (the request's headers as sent, as S3
+compares them), ``s3:prefix``, ``kms:CallerAccount``, ``kms:ViaService`` (an SSE-KMS object
+written or read through S3 needs the caller's ``kms:GenerateDataKey``/``kms:Decrypt`` on its
+key, key policy included, as S3 asks KMS for the caller). Where a service's resource is not
+resolved (``*``), statements are matched on action and conditions only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any
+
+from batchops.localcloud.aws.context import current_cloud_or_none
+from batchops.localcloud.aws.iam.policies import Caller, Outcome, Request, evaluate
+from batchops.localcloud.aws.iam.principals import ADMIN_ROLE, checked_caller
+
+__all__ = ["ADMIN_ROLE", "authorize", "checked_caller", "enforcing", "install"]
+
+ENV = "BATCHOPS_LOCAL_AUTHORIZATION"
+#: sessions of this role are the account's administrator (unchecked, like the root user)
+
+#: signing names whose IAM service prefix differs
+_PREFIX = {"monitoring": "cloudwatch", "email": "ses"}
+#: operation names whose IAM action differs
+_ACTION = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "lambda:Invoke20150331": "lambda:InvokeFunction",
+}
+#: services answering in the query (XML) protocol: AccessDenied; the others are JSON
+_QUERY = frozenset(
+    {"iam", "sts", "sns", "monitoring", "ec2", "cloudformation", "elasticloadbalancing"}
+)
+
+
+def enforcing(cloud: Any) -> bool:
+    options = getattr(cloud, "options", None) or {}
+    mode = options.get("authorization") or os.environ.get(ENV) or "off"
+    return str(mode).lower() in ("enforce", "on", "1", "true")
+
+
+def install() -> None:
+    """Replace moto's authorization check with :func:`authorize` (idempotent)."""
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    if getattr(ActionAuthenticatorMixin, "_batchops_authorization", False):
+        return
+
+    def check(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+        cloud = current_cloud_or_none()
+        if cloud is None or not enforcing(cloud):
+            return
+        authorize(self, iam_request_cls, resource)
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = check  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._batchops_authorization = True  # type: ignore[attr-defined]
+
+
+def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
+    """Raise the service's AccessDenied error unless IAM would allow the request."""
+    from moto.iam.access_control import S3IAMRequest
+
+    checked = checked_caller(response)
+    if checked is None:
+        return
+    caller, key, region, service = checked
+    is_s3 = iam_request_cls is S3IAMRequest
+    operation = (response.data.get("Action") if is_s3 else response._get_action()) or "Unknown"
+    if isinstance(operation, list):
+        operation = operation[0]
+    action = f"{_PREFIX.get(service, service)}:{operation}"
+    action = _ACTION.get(action, action)
+    if action == "sts:GetCallerIdentity":
+        return  # always allowed, even with an explicit Deny
+    resolved = Resolved(resource)
+    if is_s3:
+        _s3(response, resolved, resource)
+    else:
+        _RESOLVERS.get(service, _nothing)(response, resolved, region, caller, action)
+    request = Request(
+        caller=caller,
+        action=action,
+        resource=resolved.resource,
+        context={
+            "aws:PrincipalArn": caller.role_arn,
+            "aws:PrincipalAccount": caller.account_id,
+            "aws:PrincipalType": "AssumedRole" if ":assumed-role/" in caller.arn else "User",
+            "aws:RequestedRegion": region,
+            "aws:SecureTransport": "true",
+            **resolved.context,
+        },
+    )
+    outcome = evaluate(
+        request,
+        key.collect_policies(),
+        resolved.policy,
+        resource_account=resolved.account,
+        key_policy=resolved.key_policy,
+    )
+    if not outcome.allowed:
+        _refuse(response, service, is_s3, request, outcome)
+    if is_s3 and action in ("s3:PutObject", "s3:GetObject"):
+        _s3_kms(response, request, key, resource, region)
+
+
+class Resolved:
+    """The resource of a request, its owner and its resource policy."""
+
+    def __init__(self, resource: str) -> None:
+        self.resource = resource or "*"
+        self.account: str | None = None
+        self.policy: str | None = None
+        self.key_policy = False
+        self.context: dict[str, str | list[str]] = {}
+
+
+def _refuse(response: Any, service: str, is_s3: bool, request: Request, outcome: Outcome) -> None:
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+    from moto.s3.exceptions import S3ClientError
+
+    if is_s3:
+        # S3 quotes the resource: ... on resource: "arn:aws:s3:::bucket/key" because ...
+        quoted = Request(request.caller, request.action, f'"{request.resource}"', request.context)
+        raise S3ClientError("AccessDenied", outcome.message(quoted))
+    message = outcome.message(request)
+    if service in _QUERY:
+        error = AccessDeniedError(request.caller.arn, request.action)  # code 403, XML body
+        super(AccessDeniedError, error).__init__("AccessDenied", message)
+        raise error
+    raise JsonRESTError("AccessDeniedException", message)
+
+
+def _s3(response: Any, resolved: Resolved, resource: str) -> None:
+    from moto.s3.models import s3_backends
+
+    bucket_name = resource.split(":::", 1)[-1].split("/", 1)[0]
+    headers = response.headers
+    for header in ("x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id"):
+        value = headers.get(header)
+        if value:
+            resolved.context[f"s3:{header}"] = value
+    prefix = (getattr(response, "querystring", {}) or {}).get("prefix")
+    if prefix:
+        resolved.context["s3:prefix"] = prefix[0]
+    if bucket_name in ("", "*") or bucket_name not in s3_backends.bucket_accounts:
+        return
+    partition, owner = s3_backends.bucket_accounts[bucket_name]
+    bucket = s3_backends[owner][partition].buckets.get(bucket_name)
+    resolved.account = owner
+    if bucket is not None and bucket.policy:
+        resolved.policy = bucket.policy.decode()
+
+
+def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: str) -> None:
+    """S3 uses the caller's KMS permissions for an SSE-KMS object: ``kms:GenerateDataKey``
+    to write it, ``kms:Decrypt`` to read it, with ``kms:ViaService`` = S3 (key policy and
+    identity policies, as KMS evaluates them)."""
+    from moto.kms.models import kms_backends
+    from moto.s3.models import s3_backends
+
+    bucket_name, _, key_name = resource.split(":::", 1)[-1].partition("/")
+    if bucket_name not in s3_backends.bucket_accounts:
+        return
+    partition, owner = s3_backends.bucket_accounts[bucket_name]
+    bucket = s3_backends[owner][partition].buckets.get(bucket_name)
+    if bucket is None:
+        return
+    if request.action == "s3:PutObject":
+        headers = response.headers
+        algorithm = headers.get("x-amz-server-side-encryption")
+        key_id = headers.get("x-amz-server-side-encryption-aws-kms-key-id")
+        default = (
+            (bucket.encryption or {}).get("Rule", {}).get("ApplyServerSideEncryptionByDefault", {})
+        )
+        if algorithm is None and default.get("SSEAlgorithm") == "aws:kms":
+            algorithm, key_id = "aws:kms", key_id or default.get("KMSMasterKeyID")
+        if algorithm != "aws:kms" or not key_id:
+            return
+        kms_action = "kms:GenerateDataKey"
+    else:
+        stored = bucket.keys.get(key_name) if key_name else None
+        if stored is None or stored.encryption != "aws:kms" or not stored.kms_key_id:
+            return
+        key_id, kms_action = stored.kms_key_id, "kms:Decrypt"
+    match = re.match(r"arn:aws:kms:([^:]+):(\d+):", key_id)
+    key_account, key_region = (match.group(2), match.group(1)) if match else (owner, region)
+    backend = kms_backends[key_account][key_region]
+    try:
+        kms_key = backend.describe_key(backend.any_id_to_key_id(key_id))
+    except Exception:  # S3 itself answers for a key that does not exist
+        return
+    kms_request = Request(
+        caller=request.caller,
+        action=kms_action,
+        resource=kms_key.arn,
+        context={
+            **request.context,
+            "kms:ViaService": f"s3.{region}.amazonaws.com",
+            "kms:CallerAccount": request.caller.account_id,
+        },
+    )
+    outcome = evaluate(
+        kms_request,
+        key.collect_policies(),
+        kms_key.policy,
+        resource_account=key_account,
+        key_policy=True,
+    )
+    if not outcome.allowed:
+        from moto.s3.exceptions import S3ClientError
+
+        raise S3ClientError("AccessDenied", outcome.message(kms_request))
+
+
+def _body(response: Any) -> dict[str, Any]:
+    try:
+        body = json.loads(response.body or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _nothing(*_args: Any) -> None:
+    return None
+
+
+def _secretsmanager(
+    response: Any, resolved: Resolved, region: str, caller: Caller, _action: str
+) -> None:
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secret_id = _body(response).get("SecretId")
+    if not secret_id:
+        return
+    backend = secretsmanager_backends[caller.account_id][region]
+    try:
+        secret = backend.describe_secret(secret_id)
+    except Exception:
+        resolved.resource = (
+            secret_id
+            if secret_id.startswith("arn:")
+            else f"arn:aws:secretsmanager:{region}:{caller.account_id}:secret:{secret_id}"
+        )
+        return
+    resolved.resource = secret.arn
+    resolved.policy = getattr(secret, "policy", None)
+
+
+def _kms(response: Any, resolved: Resolved, region: str, caller: Caller, _action: str) -> None:
+    from moto.kms.models import kms_backends
+
+    body = _body(response)
+    key_id = body.get("KeyId") or body.get("DestinationKeyId")
+    if not key_id and "CiphertextBlob" in body:
+        key_id = _key_of_ciphertext(body["CiphertextBlob"])
+    if not key_id:
+        return
+    backend = kms_backends[caller.account_id][region]
+    try:
+        key = backend.describe_key(backend.any_id_to_key_id(key_id))
+    except Exception:
+        return
+    resolved.resource = key.arn
+    resolved.policy = key.policy
+    resolved.key_policy = True
+    resolved.context["kms:CallerAccount"] = caller.account_id
+
+
+def _key_of_ciphertext(blob: str) -> str | None:
+    """The key id moto's ciphertext starts with (its format: key id, then the sealed data)."""
+    import base64
+
+    try:
+        raw = base64.b64decode(blob)
+    except ValueError:
+        return None
+    match = re.match(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", raw)
+    return match.group(0).decode() if match else None
+
+
+def _sagemaker(
+    response: Any, resolved: Resolved, region: str, caller: Caller, _action: str
+) -> None:
+    from moto.sagemaker.models import sagemaker_backends
+
+    from batchops.localcloud.aws.sagemaker.registry import group_policies
+
+    body = _body(response)
+    name = body.get("ModelPackageGroupName") or body.get("ModelPackageName")
+    if not name:
+        pipeline = body.get("PipelineName")
+        if pipeline:
+            resolved.resource = (
+                pipeline
+                if pipeline.startswith("arn:")
+                else f"arn:aws:sagemaker:{region}:{caller.account_id}:pipeline/{pipeline.lower()}"
+            )
+        return
+    match = re.match(r"arn:aws:sagemaker:([^:]+):(\d+):model-package(?:-group)?/([^/]+)", name)
+    owner, group = (match.group(2), match.group(3)) if match else (caller.account_id, name)
+    owner_region = match.group(1) if match else region
+    resolved.account = owner
+    resolved.resource = (
+        name if match else f"arn:aws:sagemaker:{region}:{owner}:model-package-group/{group.lower()}"
+    )
+    resolved.policy = group_policies(sagemaker_backends[owner][owner_region]).get(group)
+
+
+def _sts(response: Any, resolved: Resolved, region: str, caller: Caller, action: str) -> None:
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    role_arn = (response.querystring.get("RoleArn") or [None])[0]
+    if not role_arn or not action.startswith("sts:AssumeRole"):
+        return
+    resolved.resource = role_arn
+    owner = role_arn.split(":")[4]
+    resolved.account = owner
+    try:
+        role = iam_backends[owner][get_partition(region)].get_role_by_arn(role_arn)
+    except Exception:
+        return
+    resolved.policy = role.assume_role_policy_document
+
+
+_RESOLVERS = {
+    "secretsmanager": _secretsmanager,
+    "kms": _kms,
+    "sagemaker": _sagemaker,
+    "sts": _sts,
+}

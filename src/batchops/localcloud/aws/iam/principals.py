@@ -1,0 +1,56 @@
+"""Who signed a request: a checked principal (an assumed role's session, an IAM user) or
+the account's administrator (unchecked, like the root user)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from batchops.localcloud.aws.iam.policies import Caller
+
+#: sessions of this role are the account's administrator (unchecked, like the root user)
+ADMIN_ROLE = "batchops-local-admin"
+_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d+/([^/]+)/([^/]+)/")
+
+
+def _credential(response: Any) -> tuple[str, str, str] | None:
+    """(access key id, region, signing service) of the request, or None (unsigned)."""
+    headers = response.headers
+    match = _SCOPE.search(headers.get("Authorization") or "")
+    if match:
+        return match.group(1), match.group(2), match.group(3)
+    query = getattr(response, "querystring", {}) or {}
+    credential = (query.get("X-Amz-Credential") or [""])[0]
+    parts = credential.split("/")
+    if len(parts) >= 4:
+        return parts[0], parts[2], parts[3]
+    return None
+
+
+def checked_caller(response: Any) -> tuple[Caller, Any, str, str] | None:
+    """(caller, moto access key, region, signing service) of a checked request, or None
+    for an unchecked one (the administrator, the bootstrap, unsigned calls)."""
+    from moto.iam.access_control import AssumedRoleAccessKey, IAMUserAccessKey
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    credential = _credential(response)
+    if credential is None:
+        return None
+    key_id, region, service = credential
+    account = response.current_account
+    partition = get_partition(region)
+    for session in list(sts_backends[account][partition].assumed_roles):
+        if session.access_key_id == key_id:
+            if session.role_arn.rsplit("/", 1)[-1] == ADMIN_ROLE:
+                return None
+            key = AssumedRoleAccessKey(
+                account, partition, key_id, {"X-Amz-Security-Token": session.session_token}
+            )
+            return Caller(arn=key.arn, account_id=account), key, region, service
+    access_key = iam_backends[account][partition].access_keys.get(key_id)
+    if access_key is not None and getattr(access_key, "role_arn", None) is None:
+        user = IAMUserAccessKey(account, partition, key_id, {})
+        return Caller(arn=user.arn, account_id=account), user, region, service
+    return None

@@ -1,0 +1,471 @@
+"""The local cloud refuses what IAM refuses (issue 14), with AWS's error code and message.
+
+Each test creates its roles and resources as the account's administrator (unchecked, like
+root), then acts as an assumed role, exactly as CI and the executor act on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from batchops.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+from batchops.localcloud.aws.iam.authorization import ADMIN_ROLE
+from batchops.localcloud.server import LocalCloud
+
+A = "111111111111"
+B = "222222222222"
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    from batchops.localcloud.runtime import start_local_cloud
+
+    started = start_local_cloud(
+        state_dir=Path(tmp_path_factory.mktemp("authz")),
+        bootstrap=False,
+        options={"persist": False, "authorization": "enforce"},
+    )
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def _session(endpoint: str, role_arn: str, name: str = "test") -> boto3.Session:
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=LOCAL_ACCESS_KEY,
+        aws_secret_access_key=LOCAL_SECRET_KEY,
+    )
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=REGION,
+    )
+
+
+class Account:
+    def __init__(self, endpoint: str, account_id: str) -> None:
+        self.endpoint = endpoint
+        self.id = account_id
+        self.admin = _session(endpoint, f"arn:aws:iam::{account_id}:role/{ADMIN_ROLE}", "admin")
+
+    def client(self, service: str, session: boto3.Session | None = None) -> Any:
+        from botocore.config import Config
+
+        return (session or self.admin).client(
+            service,
+            endpoint_url=self.endpoint,
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+        )
+
+    def role(self, *statements: dict[str, Any]) -> tuple[str, boto3.Session]:
+        """A new role with ``statements`` as its inline policy, and a session of it."""
+        iam = self.client("iam")
+        name = f"r-{uuid.uuid4().hex[:8]}"
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{self.id}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+            "Arn"
+        ]
+        if statements:
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName="p",
+                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+            )
+        return arn, _session(self.endpoint, arn, "worker")
+
+    def bucket(self, policy: dict[str, Any] | None = None) -> str:
+        name = f"b-{self.id[:3]}-{uuid.uuid4().hex[:8]}"
+        s3 = self.client("s3")
+        s3.create_bucket(Bucket=name)
+        for key in ("data/x.csv", "secret/y.csv"):
+            s3.put_object(Bucket=name, Key=key, Body=b"1,2\n")
+        if policy is not None:
+            s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
+        return name
+
+
+@pytest.fixture(scope="module")
+def a(cloud: LocalCloud) -> Account:
+    return Account(cloud.endpoint, A)
+
+
+@pytest.fixture(scope="module")
+def b(cloud: LocalCloud) -> Account:
+    return Account(cloud.endpoint, B)
+
+
+def _denied(call: Any, **kwargs: Any) -> dict[str, str]:
+    with pytest.raises(ClientError) as denied:
+        call(**kwargs)
+    return dict(denied.value.response["Error"])
+
+
+def test_a_role_without_s3_get_object_cannot_read_an_object(a: Account) -> None:
+    bucket = a.bucket()
+    arn, session = a.role({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"})
+    s3 = a.client("s3", session)
+    s3.list_objects_v2(Bucket=bucket)  # what the policy allows works
+    error = _denied(s3.get_object, Bucket=bucket, Key="data/x.csv")
+    assert error["Code"] == "AccessDenied"
+    role = arn.rsplit("/", 1)[-1]
+    assert error["Message"] == (
+        f"User: arn:aws:sts::{A}:assumed-role/{role}/worker is not authorized to perform: "
+        f's3:GetObject on resource: "arn:aws:s3:::{bucket}/data/x.csv" because no '
+        "identity-based policy allows the s3:GetObject action"
+    )
+
+
+def test_an_explicit_deny_on_a_prefix_wins_over_an_allow_on_the_bucket(a: Account) -> None:
+    bucket = a.bucket()
+    _arn, session = a.role(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Effect": "Deny", "Action": "s3:Get*", "Resource": f"arn:aws:s3:::{bucket}/secret/*"},
+    )
+    s3 = a.client("s3", session)
+    assert s3.get_object(Bucket=bucket, Key="data/x.csv")["Body"].read() == b"1,2\n"
+    error = _denied(s3.get_object, Bucket=bucket, Key="secret/y.csv")
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"].endswith("with an explicit deny in an identity-based policy")
+
+
+def test_a_cross_account_read_needs_both_the_identity_and_the_bucket_policy(
+    a: Account, b: Account
+) -> None:
+    read = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/*"}
+    # bucket policy allows account B; B's role has no identity permission
+    allowing = a.bucket(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{B}:root"},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::*/*",
+                }
+            ],
+        }
+    )
+    _arn, without_identity = b.role()
+    error = _denied(b.client("s3", without_identity).get_object, Bucket=allowing, Key="data/x.csv")
+    assert error["Code"] == "AccessDenied"
+    assert "because no identity-based policy allows the s3:GetObject action" in error["Message"]
+    # B's role allows; the bucket has no policy for B
+    silent = a.bucket()
+    _arn, with_identity = b.role(read)
+    error = _denied(b.client("s3", with_identity).get_object, Bucket=silent, Key="data/x.csv")
+    assert error["Code"] == "AccessDenied"
+    assert "because no resource-based policy allows the s3:GetObject action" in error["Message"]
+    # both sides allow
+    body = b.client("s3", with_identity).get_object(Bucket=allowing, Key="data/x.csv")["Body"]
+    assert body.read() == b"1,2\n"
+
+
+def test_decrypting_with_a_key_whose_policy_does_not_name_the_caller_is_refused(
+    a: Account,
+) -> None:
+    everything = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+    arn, session = a.role(everything)
+    kms_admin = a.client("kms")
+    # a key whose policy names only another role (not the account: IAM policies do not count)
+    other = f"arn:aws:iam::{A}:role/someone-else"
+    closed = kms_admin.create_key(
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": other},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ],
+            }
+        )
+    )["KeyMetadata"]
+    blob = kms_admin.encrypt(KeyId=closed["KeyId"], Plaintext=b"secret")["CiphertextBlob"]
+    kms = a.client("kms", session)
+    error = _denied(kms.decrypt, CiphertextBlob=blob)
+    assert error["Code"] == "AccessDeniedException"
+    role = arn.rsplit("/", 1)[-1]
+    assert error["Message"] == (
+        f"User: arn:aws:sts::{A}:assumed-role/{role}/worker is not authorized to perform: "
+        f"kms:Decrypt on resource: {closed['Arn']} because no resource-based policy allows "
+        "the kms:Decrypt action"
+    )
+    # the default key policy names the account: the role's identity policy decides
+    opened = kms_admin.create_key()["KeyMetadata"]
+    blob = kms_admin.encrypt(KeyId=opened["KeyId"], Plaintext=b"secret")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"
+    _arn, nothing = a.role()
+    error = _denied(a.client("kms", nothing).decrypt, CiphertextBlob=blob)
+    assert "because no identity-based policy allows the kms:Decrypt action" in error["Message"]
+
+
+def test_a_put_whose_kms_key_header_does_not_satisfy_the_bucket_policy_is_refused(
+    a: Account,
+) -> None:
+    kms_admin = a.client("kms")
+    key = kms_admin.create_key()["KeyMetadata"]
+    kms_admin.create_alias(AliasName=f"alias/k-{uuid.uuid4().hex[:6]}", TargetKeyId=key["KeyId"])
+    alias = kms_admin.list_aliases(KeyId=key["KeyId"])["Aliases"][0]["AliasName"]
+    bucket = a.bucket(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": "arn:aws:s3:::*/*",
+                    "Condition": {
+                        "StringNotEquals": {
+                            "s3:x-amz-server-side-encryption-aws-kms-key-id": key["Arn"]
+                        }
+                    },
+                },
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": "arn:aws:s3:::*",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        }
+    )
+    _arn, session = a.role(
+        {"Effect": "Allow", "Action": ["s3:PutObject", "kms:GenerateDataKey"], "Resource": "*"}
+    )
+    s3 = a.client("s3", session)
+    error = _denied(
+        s3.put_object,
+        Bucket=bucket,
+        Key="out/a.csv",
+        Body=b"x",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=alias,  # S3 compares the header as sent: the alias is not the ARN
+    )
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"].endswith("with an explicit deny in a resource-based policy")
+    error = _denied(s3.put_object, Bucket=bucket, Key="out/a.csv", Body=b"x")
+    assert error["Code"] == "AccessDenied"
+    s3.put_object(
+        Bucket=bucket,
+        Key="out/a.csv",
+        Body=b"x",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key["Arn"],
+    )
+
+
+def test_a_role_without_get_secret_value_cannot_read_a_secret(a: Account) -> None:
+    secrets = a.client("secretsmanager")
+    name = f"s-{uuid.uuid4().hex[:6]}"
+    secrets.create_secret(Name=name, SecretString="token")
+    _arn, reader = a.role(
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+    )
+    assert a.client("secretsmanager", reader).get_secret_value(SecretId=name)["SecretString"] == (
+        "token"
+    )
+    _arn, other = a.role({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    error = _denied(a.client("secretsmanager", other).get_secret_value, SecretId=name)
+    assert error["Code"] == "AccessDeniedException"
+    assert "secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:" in error["Message"]
+
+
+def test_the_administrator_is_unchecked_and_get_caller_identity_always_works(a: Account) -> None:
+    bucket = a.bucket()  # no policy at all: the administrator acts like root
+    assert a.client("s3").get_object(Bucket=bucket, Key="data/x.csv")["Body"].read()
+    _arn, session = a.role(
+        {"Effect": "Deny", "Action": "*", "Resource": "*"},
+    )
+    identity = a.client("sts", session).get_caller_identity()
+    assert identity["Account"] == A
+
+
+def test_enforcement_off_lets_a_role_without_policies_read(a: Account, cloud: LocalCloud) -> None:
+    bucket = a.bucket()
+    _arn, session = a.role()
+    cloud.options["authorization"] = "off"
+    try:
+        assert a.client("s3", session).get_object(Bucket=bucket, Key="data/x.csv")
+    finally:
+        cloud.options["authorization"] = "enforce"
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("not json", "Policies must be valid JSON and the first byte must be '{'"),
+        ('{"Version": "2012-10-17"}', "Missing required field Statement"),
+        (
+            '{"Statement": [{"Effect": "Maybe", "Action": "s3:*", "Resource": "*"}]}',
+            "Invalid effect: Maybe",
+        ),
+    ],
+)
+def test_a_policy_that_does_not_parse_is_refused_when_it_is_put(
+    a: Account, document: str, message: str
+) -> None:
+    bucket = a.bucket()
+    error = _denied(a.client("s3").put_bucket_policy, Bucket=bucket, Policy=document)
+    assert (error["Code"], error["Message"]) == ("MalformedPolicy", message)
+    key = a.client("kms").create_key()["KeyMetadata"]["KeyId"]
+    error = _denied(
+        a.client("kms").put_key_policy, KeyId=key, PolicyName="default", Policy=document
+    )
+    assert error["Code"] == "MalformedPolicyDocumentException"
+    secrets = a.client("secretsmanager")
+    name = f"s-{uuid.uuid4().hex[:6]}"
+    secrets.create_secret(Name=name, SecretString="x")
+    error = _denied(secrets.put_resource_policy, SecretId=name, ResourcePolicy=document)
+    assert error["Code"] == "MalformedPolicyDocumentException"
+    _arn, _session = a.role()
+    error = _denied(
+        a.client("iam").put_role_policy,
+        RoleName=_arn.rsplit("/", 1)[-1],
+        PolicyName="bad",
+        PolicyDocument=document,
+    )
+    assert error["Code"] == "MalformedPolicyDocument"
+
+
+def test_local_credentials_print_the_administrator_and_a_role_session(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchops.cli.main import main
+    from batchops.config import load_settings
+
+    settings = load_settings("staging")
+    account = Account(cloud.endpoint, settings.account_id)
+    bucket = account.bucket()
+    role_arn, _session = account.role()
+    role = role_arn.rsplit("/", 1)[-1]
+
+    assert (
+        main(["local", "credentials", "--env", "staging", "--endpoint", cloud.endpoint, "--json"])
+        == 0
+    )
+    admin = json.loads(capsys.readouterr().out)
+    assert set(admin) >= {"AccessKeyId", "SecretAccessKey", "SessionToken", "Account"}
+    assert admin["Account"] == settings.account_id
+    as_admin = boto3.Session(
+        aws_access_key_id=admin["AccessKeyId"],
+        aws_secret_access_key=admin["SecretAccessKey"],
+        aws_session_token=admin["SessionToken"],
+        region_name=REGION,
+    )
+    assert account.client("s3", as_admin).get_object(Bucket=bucket, Key="data/x.csv")
+
+    argv = [
+        "local",
+        "credentials",
+        "--env",
+        "staging",
+        "--role",
+        role,
+        "--endpoint",
+        cloud.endpoint,
+    ]
+    assert main(argv) == 0
+    lines = dict(
+        line.removeprefix("export ").split("=", 1) for line in capsys.readouterr().out.splitlines()
+    )
+    as_role = boto3.Session(
+        aws_access_key_id=lines["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=lines["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=lines["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    )
+    identity = account.client("sts", as_role).get_caller_identity()
+    assert identity["Arn"].startswith(f"arn:aws:sts::{settings.account_id}:assumed-role/{role}/")
+    error = _denied(account.client("s3", as_role).get_object, Bucket=bucket, Key="data/x.csv")
+    assert error["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--env", "qa"], "unknown environment 'qa'"),
+        (["--env", "staging", "--role", "no-such-role"], "role 'no-such-role' does not exist"),
+    ],
+)
+def test_local_credentials_for_an_unknown_environment_or_role_is_one_line(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    from batchops.cli.main import main
+
+    assert main(["local", "credentials", *argv, "--endpoint", cloud.endpoint]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+    assert message in captured.err
+
+
+def test_sse_kms_objects_need_the_callers_kms_permissions_through_s3(a: Account) -> None:
+    kms_admin = a.client("kms")
+    key = kms_admin.create_key()["KeyMetadata"]  # default policy: the account's IAM decides
+    bucket = a.bucket()
+    a.client("s3").put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key["Arn"],
+                    }
+                }
+            ]
+        },
+    )
+    s3_only = {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "*"}
+    _arn, no_kms = a.role(s3_only)
+    error = _denied(a.client("s3", no_kms).put_object, Bucket=bucket, Key="k/a", Body=b"x")
+    assert error["Code"] == "AccessDenied"
+    assert (
+        f"kms:GenerateDataKey on resource: {key['Arn']} because no identity-based"
+        in (error["Message"])
+    )
+    via_s3 = {
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
+    }
+    _arn, writer = a.role(s3_only, via_s3)
+    a.client("s3", writer).put_object(Bucket=bucket, Key="k/a", Body=b"x")
+    assert a.client("s3", writer).get_object(Bucket=bucket, Key="k/a")["Body"].read() == b"x"
+    error = _denied(a.client("s3", no_kms).get_object, Bucket=bucket, Key="k/a")
+    assert "kms:Decrypt on resource" in error["Message"]
+    # the same permission outside S3 (kms:ViaService absent) does not decrypt directly
+    blob = kms_admin.encrypt(KeyId=key["KeyId"], Plaintext=b"p")["CiphertextBlob"]
+    error = _denied(a.client("kms", writer).decrypt, CiphertextBlob=blob)
+    assert error["Code"] == "AccessDeniedException"

@@ -1,0 +1,221 @@
+"""InstanceCount, as SageMaker runs it: one container process per instance, each with its
+own /opt/ml/config/resourceconfig.json; ShardedByS3Key inputs shared out, FullyReplicated
+ones copied to every instance; each instance uploads its outputs."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from batchops.config import load_settings
+
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+REPORT = (
+    "import json, os\n"
+    "config = json.load(open('/opt/ml/config/resourceconfig.json'))\n"
+    "job = json.load(open('/opt/ml/config/processingjobconfig.json'))\n"
+    "files = sorted(os.listdir('/opt/ml/processing/input/data'))\n"
+    "common = sorted(os.listdir('/opt/ml/processing/input/common'))\n"
+    "host = config['current_host']\n"
+    "os.makedirs('/opt/ml/processing/out', exist_ok=True)\n"
+    "report = {'hosts': config['hosts'], 'files': files, 'common': common,\n"
+    "          'job': job['ProcessingJobName']}\n"
+    "open('/opt/ml/processing/out/' + host + '.json', 'w').write(json.dumps(report))\n"
+    "open('/opt/ml/processing/out/same.txt', 'w').write(host)\n"
+)
+
+
+def _input(name: str, uri: str, distribution: str) -> dict[str, Any]:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": f"/opt/ml/processing/input/{name}",
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": distribution,
+        },
+    }
+
+
+def _run(account, count: int, objects: int = 4) -> tuple[dict[str, Any], Any, str, str]:  # type: ignore[no-untyped-def]
+    settings = load_settings("data-science")
+    clients = account("data-science")
+    s3, sm = clients.client("s3"), clients.client("sagemaker")
+    base = f"{settings.bucket_prefix}/instances-test/{uuid.uuid4().hex}"
+    for index in range(objects):
+        s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/data/part-{index}.csv", Body=b"1\n")
+    s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/common/spec.json", Body=b"{}")
+    root = f"s3://{settings.bucket_name}/{base}"
+    step = {
+        "Name": "Shards",
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.large",
+                    "InstanceCount": count,
+                    "VolumeSizeInGB": 1,
+                }
+            },
+            "AppSpecification": {
+                "ImageUri": SKLEARN_IMAGE,
+                "ContainerEntrypoint": ["python3", "-c", REPORT],
+            },
+            "RoleArn": settings.role_arn,
+            "ProcessingInputs": [
+                _input("data", f"{root}/data/", "ShardedByS3Key"),
+                _input("common", f"{root}/common/", "FullyReplicated"),
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "out",
+                        "S3Output": {
+                            "S3Uri": f"{root}/out",
+                            "LocalPath": "/opt/ml/processing/out",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+        },
+    }
+    name = f"instances-{uuid.uuid4().hex[:8]}"
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [step]}
+    sm.create_pipeline(
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    )
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
+            return described, s3, settings.bucket_name, f"{base}/out"
+        time.sleep(0.2)
+    raise AssertionError(f"{arn} still running")
+
+
+def _read(s3, bucket: str, key: str) -> bytes:  # type: ignore[no-untyped-def]
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_two_instances_share_four_sharded_objects_and_each_has_its_own_host(account) -> None:
+    described, s3, bucket, out = _run(account, 2)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    first = json.loads(_read(s3, bucket, f"{out}/algo-1.json"))
+    second = json.loads(_read(s3, bucket, f"{out}/algo-2.json"))
+    assert first["hosts"] == second["hosts"] == ["algo-1", "algo-2"]
+    assert len(first["files"]) == len(second["files"]) == 2
+    assert sorted(first["files"] + second["files"]) == [f"part-{i}.csv" for i in range(4)]
+    assert first["common"] == second["common"] == ["spec.json"]  # FullyReplicated: all
+    assert first["job"] == second["job"]  # one job, two instances
+    # the same key from both instances: one object, the last writer's
+    assert _read(s3, bucket, f"{out}/same.txt") in (b"algo-1", b"algo-2")
+
+
+def test_one_instance_gets_every_object(account) -> None:
+    described, s3, bucket, out = _run(account, 1)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    only = json.loads(_read(s3, bucket, f"{out}/algo-1.json"))
+    assert only["hosts"] == ["algo-1"] and len(only["files"]) == 4
+
+
+def test_more_instances_than_the_machine_runs_at_once_queue(account) -> None:
+    described, s3, bucket, out = _run(account, 5, objects=5)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    seen = [json.loads(_read(s3, bucket, f"{out}/algo-{i}.json")) for i in range(1, 6)]
+    assert [len(s["files"]) for s in seen] == [1, 1, 1, 1, 1]
+
+
+def test_instance_count_zero_is_refused_as_aws_refuses_it(account) -> None:
+    described, _s3, _bucket, _out = _run(account, 0)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "Member must have value greater than or equal to 1" in described["FailureReason"]
+
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+INFERENCE = (
+    "import os\n"
+    "def model_fn(model_dir):\n"
+    "    return os.getpid()\n"
+    "def predict_fn(data, model):\n"
+    "    return [model for _row in data]\n"
+)
+
+
+def _model(account, base: str) -> str:  # type: ignore[no-untyped-def]
+    import io
+    import tarfile
+
+    settings = load_settings("data-science")
+    clients = account("data-science")
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        body = INFERENCE.encode()
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    key = f"{base}/model/model.tar.gz"
+    clients.client("s3").put_object(Bucket=settings.bucket_name, Key=key, Body=archive.getvalue())
+    name = f"instances-model-{uuid.uuid4().hex[:8]}"
+    clients.client("sagemaker").create_model(
+        ModelName=name,
+        ExecutionRoleArn=settings.role_arn,
+        PrimaryContainer={
+            "Image": XGBOOST_IMAGE,
+            "ModelDataUrl": f"s3://{settings.bucket_name}/{key}",
+        },
+    )
+    return name
+
+
+def test_a_transform_on_two_instances_scores_each_of_four_objects_once(account) -> None:
+    settings = load_settings("data-science")
+    clients = account("data-science")
+    s3, sm = clients.client("s3"), clients.client("sagemaker")
+    base = f"{settings.bucket_prefix}/transform-instances/{uuid.uuid4().hex}"
+    rows = {f"batch-{i}.csv": i + 1 for i in range(4)}
+    for name, count in rows.items():
+        body = "".join(f"{n},1.0\n" for n in range(count)).encode()
+        s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/in/{name}", Body=body)
+    root = f"s3://{settings.bucket_name}/{base}"
+    step = {
+        "Name": "Score",
+        "Type": "Transform",
+        "Arguments": {
+            "ModelName": _model(account, base),
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"{root}/in/"}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath": f"{root}/out", "Accept": "text/csv"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 2},
+            "MaxConcurrentTransforms": 2,
+        },
+    }
+    name = f"transform-instances-{uuid.uuid4().hex[:8]}"
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [step]}
+    sm.create_pipeline(
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    )
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
+            break
+        time.sleep(0.2)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    listed = s3.list_objects_v2(Bucket=settings.bucket_name, Prefix=f"{base}/out/")["Contents"]
+    assert sorted(o["Key"].rsplit("/", 1)[-1] for o in listed) == [f"{n}.out" for n in rows]
+    servers = set()
+    for name, count in rows.items():
+        lines = _read(s3, settings.bucket_name, f"{base}/out/{name}.out").decode().splitlines()
+        assert len(lines) == count  # every record scored, once
+        servers |= set(lines)
+    assert len(servers) == 2, servers  # two instances, each its own model server process
