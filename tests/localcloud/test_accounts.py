@@ -22,7 +22,8 @@ def test_each_account_sees_only_its_own_bucket(account) -> None:
     for env in ("data-science", "staging", "production"):
         settings = load_settings(env)
         buckets = {b["Name"] for b in account(env).client("s3").list_buckets()["Buckets"]}
-        assert buckets == {settings.bucket_name}
+        # the data bucket and the Terraform state bucket accounts/bootstrap creates
+        assert buckets == {settings.bucket_name, f"batchops-tfstate-{settings.account_id}"}
         identity = account(env).client("sts").get_caller_identity()
         assert identity["Account"] == settings.account_id
 
