@@ -42,6 +42,7 @@ REPORTING = {
     ("data", "validate"),
     ("data", "upload"),
     ("local", "up"),
+    ("local", "credentials"),
     ("pipelines", "list"),
     ("pipelines", "build"),
     ("pipelines", "upsert"),

@@ -355,3 +355,189 @@ def test_a_policy_that_does_not_parse_is_refused_when_it_is_put(
         PolicyDocument=document,
     )
     assert error["Code"] == "MalformedPolicyDocument"
+
+
+def test_local_credentials_print_the_administrator_and_a_role_session(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from batchops.cli.main import main
+    from batchops.config import load_settings
+
+    settings = load_settings("staging")
+    account = Account(cloud.endpoint, settings.account_id)
+    bucket = account.bucket()
+    role_arn, _session = account.role()
+    role = role_arn.rsplit("/", 1)[-1]
+
+    assert (
+        main(["local", "credentials", "--env", "staging", "--endpoint", cloud.endpoint, "--json"])
+        == 0
+    )
+    admin = json.loads(capsys.readouterr().out)
+    assert set(admin) >= {"AccessKeyId", "SecretAccessKey", "SessionToken", "Account"}
+    assert admin["Account"] == settings.account_id
+    as_admin = boto3.Session(
+        aws_access_key_id=admin["AccessKeyId"],
+        aws_secret_access_key=admin["SecretAccessKey"],
+        aws_session_token=admin["SessionToken"],
+        region_name=REGION,
+    )
+    assert account.client("s3", as_admin).get_object(Bucket=bucket, Key="data/x.csv")
+
+    argv = [
+        "local",
+        "credentials",
+        "--env",
+        "staging",
+        "--role",
+        role,
+        "--endpoint",
+        cloud.endpoint,
+    ]
+    assert main(argv) == 0
+    lines = dict(
+        line.removeprefix("export ").split("=", 1) for line in capsys.readouterr().out.splitlines()
+    )
+    as_role = boto3.Session(
+        aws_access_key_id=lines["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=lines["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=lines["AWS_SESSION_TOKEN"],
+        region_name=REGION,
+    )
+    identity = account.client("sts", as_role).get_caller_identity()
+    assert identity["Arn"].startswith(f"arn:aws:sts::{settings.account_id}:assumed-role/{role}/")
+    error = _denied(account.client("s3", as_role).get_object, Bucket=bucket, Key="data/x.csv")
+    assert error["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--env", "qa"], "unknown environment 'qa'"),
+        (["--env", "staging", "--role", "no-such-role"], "role 'no-such-role' does not exist"),
+    ],
+)
+def test_local_credentials_for_an_unknown_environment_or_role_is_one_line(
+    cloud: LocalCloud, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    from batchops.cli.main import main
+
+    assert main(["local", "credentials", *argv, "--endpoint", cloud.endpoint]) != 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+    assert message in captured.err
+
+
+def test_sse_kms_objects_need_the_callers_kms_permissions_through_s3(a: Account) -> None:
+    kms_admin = a.client("kms")
+    key = kms_admin.create_key()["KeyMetadata"]  # default policy: the account's IAM decides
+    bucket = a.bucket()
+    a.client("s3").put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key["Arn"],
+                    }
+                }
+            ]
+        },
+    )
+    s3_only = {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": "*"}
+    _arn, no_kms = a.role(s3_only)
+    error = _denied(a.client("s3", no_kms).put_object, Bucket=bucket, Key="k/a", Body=b"x")
+    assert error["Code"] == "AccessDenied"
+    assert (
+        f"kms:GenerateDataKey on resource: {key['Arn']} because no identity-based"
+        in (error["Message"])
+    )
+    via_s3 = {
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
+    }
+    _arn, writer = a.role(s3_only, via_s3)
+    a.client("s3", writer).put_object(Bucket=bucket, Key="k/a", Body=b"x")
+    assert a.client("s3", writer).get_object(Bucket=bucket, Key="k/a")["Body"].read() == b"x"
+    error = _denied(a.client("s3", no_kms).get_object, Bucket=bucket, Key="k/a")
+    assert "kms:Decrypt on resource" in error["Message"]
+    # the same permission outside S3 (kms:ViaService absent) does not decrypt directly
+    blob = kms_admin.encrypt(KeyId=key["KeyId"], Plaintext=b"p")["CiphertextBlob"]
+    error = _denied(a.client("kms", writer).decrypt, CiphertextBlob=blob)
+    assert error["Code"] == "AccessDeniedException"
+
+
+def _token(**claims: Any) -> str:
+    import base64
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'kid': 'k'})}.{part(claims)}.c2ln"
+
+
+def test_assume_role_with_web_identity_checks_the_provider_and_the_trust_policy(
+    a: Account,
+) -> None:
+    import time
+
+    host = f"gitlab-{uuid.uuid4().hex[:6]}.example.com"
+    iam = a.client("iam")
+    provider = iam.create_open_id_connect_provider(
+        Url=f"https://{host}",
+        ClientIDList=["https://gitlab.example.com"],
+        ThumbprintList=["a" * 40],
+    )["OpenIDConnectProviderArn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{host}:aud": "https://gitlab.example.com"},
+                    "StringLike": {
+                        f"{host}:sub": "project_path:ml/batchops:ref_type:branch:ref:main"
+                    },
+                },
+            }
+        ],
+    }
+    name = f"deploy-{uuid.uuid4().hex[:6]}"
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    sts = boto3.client(
+        "sts",
+        endpoint_url=a.endpoint,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    good = {
+        "iss": f"https://{host}",
+        "aud": "https://gitlab.example.com",
+        "sub": "project_path:ml/batchops:ref_type:branch:ref:main",
+        "exp": int(time.time()) + 300,
+    }
+
+    def assume(token: str) -> Any:
+        return sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="ci", WebIdentityToken=token
+        )
+
+    assert assume(_token(**good))["AssumedRoleUser"]["Arn"].startswith(
+        f"arn:aws:sts::{A}:assumed-role/{name}/"
+    )
+    for claims, code in [
+        ({**good, "sub": "project_path:ml/batchops:ref_type:branch:ref:feature"}, "AccessDenied"),
+        ({**good, "sub": "project_path:other/project:ref_type:branch:ref:main"}, "AccessDenied"),
+        ({**good, "aud": "sts.amazonaws.com"}, "InvalidIdentityToken"),
+        ({**good, "iss": "https://gitlab.evil.example"}, "InvalidIdentityToken"),
+        ({**good, "exp": int(time.time()) - 5}, "ExpiredTokenException"),
+    ]:
+        assert _denied(assume, token=_token(**claims))["Code"] == code, claims
+    assert _denied(assume, token="not-a-jwt")["Code"] == "InvalidIdentityToken"

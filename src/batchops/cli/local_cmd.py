@@ -53,6 +53,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     up.set_defaults(func=up_cmd)
 
+    from batchops.cli.common import add_endpoint, add_env
+
+    creds = commands.add_parser(
+        "credentials",
+        help="print credentials for an account's administrator or one of its roles",
+        description="Credentials of the local cloud's account ENV: its administrator "
+        "(unchecked, like the account's root user) or, with --role, a session of role "
+        "ROLE_NAME assumed through STS (checked against the role's policies when the local "
+        "cloud enforces permissions). Default output: shell export lines.",
+    )
+    add_env(creds)
+    creds.add_argument("--role", default=None, metavar="ROLE_NAME", help="a role of the account")
+    add_endpoint(creds)
+    creds.add_argument(
+        "--json",
+        action="store_true",
+        help="print STS Credentials (AccessKeyId, SecretAccessKey, SessionToken, Expiration) "
+        "plus Account",
+    )
+    creds.set_defaults(func=credentials_cmd)
+
 
 def port_number(text: str) -> int:
     try:
@@ -117,4 +138,31 @@ def up_cmd(args: argparse.Namespace) -> int:
     finally:
         print("stopping the local cloud...", file=sys.stderr, flush=True)
         cloud.stop()
+    return 0
+
+
+def credentials_cmd(args: argparse.Namespace) -> int:
+    import json
+
+    from batchops.aws import endpoint_from
+    from batchops.cli.common import settings_from
+    from batchops.errors import ConfigError
+    from batchops.localcloud.credentials import account_credentials
+
+    settings = settings_from(args)
+    endpoint = endpoint_from(args.endpoint)
+    if endpoint is None:
+        raise ConfigError(
+            "batchops local credentials needs the local cloud's endpoint: --endpoint URL or "
+            "BATCHOPS_ENDPOINT (start it with 'batchops local up')"
+        )
+    creds = account_credentials(endpoint, settings, args.role)
+    if args.json:
+        print(json.dumps(creds))
+        return 0
+    print(f"export AWS_ACCESS_KEY_ID={creds['AccessKeyId']}")
+    print(f"export AWS_SECRET_ACCESS_KEY={creds['SecretAccessKey']}")
+    print(f"export AWS_SESSION_TOKEN={creds['SessionToken']}")
+    print(f"export AWS_ENDPOINT_URL={endpoint}")
+    print(f"export AWS_DEFAULT_REGION={settings.region}")
     return 0

@@ -23,7 +23,9 @@ Condition keys the context carries: ``aws:PrincipalArn``, ``aws:PrincipalAccount
 ``aws:PrincipalType``, ``aws:RequestedRegion``, ``aws:SecureTransport`` (``true``: the
 loopback endpoint stands for AWS's TLS endpoints), ``s3:x-amz-server-side-encryption`` and
 ``s3:x-amz-server-side-encryption-aws-kms-key-id`` (the request's headers as sent, as S3
-compares them), ``s3:prefix``, ``kms:CallerAccount``. Where a service's resource is not
+compares them), ``s3:prefix``, ``kms:CallerAccount``, ``kms:ViaService`` (an SSE-KMS object
+written or read through S3 needs the caller's ``kms:GenerateDataKey``/``kms:Decrypt`` on its
+key, key policy included, as S3 asks KMS for the caller). Where a service's resource is not
 resolved (``*``), statements are matched on action and conditions only.
 """
 
@@ -122,6 +124,8 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
     )
     if not outcome.allowed:
         _refuse(response, service, is_s3, request, outcome)
+    if is_s3 and action in ("s3:PutObject", "s3:GetObject"):
+        _s3_kms(response, request, key, resource, region)
 
 
 class Resolved:
@@ -170,6 +174,67 @@ def _s3(response: Any, resolved: Resolved, resource: str) -> None:
     resolved.account = owner
     if bucket is not None and bucket.policy:
         resolved.policy = bucket.policy.decode()
+
+
+def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: str) -> None:
+    """S3 uses the caller's KMS permissions for an SSE-KMS object: ``kms:GenerateDataKey``
+    to write it, ``kms:Decrypt`` to read it, with ``kms:ViaService`` = S3 (key policy and
+    identity policies, as KMS evaluates them)."""
+    from moto.kms.models import kms_backends
+    from moto.s3.models import s3_backends
+
+    bucket_name, _, key_name = resource.split(":::", 1)[-1].partition("/")
+    if bucket_name not in s3_backends.bucket_accounts:
+        return
+    partition, owner = s3_backends.bucket_accounts[bucket_name]
+    bucket = s3_backends[owner][partition].buckets.get(bucket_name)
+    if bucket is None:
+        return
+    if request.action == "s3:PutObject":
+        headers = response.headers
+        algorithm = headers.get("x-amz-server-side-encryption")
+        key_id = headers.get("x-amz-server-side-encryption-aws-kms-key-id")
+        default = (
+            (bucket.encryption or {}).get("Rule", {}).get("ApplyServerSideEncryptionByDefault", {})
+        )
+        if algorithm is None and default.get("SSEAlgorithm") == "aws:kms":
+            algorithm, key_id = "aws:kms", key_id or default.get("KMSMasterKeyID")
+        if algorithm != "aws:kms" or not key_id:
+            return
+        kms_action = "kms:GenerateDataKey"
+    else:
+        stored = bucket.keys.get(key_name) if key_name else None
+        if stored is None or stored.encryption != "aws:kms" or not stored.kms_key_id:
+            return
+        key_id, kms_action = stored.kms_key_id, "kms:Decrypt"
+    match = re.match(r"arn:aws:kms:([^:]+):(\d+):", key_id)
+    key_account, key_region = (match.group(2), match.group(1)) if match else (owner, region)
+    backend = kms_backends[key_account][key_region]
+    try:
+        kms_key = backend.describe_key(backend.any_id_to_key_id(key_id))
+    except Exception:  # S3 itself answers for a key that does not exist
+        return
+    kms_request = Request(
+        caller=request.caller,
+        action=kms_action,
+        resource=kms_key.arn,
+        context={
+            **request.context,
+            "kms:ViaService": f"s3.{region}.amazonaws.com",
+            "kms:CallerAccount": request.caller.account_id,
+        },
+    )
+    outcome = evaluate(
+        kms_request,
+        key.collect_policies(),
+        kms_key.policy,
+        resource_account=key_account,
+        key_policy=True,
+    )
+    if not outcome.allowed:
+        from moto.s3.exceptions import S3ClientError
+
+        raise S3ClientError("AccessDenied", outcome.message(kms_request))
 
 
 def _body(response: Any) -> dict[str, Any]:

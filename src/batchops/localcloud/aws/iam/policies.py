@@ -359,7 +359,7 @@ def evaluate(
     if key_policy:
         if not resource_allows:
             return Outcome(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
-        if named == "principal" or identity_allows:
+        if identity_allows or (named == "principal" and same_account):
             return Outcome(Decision.ALLOW)
         return Outcome(Decision.IMPLICIT_DENY, PolicyKind.IDENTITY)
     if same_account:
