@@ -16,3 +16,9 @@ BENCH_TARGETS += bench-persistence
 .PHONY: bench-persistence
 bench-persistence: $(STAMP) ## cost of the local cloud's state on disk: per request on vs off, restart, the demo (benchmarks/results/persistence.md)
 	$(BIN)/python benchmarks/persistence_bench.py
+
+BENCH_TARGETS += bench-authorization
+
+.PHONY: bench-authorization
+bench-authorization: $(STAMP) ## IAM authorization per request: plain moto vs local cloud off vs enforcing (benchmarks/results/authorization.md)
+	$(BIN)/python benchmarks/authorization_bench.py

@@ -469,3 +469,75 @@ def test_sse_kms_objects_need_the_callers_kms_permissions_through_s3(a: Account)
     blob = kms_admin.encrypt(KeyId=key["KeyId"], Plaintext=b"p")["CiphertextBlob"]
     error = _denied(a.client("kms", writer).decrypt, CiphertextBlob=blob)
     assert error["Code"] == "AccessDeniedException"
+
+
+def _token(**claims: Any) -> str:
+    import base64
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'kid': 'k'})}.{part(claims)}.c2ln"
+
+
+def test_assume_role_with_web_identity_checks_the_provider_and_the_trust_policy(
+    a: Account,
+) -> None:
+    import time
+
+    host = f"gitlab-{uuid.uuid4().hex[:6]}.example.com"
+    iam = a.client("iam")
+    provider = iam.create_open_id_connect_provider(
+        Url=f"https://{host}",
+        ClientIDList=["https://gitlab.example.com"],
+        ThumbprintList=["a" * 40],
+    )["OpenIDConnectProviderArn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": provider},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {f"{host}:aud": "https://gitlab.example.com"},
+                    "StringLike": {
+                        f"{host}:sub": "project_path:ml/batchops:ref_type:branch:ref:main"
+                    },
+                },
+            }
+        ],
+    }
+    name = f"deploy-{uuid.uuid4().hex[:6]}"
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    sts = boto3.client(
+        "sts",
+        endpoint_url=a.endpoint,
+        region_name=REGION,
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    good = {
+        "iss": f"https://{host}",
+        "aud": "https://gitlab.example.com",
+        "sub": "project_path:ml/batchops:ref_type:branch:ref:main",
+        "exp": int(time.time()) + 300,
+    }
+
+    def assume(token: str) -> Any:
+        return sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="ci", WebIdentityToken=token
+        )
+
+    assert assume(_token(**good))["AssumedRoleUser"]["Arn"].startswith(
+        f"arn:aws:sts::{A}:assumed-role/{name}/"
+    )
+    for claims, code in [
+        ({**good, "sub": "project_path:ml/batchops:ref_type:branch:ref:feature"}, "AccessDenied"),
+        ({**good, "sub": "project_path:other/project:ref_type:branch:ref:main"}, "AccessDenied"),
+        ({**good, "aud": "sts.amazonaws.com"}, "InvalidIdentityToken"),
+        ({**good, "iss": "https://gitlab.evil.example"}, "InvalidIdentityToken"),
+        ({**good, "exp": int(time.time()) - 5}, "ExpiredTokenException"),
+    ]:
+        assert _denied(assume, token=_token(**claims))["Code"] == code, claims
+    assert _denied(assume, token="not-a-jwt")["Code"] == "InvalidIdentityToken"

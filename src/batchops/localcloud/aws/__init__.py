@@ -24,9 +24,11 @@ def install() -> None:
         from batchops.localcloud.aws.s3 import cross_account, notifications
         from batchops.localcloud.aws.sagemaker import executions, registry
         from batchops.localcloud.aws.sns import outbox
+        from batchops.localcloud.aws.sts import web_identity
 
         authorization.install()
         documents.install()
+        web_identity.install()
         functions.install()
         managed.install()
         executions.install()

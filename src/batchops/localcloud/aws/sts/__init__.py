@@ -1,0 +1,1 @@
+"""STS: web identity (OIDC) checked as STS checks it."""
