@@ -366,6 +366,7 @@ def bucket_name_problem(name: str) -> str | None:
 NOT_SETTINGS = frozenset(
     {
         "ENDPOINT",
+        "ACCOUNTS_DIR",  # batchops doctor: the backend.hcl folder (local up prints it)
         "CONFIG_DIR",
         "BUILD_DIR",
         "ENVIRONMENTS_DIR",

@@ -22,7 +22,8 @@ def test_each_account_sees_only_its_own_bucket(account) -> None:
     for env in ("data-science", "staging", "production"):
         settings = load_settings(env)
         buckets = {b["Name"] for b in account(env).client("s3").list_buckets()["Buckets"]}
-        assert buckets == {settings.bucket_name}
+        # the data bucket and the Terraform state bucket accounts/bootstrap creates
+        assert buckets == {settings.bucket_name, f"batchops-tfstate-{settings.account_id}"}
         identity = account(env).client("sts").get_caller_identity()
         assert identity["Account"] == settings.account_id
 
@@ -131,3 +132,15 @@ def test_a_busy_port_is_a_clear_error(cloud, tmp_path) -> None:
     other = LocalCloud(state_dir=tmp_path, port=cloud.port)
     with pytest.raises(CloudError, match=f"port {cloud.port} .* is in use"):
         other.start()
+
+
+def test_staging_lists_only_the_shared_prefix_of_the_data_science_bucket(account) -> None:
+    """Terraform's List statement holds on s3:prefix (the bootstrap now puts it): a list
+    under bucket_prefix is allowed, one elsewhere refused, as S3 evaluates the condition."""
+    ds = load_settings("data-science")
+    s3 = account("staging").client("s3")
+    listed = s3.list_objects_v2(Bucket=ds.bucket_name, Prefix=f"{ds.bucket_prefix}/training/m")
+    assert listed["KeyCount"] == 0
+    with pytest.raises(ClientError) as caught:
+        s3.list_objects_v2(Bucket=ds.bucket_name, Prefix="private/")
+    assert caught.value.response["Error"]["Code"] == "AccessDenied"

@@ -317,3 +317,23 @@ def test_a_crashing_script_fails_with_its_last_error_line(account) -> None:
     described = _wait(sm, arn)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "ValueError: column 3 is not a number" in described["FailureReason"]
+
+
+def test_a_kms_alias_as_a_volume_key_fails_the_step_as_sagemaker_refuses_it(account) -> None:  # type: ignore[no-untyped-def]
+    """``ClusterConfig.VolumeKmsKeyId`` takes a key id or key ARN (issue 14): an alias fails
+    the step with a ValidationException naming the field, before anything runs."""
+    settings = load_settings("data-science")
+    sm = account("data-science").client("sagemaker")
+    step = _noop_step("Aliased", settings.role_arn, 0)
+    alias = f"arn:aws:kms:{settings.region}:{settings.account_id}:alias/batchops"
+    step["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = alias
+    name = f"alias-{uuid.uuid4().hex[:8]}"
+    sm.create_pipeline(
+        PipelineName=name,
+        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": [step]}),
+        RoleArn=settings.role_arn,
+    )
+    described = _wait(sm, sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"])
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "ValidationException: ClusterConfig.VolumeKmsKeyId" in described["FailureReason"]
+    assert "is a KMS alias" in described["FailureReason"]

@@ -129,7 +129,7 @@ def test_only_a_principal_allowed_to_read_the_secret_can_read_the_trigger_token(
 
     monkeypatch.setitem(cloud.options, "authorization", "enforce")
     settings = load_settings("data-science")
-    notify_role = f"arn:aws:iam::{settings.account_id}:role/batchops-notify-data-science"
+    notify_role = f"arn:aws:iam::{settings.account_id}:role/batchops-notify"
     clients = Clients(region=settings.region, endpoint=cloud.endpoint, role_arn=notify_role)
     with pytest.raises(ClientError) as denied:
         clients.client("secretsmanager").get_secret_value(

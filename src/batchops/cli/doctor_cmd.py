@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="the Terraform roots' folder whose <env>/backend.hcl is compared with the state "
-        "bucket (default: accounts/ of this repository)",
+        "bucket (default: BATCHOPS_ACCOUNTS_DIR, which `batchops local up` prints for its "
+        "cloud, else accounts/ of this repository)",
     )
     add_endpoint(parser)
     add_json(parser)
@@ -47,7 +48,17 @@ def doctor_cmd(args: argparse.Namespace) -> int:
         if endpoint
         else Clients(region=settings.region, session_name="batchops-doctor")
     )
-    accounts = args.accounts_dir or find_config_dir().parent / "accounts"
+    import os
+
+    accounts = (
+        args.accounts_dir
+        or (
+            Path(os.environ["BATCHOPS_ACCOUNTS_DIR"])
+            if os.environ.get("BATCHOPS_ACCOUNTS_DIR")
+            else None
+        )
+        or find_config_dir().parent / "accounts"
+    )
     results = run_doctor(settings, clients, accounts)
     failed = [r for r in results if not r.ok]
     if args.json:

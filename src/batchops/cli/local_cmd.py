@@ -86,7 +86,7 @@ def port_number(text: str) -> int:
 
 
 def up_cmd(args: argparse.Namespace) -> int:
-    from batchops.localcloud.runtime import start_local_cloud
+    from batchops.localcloud.runtime import accounts_dir, start_local_cloud
 
     started = time.monotonic()
     stop = threading.Event()
@@ -113,6 +113,7 @@ def up_cmd(args: argparse.Namespace) -> int:
             document = {
                 "endpoint": cloud.endpoint,
                 "state_dir": str(cloud.state_dir),
+                "accounts_dir": str(accounts_dir(cloud.state_dir)),
                 "restored": cloud.restored,
                 "ready_s": round(time.monotonic() - started, 2),
             }
@@ -129,7 +130,9 @@ def up_cmd(args: argparse.Namespace) -> int:
             )
         print(
             f"local cloud ready in {time.monotonic() - started:.1f}s; state in {cloud.state_dir}"
-            f"{note}\n  export BATCHOPS_ENDPOINT={cloud.endpoint}\n  stop with Ctrl-C",
+            f"{note}\n  export BATCHOPS_ENDPOINT={cloud.endpoint}"
+            f"\n  export BATCHOPS_ACCOUNTS_DIR={accounts_dir(cloud.state_dir)}  "
+            "(backend.hcl of each account, for batchops doctor)\n  stop with Ctrl-C",
             file=sys.stderr,
             flush=True,
         )

@@ -40,6 +40,11 @@ def default_state_dir() -> Path:
     return Path(".batchops") / "local" / f"{stamp}-{os.getpid()}"
 
 
+def accounts_dir(state_dir: Path) -> Path:
+    """Where the bootstrap writes each account's backend.hcl (``batchops doctor`` reads it)."""
+    return state_dir / "accounts"
+
+
 def current_secret(setting: str, default: str) -> str:
     """A GitLab token kept in a data-science secret (GitLab knows its own tokens)."""
     from moto.secretsmanager.models import secretsmanager_backends
@@ -131,7 +136,9 @@ def start_local_cloud(
         if bootstrap:
             from batchops.localcloud.bootstrap import bootstrap as run_bootstrap
 
-            run_bootstrap(cloud.endpoint, gitlab_url=gitlab_url)
+            run_bootstrap(
+                cloud.endpoint, gitlab_url=gitlab_url, accounts_dir=accounts_dir(cloud.state_dir)
+            )
         cloud.restored["interrupted_executions"] = recover_interrupted(cloud)
         assert cloud.router is not None
         resumed = cloud.router.resume()

@@ -66,17 +66,6 @@ FUNCTION_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _trust(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
-
-
 @functools.cache
 def function_zip(name: str) -> bytes:
     from batchops.build import FUNCTIONS as BUILDS
@@ -143,13 +132,9 @@ def function_environment(
     }
 
 
-def _ensure_role(iam: Any, name: str, service: str) -> str:
-    try:
-        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
-    except iam.exceptions.NoSuchEntityException:
-        return str(
-            iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(service))["Role"]["Arn"]
-        )
+def role_arn(settings: Settings, name: str) -> str:
+    """A role the account's bootstrap created from Terraform's documents (resources.py)."""
+    return f"arn:aws:iam::{settings.account_id}:role/{name}"
 
 
 def dead_letter_queue(clients: Clients, settings: Settings, name: str) -> str:
@@ -187,8 +172,8 @@ def dead_letter_queue(clients: Clients, settings: Settings, name: str) -> str:
 
 def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url: str | None) -> str:
     zip_name, handler = FUNCTIONS[name]
-    iam, lam = clients.client("iam"), clients.client("lambda")
-    role = _ensure_role(iam, f"{name}-{settings.environment}", "lambda.amazonaws.com")
+    lam = clients.client("lambda")
+    role = role_arn(settings, name)  # shared-modules/lambda-function: the function's name
     variables = function_environment(settings, name, gitlab_url)
     dead_letters = {"TargetArn": dead_letter_queue(clients, settings, f"{name}-dlq")}
     try:
@@ -275,9 +260,8 @@ def bootstrap_events(
     env = settings.environment
     functions = [n for n in FUNCTIONS if env in FUNCTION_ENVIRONMENTS[n]]
     arns = {name: ensure_function(clients, settings, name, gitlab_url) for name in functions}
-    events_role = _ensure_role(
-        clients.client("iam"), f"batchops-{env}-eventbridge", "events.amazonaws.com"
-    )
+    # shared-modules/event-rules: the role EventBridge forwards to other buses with
+    events_role = role_arn(settings, f"batchops-{env}-events-targets")
     events, lam = clients.client("events"), clients.client("lambda")
     values = pattern_values(settings)
     dead_letters = {"Arn": dead_letter_queue(clients, settings, f"batchops-{env}-events-dlq")}

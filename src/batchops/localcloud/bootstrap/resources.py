@@ -1,14 +1,13 @@
 """Create, in each account of the local cloud, what Terraform creates on AWS.
 
-Same names as the Terraform modules (``shared-modules/``), read from the same settings:
-the KMS key and its alias, the data bucket (versioning, SSE-KMS, public access block,
-EventBridge notifications, TLS-only policy; the data-science bucket also lets the
-staging and production accounts read model artefacts and baselines), the SageMaker
-execution role and the access role, the notification topic with its e-mail
-subscriptions, the idempotency table, and in data-science the model package group with
-its resource policy and the GitLab trigger secret. Applying the Terraform roots against
-the local cloud is tested separately; this bootstrap is the fast path (< 2 s) that
-``batchops local up`` takes. Every call is idempotent.
+What ``accounts/bootstrap`` creates (the GitLab OIDC provider, the plan and apply roles, the
+state key and bucket) and what the account root creates (the account key, the data bucket
+with its EventBridge notifications, every IAM role, the notification topic with its e-mail
+subscriptions, the idempotency table, and in data-science the model package group and the
+GitLab secrets). Every policy and trust document is Terraform's own, from
+``terraform-policies.json`` (:mod:`.terraform_policies`: captured from the applied roots and
+compared by tests with both sides). This is the fast path (< 2 s) that ``batchops local up``
+takes; every call is idempotent.
 
 (The event wiring of each account — functions, rules, targets, bus policy — is in
 :mod:`batchops.localcloud.bootstrap.events`.)
@@ -20,22 +19,17 @@ import json
 from typing import Any
 
 from batchops.aws import Clients
-from batchops.config import Settings, load_settings
+from batchops.config import Settings
+from batchops.localcloud.bootstrap.terraform_policies import (
+    STATE_KEY_ALIAS,
+    account_key_alias,
+    load_snapshot,
+    render,
+)
 
 LOCAL_TRIGGER_TOKEN = "local-trigger-token"
 #: the read-only API token of the GitLab stand-in (``read_api`` on GitLab)
 LOCAL_READ_TOKEN = "local-read-api-token"
-
-_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "sagemaker.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 def _exists(call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -57,92 +51,70 @@ def _exists(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
-def bucket_policy(settings: Settings, readers: list[str]) -> dict[str, Any]:
-    bucket = f"arn:aws:s3:::{settings.bucket_name}"
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket, f"{bucket}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        }
-    ]
-    if readers:
-        statements.append(
-            {
-                "Sid": "RegistryReadersGetModelsAndBaselines",
-                "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in readers]},
-                "Action": ["s3:GetObject", "s3:ListBucket"],
-                "Resource": [bucket, f"{bucket}/{settings.bucket_prefix}/*"],
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
+def ensure_keys(settings: Settings, clients: Clients) -> dict[tuple[str, str], str]:
+    """The account key and the state key, rotated; ``(environment, alias) -> key ARN``.
 
-
-def staging_account() -> str:
-    return load_settings("staging").account_id
-
-
-def registry_policy(settings: Settings, readers: list[str]) -> dict[str, Any]:
-    region, account, group = settings.region, settings.account_id, settings.model_package_group_name
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "StagingAndProductionReadTheRegistry",
-                "Effect": "Allow",
-                "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in readers]},
-                "Action": [
-                    "sagemaker:DescribeModelPackage",
-                    "sagemaker:ListModelPackages",
-                    "sagemaker:DescribeModelPackageGroup",
-                ],
-                "Resource": [
-                    f"arn:aws:sagemaker:{region}:{account}:model-package-group/{group}",
-                    f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/*",
-                ],
-            },
-            {
-                # promotion evidence (batchops.promotion): staging alone writes it
-                "Sid": "StagingRecordsPromotionEvidence",
-                "Effect": "Allow",
-                "Principal": {
-                    "AWS": [f"arn:aws:iam::{a}:root" for a in readers if a == staging_account()]
-                },
-                "Action": ["sagemaker:UpdateModelPackage"],
-                "Resource": [f"arn:aws:sagemaker:{region}:{account}:model-package/{group}/*"],
-            },
-        ],
-    }
-
-
-def bootstrap_account(settings: Settings, clients: Clients, readers: list[str]) -> None:
+    Created first, in every account, because the other accounts' documents name them
+    (the workload roles may decrypt the registry's artefacts).
+    """
     kms = clients.client("kms")
-    alias = settings.kms_key.split(":alias/", 1)[-1] if ":alias/" in settings.kms_key else None
-    known = {a["AliasName"] for a in kms.list_aliases().get("Aliases", [])}
-    if alias and f"alias/{alias}" not in known:
-        key_id = kms.create_key(Description=f"batchops {settings.environment}")["KeyMetadata"][
-            "KeyId"
-        ]
+    known = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases().get("Aliases", [])}
+    wanted = {
+        account_key_alias(settings): f"batchops {settings.environment}",
+        STATE_KEY_ALIAS: (f"batchops Terraform state of the {settings.environment} account"),
+    }
+    keys = {}
+    for alias, description in wanted.items():
+        key_id = known.get(f"alias/{alias}")
+        if key_id is None:
+            key_id = kms.create_key(Description=description)["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=f"alias/{alias}", TargetKeyId=key_id)
         kms.enable_key_rotation(KeyId=key_id)
-        kms.create_alias(AliasName=f"alias/{alias}", TargetKeyId=key_id)
+        keys[(settings.environment, alias)] = kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    return keys
 
-    s3 = clients.client("s3")
-    _exists(s3.create_bucket, Bucket=settings.bucket_name)
-    s3.put_bucket_versioning(
-        Bucket=settings.bucket_name, VersioningConfiguration={"Status": "Enabled"}
-    )
+
+def _put_roles(iam: Any, roles: dict[str, Any]) -> None:
+    """Every role of the account with Terraform's trust, inline and attached policies."""
+    for name, role in roles.items():
+        trust = json.dumps(role["trust"])
+        try:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+        except iam.exceptions.EntityAlreadyExistsException:
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust)
+        stale = set(iam.list_role_policies(RoleName=name)["PolicyNames"]) - set(role["inline"])
+        for policy in stale:
+            iam.delete_role_policy(RoleName=name, PolicyName=policy)
+        for policy, document in role["inline"].items():
+            iam.put_role_policy(
+                RoleName=name, PolicyName=policy, PolicyDocument=json.dumps(document)
+            )
+        for arn in role["attached"]:
+            iam.attach_role_policy(RoleName=name, PolicyArn=arn)
+
+
+def _put_oidc_providers(iam: Any, providers: dict[str, list[str]]) -> None:
+    """accounts/bootstrap's GitLab provider: one per URL, the client ids CI's audience."""
+    existing = {p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]}
+    for arn, client_ids in providers.items():
+        if arn in existing:
+            continue
+        host = arn.split(":oidc-provider/", 1)[1]
+        iam.create_open_id_connect_provider(Url=f"https://{host}", ClientIDList=client_ids)
+
+
+def _put_bucket(s3: Any, bucket: str, key: str, policy: dict[str, Any]) -> None:
+    """Versioned, SSE-KMS with ``key`` (bucket key on), never public, with its policy."""
+    _exists(s3.create_bucket, Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_encryption(
-        Bucket=settings.bucket_name,
+        Bucket=bucket,
         ServerSideEncryptionConfiguration={
             "Rules": [
                 {
                     "ApplyServerSideEncryptionByDefault": {
                         "SSEAlgorithm": "aws:kms",
-                        "KMSMasterKeyID": settings.kms_key,
+                        "KMSMasterKeyID": key,
                     },
                     "BucketKeyEnabled": True,
                 }
@@ -150,7 +122,7 @@ def bootstrap_account(settings: Settings, clients: Clients, readers: list[str]) 
         },
     )
     s3.put_public_access_block(
-        Bucket=settings.bucket_name,
+        Bucket=bucket,
         PublicAccessBlockConfiguration={
             k: True
             for k in (
@@ -161,20 +133,37 @@ def bootstrap_account(settings: Settings, clients: Clients, readers: list[str]) 
             )
         },
     )
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def bootstrap_account(
+    settings: Settings,
+    clients: Clients,
+    keys: dict[tuple[str, str], str],
+    documents: dict[str, Any] | None = None,
+) -> None:
+    """What accounts/bootstrap and the account root create, with Terraform's documents.
+
+    ``keys`` are every account's keys (:func:`ensure_keys`); ``documents`` this account's
+    part of terraform-policies.json (default: the committed snapshot).
+    """
+    if documents is None:
+        documents = load_snapshot()[settings.environment]
+    account = render(documents, keys)
+    kms, iam, s3 = clients.client("kms"), clients.client("iam"), clients.client("s3")
+    for alias, key in account["keys"].items():
+        arn = keys[(settings.environment, alias)]
+        kms.put_key_policy(KeyId=arn, PolicyName="default", Policy=json.dumps(key["policy"]))
+        (kms.enable_key_rotation if key["rotation"] else kms.disable_key_rotation)(KeyId=arn)
+
+    _put_oidc_providers(iam, account["oidc_providers"])
+    _put_roles(iam, account["roles"])
+    for bucket, described in account["buckets"].items():
+        _put_bucket(s3, bucket, described["key"], described["policy"])
+    # the data bucket sends every object event to EventBridge (event-rules read them)
     s3.put_bucket_notification_configuration(
         Bucket=settings.bucket_name, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
-    s3.put_bucket_policy(
-        Bucket=settings.bucket_name, Policy=json.dumps(bucket_policy(settings, readers))
-    )
-
-    iam = clients.client("iam")
-    for role_arn in (settings.role_arn, settings.access_role_arn):
-        _exists(
-            iam.create_role,
-            RoleName=role_arn.rsplit("/", 1)[-1],
-            AssumeRolePolicyDocument=json.dumps(_TRUST),
-        )
 
     sns = clients.client("sns")
     topic = sns.create_topic(
@@ -208,7 +197,7 @@ def bootstrap_account(settings: Settings, clients: Clients, readers: list[str]) 
         )
         sm.put_model_package_group_policy(
             ModelPackageGroupName=settings.model_package_group_name,
-            ResourcePolicy=json.dumps(registry_policy(settings, readers)),
+            ResourcePolicy=json.dumps(account["registry_policy"]),
         )
         secrets = clients.client("secretsmanager")
         _exists(

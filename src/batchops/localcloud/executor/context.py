@@ -43,6 +43,18 @@ class StepFailed(Exception):
         self.properties = properties or {}
 
 
+def key_id_or_arn(value: Any, field: str) -> None:
+    """SageMaker's volume keys take a key id or key ARN, not an alias (API reference:
+    ``ResourceConfig.VolumeKmsKeyId``, ``ClusterConfig.VolumeKmsKeyId``): refuse an alias
+    the way the API refuses a value it does not accept, before the job starts."""
+    text = str(value or "")
+    if text.startswith("alias/") or ":alias/" in text:
+        raise StepFailed(
+            f"ValidationException: {field} {text!r} is a KMS alias; {field} takes a KMS key "
+            "id or key ARN"
+        )
+
+
 class StepStopped(Exception):
     """The execution was stopped while the step ran."""
 

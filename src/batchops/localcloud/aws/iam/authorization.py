@@ -117,7 +117,7 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
     )
     outcome = evaluate(
         request,
-        key.collect_policies(),
+        _identity_policies(key),
         resolved.policy,
         resource_account=resolved.account,
         key_policy=resolved.key_policy,
@@ -126,6 +126,16 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
         _refuse(response, service, is_s3, request, outcome)
     if is_s3 and action in ("s3:PutObject", "s3:GetObject"):
         _s3_kms(response, request, key, resource, region)
+
+
+def _identity_policies(key: Any) -> list[Any]:
+    """The session's role's (or user's) policies; none when the role no longer exists."""
+    from moto.iam.exceptions import NotFoundException
+
+    try:
+        return list(key.collect_policies())
+    except NotFoundException:
+        return []
 
 
 class Resolved:
@@ -226,7 +236,7 @@ def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: st
     )
     outcome = evaluate(
         kms_request,
-        key.collect_policies(),
+        _identity_policies(key),
         kms_key.policy,
         resource_account=key_account,
         key_policy=True,

@@ -380,10 +380,11 @@ def resource_policy_allows(
     resource: str | None = None,
     *,
     caller: Caller | None = None,
+    context: dict[str, str] | None = None,
 ) -> bool:
     """Whether the resource policy lets ``caller`` (default: the administrator of
     ``account_id``) do ``action`` — the resource side of a cross-account request whose
-    identity side is not checked."""
+    identity side is not checked. ``context``: the request's condition keys (``s3:prefix``)."""
     if not policy:
         return False
     try:
@@ -394,7 +395,11 @@ def resource_policy_allows(
         caller=caller or Caller(arn=f"arn:aws:iam::{account_id}:root", account_id=account_id),
         action=action,
         resource=resource or "*",
-        context={"aws:SecureTransport": "true", "aws:PrincipalAccount": account_id},
+        context={
+            "aws:SecureTransport": "true",
+            "aws:PrincipalAccount": account_id,
+            **(context or {}),
+        },
     )
     if resource is None:
         # any resource of the policy's: match the action and principal only

@@ -43,7 +43,13 @@ def install() -> None:
         action = _s3_action(self.method, key_name)
         resource = f"arn:aws:s3:::{bucket_name}" + (f"/{key_name}" if key_name else "")
         principal = session[0] if session is not None else None
-        if not resource_policy_allows(policy, caller, action, resource, caller=principal):
+        # a List's s3:prefix, which the data bucket's cross-account List statements require
+        context = {}
+        if action == "s3:ListBucket":
+            context["s3:prefix"] = (getattr(self, "querystring", {}).get("prefix") or [""])[0]
+        if not resource_policy_allows(
+            policy, caller, action, resource, caller=principal, context=context
+        ):
             raise S3ClientError(
                 "AccessDenied",
                 f"User: arn:aws:iam::{caller}:root is not authorized to perform: {action} on "

@@ -15,6 +15,7 @@ from batchops.localcloud.executor.context import (
     StepOutcome,
     container_environment,
     image_runtime,
+    key_id_or_arn,
     run_container,
 )
 from batchops.localcloud.executor.steps._job import (
@@ -72,6 +73,8 @@ def instance_count(args: dict[str, Any]) -> int:
 
 
 def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
+    cluster = (args.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+    key_id_or_arn(cluster.get("VolumeKmsKeyId"), "ClusterConfig.VolumeKmsKeyId")
     app = args.get("AppSpecification") or {}
     job_name = ctx.job_name()
     entrypoint = list(app.get("ContainerEntrypoint") or [])

@@ -32,6 +32,7 @@ from batchops.localcloud.executor.context import (
     StepOutcome,
     container_environment,
     image_runtime,
+    key_id_or_arn,
     run_container,
 )
 from batchops.localcloud.executor.storage import (
@@ -176,6 +177,9 @@ def run_training_job(
     log_path: Path,
 ) -> TrainingResult:
     """One training job in ``root`` (its own /opt/ml), used by Training and Tuning steps."""
+    key_id_or_arn(
+        (args.get("ResourceConfig") or {}).get("VolumeKmsKeyId"), "ResourceConfig.VolumeKmsKeyId"
+    )
     hps = {str(k): str(v) for k, v in hyperparameters.items()}
     job_ctx = _with_root(ctx, root, log_path)
     image = str((args.get("AlgorithmSpecification") or {}).get("TrainingImage", ""))
