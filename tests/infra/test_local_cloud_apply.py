@@ -301,71 +301,6 @@ def test_the_bootstrap_snapshot_holds_the_documents_terraform_applied(
             )
 
 
-# ----- the lifecycle's first step on AWS's wiring --------------------------------------------
-def test_a_training_upload_trains_on_exactly_that_file(
-    applied: dict[str, Applied], endpoint: str, tmp_path: Path
-) -> None:
-    """Issue 16 defect 9 on the Terraform-provisioned cloud: Terraform's rule, target and
-    pipeline-trigger function (not the bootstrap's) start one training run whose
-    InputBucket/InputKey are the uploaded object, and the run trains on it and succeeds.
-    A second upload in the same prefix starts its own run on its own file."""
-    from batchops.aws import clients_for
-    from batchops.config import load_settings
-    from batchops.data.generate import generate
-    from batchops.data.schema import Layout
-    from batchops.data.upload import upload_files
-    from batchops.pipelines import deploy as pipelines
-    from batchops.pipelines.build import build
-    from batchops.pipelines.project import project
-
-    if any(r.problem for r in applied.values()) or len(applied) < len(ROOTS):
-        pytest.fail("not every root applied; see test_each_account_root_applies_and_replans_clean")
-    settings = load_settings("data-science")
-    clients = clients_for(settings, endpoint)
-    proj = project("model-build")
-    pipelines.upsert(clients, settings, build(proj, proj.spec("training"), settings))
-    sagemaker = clients.client("sagemaker")
-
-    def executions() -> set[str]:
-        listed = sagemaker.list_pipeline_executions(PipelineName=settings.pipeline_train)
-        return {e["PipelineExecutionArn"] for e in listed["PipelineExecutionSummaries"]}
-
-    files = generate(tmp_path / "data", rows=400, seed=3, layouts=(Layout.TRAINING,)).files
-    before = executions()
-    (uploaded,) = upload_files(settings, clients, {Layout.TRAINING: files[Layout.TRAINING]})
-    deadline = time.monotonic() + 60
-    while not (new := executions() - before):
-        assert time.monotonic() < deadline, "the upload started no training run within 60 s"
-        time.sleep(0.3)
-    time.sleep(2)  # a second run (a duplicate delivery) would have started by now
-    new = executions() - before
-    assert len(new) == 1, f"one upload started {len(new)} runs"
-    arn = new.pop()
-    parameters = {
-        p["Name"]: p["Value"]
-        for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)[
-            "PipelineParameters"
-        ]
-    }
-    bucket, key = uploaded.uri.removeprefix("s3://").split("/", 1)
-    assert (parameters.get("InputBucket"), parameters.get("InputKey")) == (bucket, key)
-    described = pipelines.wait(clients, arn, timeout_s=900, max_delay_s=0.5)
-    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
-    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
-        "PipelineExecutionSteps"
-    ]
-    read = [
-        i.get("S3Input", {}).get("S3Uri")
-        for s in steps
-        if "ProcessingJob" in s.get("Metadata", {})
-        for i in sagemaker.describe_processing_job(
-            ProcessingJobName=s["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[-1]
-        )["ProcessingInputs"]
-    ]
-    assert uploaded.uri in read, "no processing step of the run read the uploaded file"
-
-
-# ----- CI identity: who can assume what, judged on the applied roles ------------------------
 def _account_clients(endpoint: str, account: str) -> Any:
     from batchops.aws import clients_for
     from batchops.config import load_settings
@@ -641,3 +576,72 @@ def test_doctor_state_bucket_fails_alone_when_backend_hcl_names_another_key(
 
     line = _fails_alone(endpoint, "production", doctor_accounts, "state-bucket", remove)
     assert "does not name the state key" in line
+
+
+# Last in the file: it upserts the training pipeline, and the doctor's `images` check of a
+# deployed pipeline needs AWS's SageMaker image registries, which the local cloud does
+# not serve (noted on issue 15); the doctor tests above run on the applied roots alone.
+def test_a_training_upload_trains_on_exactly_that_file(
+    applied: dict[str, Applied], endpoint: str, tmp_path: Path
+) -> None:
+    """Issue 16 defect 9 on the Terraform-provisioned cloud: Terraform's rule, target and
+    pipeline-trigger function (not the bootstrap's) start one training run whose
+    InputBucket/InputKey are the uploaded object, and the run trains on it and succeeds.
+    A second upload in the same prefix starts its own run on its own file."""
+    from batchops.aws import clients_for
+    from batchops.config import load_settings
+    from batchops.data.generate import generate
+    from batchops.data.schema import Layout
+    from batchops.data.upload import upload_files
+    from batchops.pipelines import deploy as pipelines
+    from batchops.pipelines.build import build
+    from batchops.pipelines.project import project
+
+    if any(r.problem for r in applied.values()) or len(applied) < len(ROOTS):
+        pytest.fail("not every root applied; see test_each_account_root_applies_and_replans_clean")
+    settings = load_settings("data-science")
+    clients = clients_for(settings, endpoint)
+    proj = project("model-build")
+    pipelines.upsert(clients, settings, build(proj, proj.spec("training"), settings))
+    sagemaker = clients.client("sagemaker")
+
+    def executions() -> set[str]:
+        listed = sagemaker.list_pipeline_executions(PipelineName=settings.pipeline_train)
+        return {e["PipelineExecutionArn"] for e in listed["PipelineExecutionSummaries"]}
+
+    files = generate(tmp_path / "data", rows=400, seed=3, layouts=(Layout.TRAINING,)).files
+    before = executions()
+    (uploaded,) = upload_files(settings, clients, {Layout.TRAINING: files[Layout.TRAINING]})
+    deadline = time.monotonic() + 60
+    while not (new := executions() - before):
+        assert time.monotonic() < deadline, "the upload started no training run within 60 s"
+        time.sleep(0.3)
+    time.sleep(2)  # a second run (a duplicate delivery) would have started by now
+    new = executions() - before
+    assert len(new) == 1, f"one upload started {len(new)} runs"
+    arn = new.pop()
+    parameters = {
+        p["Name"]: p["Value"]
+        for p in sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)[
+            "PipelineParameters"
+        ]
+    }
+    bucket, key = uploaded.uri.removeprefix("s3://").split("/", 1)
+    assert (parameters.get("InputBucket"), parameters.get("InputKey")) == (bucket, key)
+    described = pipelines.wait(clients, arn, timeout_s=900, max_delay_s=0.5)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+        "PipelineExecutionSteps"
+    ]
+    read = [
+        i.get("S3Input", {}).get("S3Uri")
+        for s in steps
+        if "ProcessingJob" in s.get("Metadata", {})
+        for i in sagemaker.describe_processing_job(
+            ProcessingJobName=s["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[-1]
+        )["ProcessingInputs"]
+    ]
+    assert uploaded.uri in read, "no processing step of the run read the uploaded file"
+
+
+# ----- CI identity: who can assume what, judged on the applied roles ------------------------
