@@ -32,7 +32,7 @@ def trivial_definition(pinned: str | None = None) -> str:
     return json.dumps({"Version": "2020-12-01", "Parameters": parameters, "Steps": []})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     from batchops.localcloud.runtime import start_local_cloud
 

@@ -1,4 +1,9 @@
-"""A local cloud shared by the local-cloud tests of one session (starting one costs seconds)."""
+"""A local cloud shared by the tests of this package (starting one costs seconds).
+
+Package scope, not session: moto's backends are process-wide, so one local cloud runs in a
+process at a time (``LocalCloud.start`` refuses a second); pytest stops this one when a
+worker moves on to another package's tests, and starts it again if it comes back.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from batchops.config import load_settings
 from batchops.localcloud.server import LocalCloud
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     from batchops.localcloud.runtime import start_local_cloud
 

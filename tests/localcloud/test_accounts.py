@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 
@@ -138,10 +140,36 @@ def test_internal_health_document(cloud) -> None:
         assert json.load(response)["status"] == "ok"
 
 
-def test_a_busy_port_is_a_clear_error(cloud, tmp_path) -> None:
-    other = LocalCloud(state_dir=tmp_path, port=cloud.port)
-    with pytest.raises(CloudError, match=f"port {cloud.port} .* is in use"):
+def test_a_second_local_cloud_in_one_process_is_refused(cloud, tmp_path) -> None:
+    """moto's backends are process-wide: a second cloud would serve the first one's accounts."""
+    other = LocalCloud(state_dir=tmp_path, options={"persist": False})
+    with pytest.raises(CloudError, match="already running in this process"):
         other.start()
+    assert not other.folder_lock.holder(), "the refused cloud keeps no lock on its folder"
+
+
+def test_a_busy_port_is_a_clear_error(cloud, tmp_path) -> None:
+    """Another process (here: ``local up`` on the port this cloud holds) gets one line."""
+    answer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "batchops",
+            "local",
+            "up",
+            "--port",
+            str(cloud.port),
+            "--state-dir",
+            str(tmp_path / "other"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert answer.returncode != 0
+    assert f"port {cloud.port} on 127.0.0.1 is in use" in answer.stderr
+    assert "Traceback" not in answer.stderr
 
 
 def test_staging_lists_only_the_shared_prefix_of_the_data_science_bucket(account) -> None:

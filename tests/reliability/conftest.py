@@ -19,7 +19,7 @@ from batchops.localcloud.server import LocalCloud
 TIME_SCALE = 0.01
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     from batchops.localcloud.runtime import start_local_cloud
 

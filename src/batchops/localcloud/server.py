@@ -77,7 +77,16 @@ def persistence_enabled(options: dict[str, Any]) -> bool:
 
 
 class LocalCloud:
-    """Start with :meth:`start`; stop with :meth:`stop` (idempotent)."""
+    """Start with :meth:`start`; stop with :meth:`stop` (idempotent).
+
+    One running local cloud per process: moto's backends are process-wide, so a second one
+    would serve the first one's accounts (its bootstrap would point the first one's Lambda
+    functions at its own GitLab stand-in, a restored state folder would overwrite the first
+    one's registry). :meth:`start` refuses it with a :class:`CloudError`.
+    """
+
+    _running_lock = threading.Lock()
+    _running: LocalCloud | None = None
 
     def __init__(
         self,
@@ -216,12 +225,27 @@ class LocalCloud:
         return answer
 
     def start(self) -> str:
+        with LocalCloud._running_lock:
+            running = LocalCloud._running
+            if running is not None and running is not self:
+                raise CloudError(
+                    f"a local cloud is already running in this process ({running.endpoint}, "
+                    f"state {running.state_dir}); moto's backends are process-wide, so a "
+                    "second one would serve its accounts: stop it first"
+                )
+            LocalCloud._running = self
         self.folder_lock.acquire()
         try:
             return self._start()
         except BaseException:
             self.folder_lock.release()
+            self._release_process()
             raise
+
+    def _release_process(self) -> None:
+        with LocalCloud._running_lock:
+            if LocalCloud._running is self:
+                LocalCloud._running = None
 
     def _start(self) -> str:
         from moto.moto_server.werkzeug_app import (
@@ -319,3 +343,4 @@ class LocalCloud:
             with self.state.lock_for(None):
                 self.state.save(None)  # what direct backend calls changed, too
         self.folder_lock.release()
+        self._release_process()
