@@ -219,3 +219,194 @@ def test_a_transform_on_two_instances_scores_each_of_four_objects_once(account) 
         assert len(lines) == count  # every record scored, once
         servers |= set(lines)
     assert len(servers) == 2, servers  # two instances, each its own model server process
+
+
+# --- Training and Tuning: ResourceConfig.InstanceCount ---------------------------------
+
+TRAIN = (  # file paths from the SM_* environment: a script file's text is not remapped
+    "import json, os, sys\n"
+    "config_dir = os.environ['SM_INPUT_CONFIG_DIR']\n"
+    "config = json.load(open(os.path.join(config_dir, 'resourceconfig.json')))\n"
+    "channels = json.load(open(os.path.join(config_dir, 'inputdataconfig.json')))\n"
+    "host = config['current_host']\n"
+    "assert os.environ['SM_CURRENT_HOST'] == host\n"
+    "if os.environ.get('FAIL_ON') == host:\n"
+    "    failure = os.path.join(os.environ['SM_OUTPUT_DIR'], 'failure')\n"
+    "    open(failure, 'w').write(host + ' ran out of patience')\n"
+    "    sys.exit(3)\n"
+    "report = {'hosts': config['hosts'], 'sm_hosts': json.loads(os.environ['SM_HOSTS']),\n"
+    "          'interface': config['network_interface_name'],\n"
+    "          'sm_interface': os.environ['SM_NETWORK_INTERFACE_NAME'],\n"
+    "          'distribution': {n: c['S3DistributionType'] for n, c in channels.items()},\n"
+    "          'train': sorted(os.listdir(os.environ['SM_CHANNEL_TRAIN'])),\n"
+    "          'common': sorted(os.listdir(os.environ['SM_CHANNEL_COMMON']))}\n"
+    "model = os.environ['SM_MODEL_DIR']\n"
+    "open(os.path.join(model, host + '.json'), 'w').write(json.dumps(report))\n"
+    "open(os.path.join(model, 'same.txt'), 'w').write(host)\n"
+    "print('loss=' + str(0.5 if host == 'algo-1' else 0.9))\n"
+)
+
+
+def _sourcedir(s3, bucket: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import tarfile
+
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        body = TRAIN.encode()
+        info = tarfile.TarInfo("train.py")
+        info.size = len(body)
+        tar.addfile(info, io.BytesIO(body))
+    s3.put_object(Bucket=bucket, Key=key, Body=archive.getvalue())
+
+
+def _channel(name: str, uri: str, distribution: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": uri,
+                "S3DataDistributionType": distribution,
+            }
+        },
+    }
+
+
+def _training_definition(account, count: int, environment: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    settings = load_settings("data-science")
+    s3 = account("data-science").client("s3")
+    base = f"{settings.bucket_prefix}/training-instances/{uuid.uuid4().hex}"
+    for index in range(4):
+        s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/train/part-{index}.csv", Body=b"1\n")
+    s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/common/spec.json", Body=b"{}")
+    _sourcedir(s3, settings.bucket_name, f"{base}/code/sourcedir.tar.gz")
+    root = f"s3://{settings.bucket_name}/{base}"
+    definition = {
+        "AlgorithmSpecification": {
+            "TrainingImage": SKLEARN_IMAGE,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([0-9.]+)"}],
+        },
+        "RoleArn": settings.role_arn,
+        "HyperParameters": {
+            "sagemaker_program": json.dumps("train.py"),
+            "sagemaker_submit_directory": json.dumps(f"{root}/code/sourcedir.tar.gz"),
+        },
+        "InputDataConfig": [
+            _channel("train", f"{root}/train/", "ShardedByS3Key"),
+            _channel("common", f"{root}/common/", "FullyReplicated"),
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"{root}/out"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": count, "VolumeSizeInGB": 1},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 120},
+        "Environment": environment or {},
+    }
+    return definition, s3, settings.bucket_name, f"{base}/out/"
+
+
+def _execute(account, step: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    settings = load_settings("data-science")
+    sm = account("data-science").client("sagemaker")
+    name = f"instances-{uuid.uuid4().hex[:8]}"
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [step]}
+    sm.create_pipeline(
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    )
+    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
+            steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)
+            described["Steps"] = steps["PipelineExecutionSteps"]
+            return described
+        time.sleep(0.2)
+    raise AssertionError(f"{arn} still running")
+
+
+def _models(s3, bucket: str, prefix: str) -> dict[str, dict[str, bytes]]:  # type: ignore[no-untyped-def]
+    """Each model.tar.gz under ``prefix``: its members' bytes, by the archive's key."""
+    import io
+    import tarfile
+
+    found = {}
+    for obj in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+        if obj["Key"].endswith("/model.tar.gz"):
+            body = io.BytesIO(_read(s3, bucket, obj["Key"]))
+            with tarfile.open(fileobj=body, mode="r:gz") as tar:
+                found[obj["Key"]] = {
+                    m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+                    for m in tar.getmembers()
+                    if m.isfile()
+                }
+    return found
+
+
+def test_a_training_job_on_two_instances_shards_its_channel_and_merges_their_models(
+    account,
+) -> None:
+    definition, s3, bucket, out = _training_definition(account, 2)
+    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    (model,) = _models(s3, bucket, out).values()  # one model.tar.gz for the job
+    first, second = json.loads(model["algo-1.json"]), json.loads(model["algo-2.json"])
+    for report in (first, second):
+        assert report["hosts"] == report["sm_hosts"] == ["algo-1", "algo-2"]
+        assert report["interface"] == report["sm_interface"]
+        assert report["distribution"] == {"train": "ShardedByS3Key", "common": "FullyReplicated"}
+        assert report["common"] == ["spec.json"]  # FullyReplicated: every object
+        assert len(report["train"]) == 2  # ShardedByS3Key: 1/2 of the objects
+    assert sorted(first["train"] + second["train"]) == [f"part-{i}.csv" for i in range(4)]
+    assert model["same.txt"] in (b"algo-1", b"algo-2")  # a clashing name: one of them
+
+
+def test_one_failing_instance_fails_the_training_job_with_its_failure_file(account) -> None:
+    definition, s3, bucket, out = _training_definition(account, 2, {"FAIL_ON": "algo-2"})
+    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    assert described["PipelineExecutionStatus"] == "Failed"
+    (step,) = described["Steps"]
+    assert "algo-2 ran out of patience" in step["FailureReason"]
+    assert _models(s3, bucket, out) == {}  # a failed job uploads no model
+
+
+def test_each_training_job_of_a_tuning_job_runs_the_definitions_instance_count(account) -> None:
+    definition, s3, bucket, out = _training_definition(account, 2)
+    definition["StaticHyperParameters"] = definition.pop("HyperParameters")
+    step = {
+        "Name": "Tune",
+        "Type": "Tuning",
+        "Arguments": {
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Random",
+                "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 2},
+                "ParameterRanges": {
+                    "IntegerParameterRanges": [{"Name": "depth", "MinValue": "1", "MaxValue": "9"}]
+                },
+            },
+            "TrainingJobDefinition": definition,
+        },
+    }
+    described = _execute(account, step)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    models = _models(s3, bucket, out)
+    assert len(models) == 2  # one model.tar.gz per training job
+    for model in models.values():
+        assert {"algo-1.json", "algo-2.json"} <= set(model)
+
+
+def test_more_training_instances_than_the_machine_runs_at_once_queue(account) -> None:
+    definition, s3, bucket, out = _training_definition(account, 5)
+    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    (model,) = _models(s3, bucket, out).values()
+    reports = [json.loads(model[f"algo-{i}.json"]) for i in range(1, 6)]
+    assert [len(r["train"]) for r in reports] == [1, 1, 1, 1, 0]  # 4 objects over 5 instances
+
+
+def test_training_instance_count_zero_is_refused(account) -> None:
+    definition, _s3, _bucket, _out = _training_definition(account, 0)
+    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "greater than or equal to 1" in described["Steps"][0]["FailureReason"]
