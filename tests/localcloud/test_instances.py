@@ -278,7 +278,9 @@ def _training_definition(account, count: int, environment: dict[str, str] | None
     s3 = account("data-science").client("s3")
     base = f"{settings.bucket_prefix}/training-instances/{uuid.uuid4().hex}"
     for index in range(4):
-        s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/train/part-{index}.csv", Body=b"1\n")
+        s3.put_object(
+            Bucket=settings.bucket_name, Key=f"{base}/train/part-{index}.csv", Body=b"1\n"
+        )
     s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/common/spec.json", Body=b"{}")
     _sourcedir(s3, settings.bucket_name, f"{base}/code/sourcedir.tar.gz")
     root = f"s3://{settings.bucket_name}/{base}"
@@ -298,7 +300,11 @@ def _training_definition(account, count: int, environment: dict[str, str] | None
             _channel("common", f"{root}/common/", "FullyReplicated"),
         ],
         "OutputDataConfig": {"S3OutputPath": f"{root}/out"},
-        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": count, "VolumeSizeInGB": 1},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.large",
+            "InstanceCount": count,
+            "VolumeSizeInGB": 1,
+        },
         "StoppingCondition": {"MaxRuntimeInSeconds": 120},
         "Environment": environment or {},
     }

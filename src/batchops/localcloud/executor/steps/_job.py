@@ -1,4 +1,6 @@
-"""What Processing jobs and quality-check jobs share: staging inputs, workspace, outputs."""
+"""What Processing jobs and quality-check jobs share: staging inputs, workspace, outputs;
+and what every job with ``InstanceCount`` instances shares (Processing, Training, Tuning's
+training jobs, Transform): the count's validation, one /opt/ml per instance, the queue."""
 
 from __future__ import annotations
 
@@ -91,14 +93,39 @@ def job_properties(ctx: StepContext, args: dict[str, Any], job_name: str) -> dic
     }
 
 
+def instance_count(value: Any, field: str) -> int:
+    """``InstanceCount`` as the API validates it (``field``: the member's path in the
+    request, as AWS's ValidationException names it)."""
+    try:
+        count = int(1 if value is None else value)
+    except (TypeError, ValueError):
+        raise StepFailed(f"ValidationException: InstanceCount {value!r} is not a number") from None
+    if count < 1:
+        raise StepFailed(
+            f"ValidationException: Value '{count}' at '{field}' failed to satisfy constraint: "
+            "Member must have value greater than or equal to 1"
+        )
+    return count
+
+
+def instance_limit(ctx: StepContext) -> int:
+    """How many instances run at once on this machine (``max_parallel_instances``, default
+    one per CPU); the others queue."""
+    return max(1, int(ctx.options.get("max_parallel_instances") or os.cpu_count() or 1))
+
+
+def hosts_of(count: int) -> list[str]:
+    """The instances' names, ``algo-1``..``algo-N`` (sorted as SageMaker lists them)."""
+    return [f"algo-{index + 1}" for index in range(count)]
+
+
 def instances(ctx: StepContext, count: int) -> list[tuple[str, StepContext]]:
     """``(host, context)`` per instance: one instance keeps the step's workspace; with more,
     each gets its own /opt/ml and log under ``instances/<host>``."""
     if count == 1:
         return [("algo-1", ctx)]
     found = []
-    for index in range(count):
-        host = f"algo-{index + 1}"
+    for host in hosts_of(count):
         root = ctx.workspace / "instances" / host
         root.mkdir(parents=True, exist_ok=True)
         found.append((host, replace(ctx, workspace=root, log_path=root / "log.txt")))
@@ -112,7 +139,7 @@ def run_on_instances(
     cloud allows (``max_parallel_instances``, default one per CPU); the others queue and
     start as earlier ones end. The first failure (in host order) is raised after all end."""
     hosts = instances(ctx, count)
-    limit = max(1, int(ctx.options.get("max_parallel_instances") or os.cpu_count() or 1))
+    limit = instance_limit(ctx)
     if count > limit:
         ctx.log(
             f"{count} instances, {limit} at a time on this machine: the others queue "

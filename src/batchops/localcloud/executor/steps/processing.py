@@ -19,6 +19,8 @@ from batchops.localcloud.executor.context import (
     run_container,
 )
 from batchops.localcloud.executor.steps._job import (
+    hosts_of,
+    instance_count,
     instances,
     job_properties,
     prepare_workspace,
@@ -55,21 +57,11 @@ def record_job(ctx: StepContext, args: dict[str, Any], job_name: str) -> None:
         ctx.log(f"DescribeProcessingJob will not know {name}: {str(exc).splitlines()[0]}")
 
 
-def instance_count(args: dict[str, Any]) -> int:
+def processing_instance_count(args: dict[str, Any]) -> int:
     cluster = (args.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-    try:
-        count = int(cluster.get("InstanceCount", 1))
-    except (TypeError, ValueError):
-        raise StepFailed(
-            f"ValidationException: InstanceCount {cluster.get('InstanceCount')!r} is not a number"
-        ) from None
-    if count < 1:
-        raise StepFailed(
-            f"ValidationException: Value '{count}' at 'processingResources.clusterConfig."
-            "instanceCount' failed to satisfy constraint: Member must have value greater "
-            "than or equal to 1"
-        )
-    return count
+    return instance_count(
+        cluster.get("InstanceCount"), "processingResources.clusterConfig.instanceCount"
+    )
 
 
 def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
@@ -98,8 +90,8 @@ def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
             f"ClientError: image {image!r} has no ContainerEntrypoint; the local cloud runs "
             "script processors (entrypoint + code input) and the Model Monitor analyzer"
         )
-    count = instance_count(args)
-    hosts = [f"algo-{index + 1}" for index in range(count)]
+    count = processing_instance_count(args)
+    hosts = hosts_of(count)
     runtime = image_runtime(ctx, image)
     command = entrypoint + [str(a) for a in app.get("ContainerArguments") or []]
     timeout = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")

@@ -12,6 +12,18 @@ The job gets the ``SM_*`` environment (``SM_MODEL_DIR``, ``SM_CHANNEL_<NAME>``, 
 and the ``/opt/ml/input/config`` files. ``/opt/ml/model`` becomes
 ``<S3OutputPath>/<job>/output/model.tar.gz``; metric definitions are matched against the
 log to fill ``FinalMetricDataList`` (the tuner's objective comes from there).
+
+``ResourceConfig.InstanceCount`` instances run, as SageMaker runs a distributed training
+job ("How Amazon SageMaker Provides Training Information", Distributed Training
+Configuration): each is a container process with its own /opt/ml, whose
+``/opt/ml/input/config/resourceconfig.json`` holds ``current_host`` (``algo-N``), ``hosts``
+(all of them, sorted) and ``network_interface_name``; ``SM_CURRENT_HOST``, ``SM_HOSTS``,
+``SM_NETWORK_INTERFACE_NAME`` and ``SM_RESOURCE_CONFIG`` say the same to script mode (as the
+SageMaker training toolkit sets them). A ``ShardedByS3Key`` channel gives each instance 1/N
+of the channel's objects (API reference, ``S3DataSource.S3DataDistributionType``: "each
+instance gets approximately 1/n of the number of S3 objects"; none when there are fewer
+objects than instances), a ``FullyReplicated`` one (the default) all of them. Instances
+beyond what the machine runs at once queue (``max_parallel_instances``), as Processing's do.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +48,12 @@ from batchops.localcloud.executor.context import (
     key_id_or_arn,
     run_container,
 )
+from batchops.localcloud.executor.steps._job import (
+    SHARDED,
+    hosts_of,
+    instance_count,
+    run_on_instances,
+)
 from batchops.localcloud.executor.storage import (
     download,
     extract_tarball,
@@ -44,6 +63,9 @@ from batchops.localcloud.executor.storage import (
 )
 
 _FRAMEWORK_KEYS = ("sagemaker_program", "sagemaker_submit_directory")
+_LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+#: The container's network interface, as resourceconfig.json names it (eth0 here: one host).
+NETWORK_INTERFACE = "eth0"
 
 
 @dataclass
@@ -72,7 +94,20 @@ def _cli_args(hyperparameters: dict[str, str]) -> list[str]:
     return args
 
 
-def _stage_channels(ctx: StepContext, args: dict[str, Any], root: Path) -> dict[str, Path]:
+def training_instance_count(args: dict[str, Any]) -> int:
+    resources = args.get("ResourceConfig") or {}
+    return instance_count(resources.get("InstanceCount"), "resourceConfig.instanceCount")
+
+
+def _distribution(channel: dict[str, Any]) -> str:
+    source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+    return str(source.get("S3DataDistributionType") or "FullyReplicated")
+
+
+def _stage_channels(
+    ctx: StepContext, args: dict[str, Any], root: Path, instance: tuple[int, int] = (0, 1)
+) -> dict[str, Path]:
+    """The channels in instance ``instance`` = (index, count)'s /opt/ml/input/data."""
     s3 = ctx.s3(args.get("RoleArn"))
     channels: dict[str, Path] = {}
     for channel in args.get("InputDataConfig") or []:
@@ -82,7 +117,13 @@ def _stage_channels(ctx: StepContext, args: dict[str, Any], root: Path) -> dict[
             raise StepFailed(f"ClientError: channel {name!r} is not an S3 data source")
         target = root / "opt/ml/input/data" / name
         try:
-            download(s3, source["S3Uri"], target, data_type=source.get("S3DataType", "S3Prefix"))
+            download(
+                s3,
+                source["S3Uri"],
+                target,
+                data_type=source.get("S3DataType", "S3Prefix"),
+                shard=instance if _distribution(channel) == SHARDED else None,
+            )
         except PipelineError as exc:
             raise StepFailed(f"ClientError: channel {name!r}: {exc}") from None
         channels[name] = target
@@ -126,9 +167,40 @@ def _script_command(
     )
 
 
+def _resource_config(host: str, hosts: list[str]) -> dict[str, Any]:
+    return {"current_host": host, "hosts": hosts, "network_interface_name": NETWORK_INTERFACE}
+
+
+def _input_data_config(args: dict[str, Any], channels: dict[str, Path]) -> dict[str, Any]:
+    """inputdataconfig.json: per channel, what the developer guide's example shows."""
+    mode = (args.get("AlgorithmSpecification") or {}).get("TrainingInputMode") or "File"
+    config: dict[str, Any] = {}
+    for channel in args.get("InputDataConfig") or []:
+        name = channel["ChannelName"]
+        if name not in channels:
+            continue
+        entry = {
+            "TrainingInputMode": channel.get("InputMode") or mode,
+            "S3DistributionType": _distribution(channel),
+            "RecordWrapperType": channel.get("RecordWrapperType") or "None",
+        }
+        if channel.get("ContentType"):
+            entry["ContentType"] = channel["ContentType"]
+        config[name] = entry
+    return config
+
+
 def _environment(
-    ctx: StepContext, args: dict[str, Any], job: str, hps: dict[str, str], channels: dict[str, Path]
+    ctx: StepContext,
+    args: dict[str, Any],
+    job: str,
+    hps: dict[str, str],
+    channels: dict[str, Path],
+    *,
+    host: str = "algo-1",
+    hosts: list[str] | None = None,
 ) -> dict[str, str]:
+    hosts = hosts or [host]
     user_channels = sorted(c for c in channels if c not in ("code", "sm_drivers"))
     base = {
         "SM_MODEL_DIR": "/opt/ml/model",
@@ -138,8 +210,11 @@ def _environment(
         "SM_INPUT_CONFIG_DIR": "/opt/ml/input/config",
         "SM_CHANNELS": json.dumps(user_channels),
         "SM_HPS": json.dumps({k: _decode(v) for k, v in hps.items()}),
-        "SM_CURRENT_HOST": "algo-1",
-        "SM_HOSTS": json.dumps(["algo-1"]),
+        "SM_CURRENT_HOST": host,
+        "SM_HOSTS": json.dumps(hosts),
+        "SM_NETWORK_INTERFACE_NAME": NETWORK_INTERFACE,
+        "SM_RESOURCE_CONFIG": json.dumps(_resource_config(host, hosts)),
+        "SM_INPUT_DATA_CONFIG": json.dumps(_input_data_config(args, channels)),
         "SM_NUM_CPUS": str(os.cpu_count() or 1),
         "SM_NUM_GPUS": "0",
         "TRAINING_JOB_NAME": job,
@@ -153,18 +228,40 @@ def _environment(
     return container_environment(ctx, base)
 
 
-def _write_config(root: Path, hps: dict[str, str], channels: dict[str, Path]) -> None:
+def _write_config(
+    root: Path,
+    args: dict[str, Any],
+    hps: dict[str, str],
+    channels: dict[str, Path],
+    *,
+    host: str = "algo-1",
+    hosts: list[str] | None = None,
+) -> None:
     config = root / "opt/ml/input/config"
     config.mkdir(parents=True, exist_ok=True)
     (config / "hyperparameters.json").write_text(json.dumps(hps))
-    (config / "inputdataconfig.json").write_text(
-        json.dumps({name: {"TrainingInputMode": "File"} for name in channels})
-    )
-    (config / "resourceconfig.json").write_text(
-        json.dumps({"current_host": "algo-1", "hosts": ["algo-1"]})
-    )
+    (config / "inputdataconfig.json").write_text(json.dumps(_input_data_config(args, channels)))
+    (config / "resourceconfig.json").write_text(json.dumps(_resource_config(host, hosts or [host])))
     for folder in ("opt/ml/model", "opt/ml/output/data", "opt/ml/checkpoints"):
         (root / folder).mkdir(parents=True, exist_ok=True)
+
+
+def _gather(root: Path, instances: list[StepContext]) -> None:
+    """What SageMaker uploads from a job's instances, into ``root``'s /opt/ml.
+
+    "If multiple containers in a single training job write to this directory
+    [/opt/ml/model] they should ensure no file/directory names clash. SageMaker aggregates
+    the result in a tar file and uploads to s3." ("How Amazon SageMaker Processes Training
+    Output"). So every instance's /opt/ml/model goes into the one model.tar.gz; where names
+    clash, the later host's file (the last writer) wins. /opt/ml/output/data is aggregated
+    the same way into output.tar.gz. One instance: its /opt/ml is ``root``'s already.
+    """
+    for folder in ("opt/ml/model", "opt/ml/output/data"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for instance in instances:
+            source = instance.workspace / folder
+            if instance.workspace != root and source.is_dir():
+                shutil.copytree(source, root / folder, dirs_exist_ok=True)
 
 
 def run_training_job(
@@ -184,36 +281,63 @@ def run_training_job(
     job_ctx = _with_root(ctx, root, log_path)
     image = str((args.get("AlgorithmSpecification") or {}).get("TrainingImage", ""))
     runtime = image_runtime(job_ctx, image)
-    channels = _stage_channels(ctx, args, root)
-    command, cwd, visible_hps = _script_command(ctx, args, hps, channels, root)
-    _write_config(root, visible_hps, channels)
-    metrics: dict[str, float] = {}
+    count = training_instance_count(args)
+    hosts = hosts_of(count)
     patterns = [
         (m["Name"], re.compile(m["Regex"]))
         for m in (args.get("AlgorithmSpecification") or {}).get("MetricDefinitions") or []
     ]
-
-    def on_line(line: str) -> None:
-        for name, pattern in patterns:
-            match = pattern.search(line)
-            if match:
-                with contextlib.suppress(ValueError):
-                    metrics[name] = float(match.group(1) if match.groups() else match.group(0))
-
+    found: dict[str, dict[str, float]] = {host: {} for host in hosts}
     timeout = (args.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds")
-    try:
-        run_container(
-            job_ctx,
-            command,
-            environment=_environment(job_ctx, args, job_name, visible_hps, channels),
-            cwd=cwd,
-            timeout_s=float(timeout) if timeout else None,
-            log_path=log_path,
-            on_line=on_line,
-            runtime=runtime,
+
+    def run_instance(index: int, host: str, instance: StepContext) -> None:
+        own = instance.workspace
+        channels = _stage_channels(instance, args, own, (index, count))
+        command, cwd, visible_hps = _script_command(instance, args, hps, channels, own)
+        _write_config(own, args, visible_hps, channels, host=host, hosts=hosts)
+        metrics = found[host]
+
+        def on_line(line: str) -> None:
+            for name, pattern in patterns:
+                match = pattern.search(line)
+                if match:
+                    with contextlib.suppress(ValueError):
+                        metrics[name] = float(match.group(1) if match.groups() else match.group(0))
+
+        environment = _environment(
+            instance, args, job_name, visible_hps, channels, host=host, hosts=hosts
         )
+        try:
+            run_container(
+                instance,
+                command,
+                environment=environment,
+                cwd=cwd,
+                timeout_s=float(timeout) if timeout else None,
+                log_path=instance.log_path,
+                on_line=on_line,
+                runtime=runtime,
+            )
+        finally:
+            if count > 1:
+                ctx.emit_job_log(_LOG_GROUP, job_name, instance.log_path, host)
+
+    # A job with several instances completes when every instance exits 0; the first failure
+    # (in host order) is the job's FailureReason, from that instance's /opt/ml/output/failure
+    # ("How Amazon SageMaker AI Signals Algorithm Success and Failure": the exit code of the
+    # algorithm's process; the failure file's text becomes FailureReason). A failed job
+    # uploads nothing here (as with one instance).
+    try:
+        ran = run_on_instances(job_ctx, count, run_instance)
     finally:
-        ctx.emit_job_log("/aws/sagemaker/TrainingJobs", job_name, log_path)
+        if count == 1:
+            ctx.emit_job_log(_LOG_GROUP, job_name, log_path)
+    _gather(root, [instance for _host, instance in ran])
+    metrics: dict[str, float] = {}
+    for host in reversed(hosts):
+        # FinalMetricDataList: AWS documents no rule for a metric that several instances
+        # log; the local cloud keeps the lowest host's (algo-1's) value
+        metrics.update(found[host])
     output = (args.get("OutputDataConfig") or {}).get("S3OutputPath")
     if not output:
         raise StepFailed("ClientError: OutputDataConfig.S3OutputPath is required")

@@ -28,7 +28,7 @@ from batchops.localcloud.executor.context import (
     image_runtime,
     run_container,
 )
-from batchops.localcloud.executor.steps._job import instances, run_on_instances
+from batchops.localcloud.executor.steps._job import instance_count, instances, run_on_instances
 from batchops.localcloud.executor.storage import download, extract_tarball, split_uri, upload_dir
 
 #: The serving loop, run as a script by the model image's runtime (standard library only).
@@ -94,18 +94,7 @@ def _stage_model(
 
 def transform_instance_count(args: dict[str, Any]) -> int:
     resources = args.get("TransformResources") or {}
-    try:
-        count = int(resources.get("InstanceCount", 1))
-    except (TypeError, ValueError):
-        raise StepFailed(
-            f"ValidationException: InstanceCount {resources.get('InstanceCount')!r} is not a number"
-        ) from None
-    if count < 1:
-        raise StepFailed(
-            f"ValidationException: Value '{count}' at 'transformResources.instanceCount' failed "
-            "to satisfy constraint: Member must have value greater than or equal to 1"
-        )
-    return count
+    return instance_count(resources.get("InstanceCount"), "transformResources.instanceCount")
 
 
 def _spread(input_dir: Path, hosts: list[StepContext]) -> None:

@@ -6,8 +6,13 @@ categorical/integer ranges. ``MaxNumberOfTrainingJobs`` trials run, at most
 ``max_parallel_trials``, 2 on a 2-core laptop). Each trial is a full training job (its own
 ``/opt/ml``, model artefact under ``<S3OutputPath>/<trial job>/output/model.tar.gz``); the
 objective is the metric the definition names, parsed from the trial's log by the metric
-regex. ``TrainingJobSummaries`` is sorted best first, like AWS's listing sorted by
-``FinalObjectiveMetricValue``, so ``TrainingJobSummaries[0]`` is the best model.
+regex. Each training job runs the definition's ``ResourceConfig.InstanceCount`` instances
+(a tuning job launches its training jobs from ``TrainingJobDefinition``, resources
+included), so fewer trials run at once when their instances would exceed what the machine
+runs (``max_parallel_instances``): ``parallel x InstanceCount`` stays within it, and a
+single trial's extra instances queue. ``TrainingJobSummaries`` is sorted best first, like
+AWS's listing sorted by ``FinalObjectiveMetricValue``, so ``TrainingJobSummaries[0]`` is the
+best model.
 """
 
 from __future__ import annotations
@@ -19,7 +24,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from batchops.localcloud.executor.context import StepContext, StepFailed, StepOutcome, StepStopped
-from batchops.localcloud.executor.steps.training import TrainingResult, run_training_job
+from batchops.localcloud.executor.steps._job import instance_limit
+from batchops.localcloud.executor.steps.training import (
+    TrainingResult,
+    run_training_job,
+    training_instance_count,
+)
 
 
 def _suggest(trial: Any, ranges: dict[str, Any]) -> dict[str, str]:
@@ -80,6 +90,8 @@ def run_tuning(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:  # noqa: 
             int(ctx.options.get("max_parallel_trials", 2)),
         ),
     )
+    instances = training_instance_count(definition)
+    parallel = max(1, min(parallel, instance_limit(ctx) // instances))
     ranges = config.get("ParameterRanges") or {}
     seed = ctx.options.get("tuning_seed")
     study = optuna.create_study(
@@ -91,7 +103,10 @@ def run_tuning(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:  # noqa: 
     results: list[tuple[TrainingResult, float]] = []
     failures: list[str] = []
     lock = threading.Lock()
-    ctx.log(f"tuning job {tuning_job}: {budget} trials, {parallel} in parallel, objective {metric}")
+    ctx.log(
+        f"tuning job {tuning_job}: {budget} trials, {parallel} in parallel, "
+        f"{instances} instance(s) each, objective {metric}"
+    )
 
     def trial_job(number: int, trial: Any) -> None:
         tuned = _suggest(trial, ranges)
