@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -87,39 +88,32 @@ def local_up() -> tuple[float, float]:
     return ours, bare
 
 
+def _test_helpers() -> Any:
+    """The tests' step builders (``tests/localcloud/conftest.py``: one Processing builder)."""
+    import importlib.util
+
+    path = ROOT / "tests" / "localcloud" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("localcloud_test_helpers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def executor_overhead(steps: int = 10) -> tuple[float, float, float, float]:
     sys.path.insert(0, str(ROOT / "src"))
     from batchops.aws import clients_for
     from batchops.config import load_settings
     from batchops.localcloud.runtime import local_cloud
 
-    definition = {
-        "Version": "2020-12-01",
-        "Parameters": [],
-        "Steps": [
-            {
-                "Name": f"Noop{i}",
-                "Type": "Processing",
-                "Arguments": {
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceType": "ml.m5.large",
-                            "InstanceCount": 1,
-                            "VolumeSizeInGB": 1,
-                        }
-                    },
-                    "AppSpecification": {
-                        "ImageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/"
-                        "sagemaker-scikit-learn:1.2-1-cpu-py3",
-                        "ContainerEntrypoint": ["python3", "-c", "pass"],
-                    },
-                    "RoleArn": load_settings("data-science").role_arn,
-                },
-                **({"DependsOn": [f"Noop{i - 1}"]} if i else {}),
-            }
-            for i in range(steps)
-        ],
-    }
+    role = load_settings("data-science").role_arn
+    helpers = _test_helpers()
+    noops = [
+        helpers.processing_step(f"Noop{i}", role, ["python3", "-c", "pass"]) for i in range(steps)
+    ]
+    for i, step in enumerate(noops[1:], start=1):
+        step["DependsOn"] = [f"Noop{i - 1}"]
+    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": noops}
     with tempfile.TemporaryDirectory() as state, local_cloud(state_dir=Path(state)) as cloud:
         settings = load_settings("data-science")
         sm = clients_for(settings, cloud.endpoint).client("sagemaker")

@@ -9,6 +9,8 @@ from typing import Any
 
 from batchops.config import load_settings
 
+from .conftest import processing_step, run_pipeline, s3_input, s3_output, wait_for
+
 SCRIPT = """
 import json, os, sys
 value = float(sys.argv[sys.argv.index("--rmse") + 1])
@@ -21,8 +23,6 @@ print("wrote rmse", value)
 """
 
 
-#: the pinned scikit-learn image (images.json): the step runs under its runtime
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 EVALUATION = {"Get": "Steps.Evaluate.PropertyFiles.Evaluation"}
 
 
@@ -42,51 +42,18 @@ def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
         ],
         "Steps": [
             {
-                "Name": "Evaluate",
-                "Type": "Processing",
-                "Arguments": {
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceType": "ml.m5.large",
-                            "InstanceCount": 1,
-                            "VolumeSizeInGB": 30,
-                        }
-                    },
-                    "AppSpecification": {
-                        "ImageUri": SKLEARN_IMAGE,
-                        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/eval.py"],
-                        "ContainerArguments": [
-                            "--rmse",
-                            {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Rmse"}]}},
-                        ],
-                    },
-                    "RoleArn": role,
-                    "ProcessingInputs": [
-                        {
-                            "InputName": "code",
-                            "AppManaged": False,
-                            "S3Input": {
-                                "S3Uri": code_uri,
-                                "LocalPath": "/opt/ml/processing/input/code",
-                                "S3DataType": "S3Prefix",
-                                "S3InputMode": "File",
-                            },
-                        }
+                **processing_step(
+                    "Evaluate",
+                    role,
+                    ["python3", "/opt/ml/processing/input/code/eval.py"],
+                    volume_gb=30,
+                    arguments=[
+                        "--rmse",
+                        {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.Rmse"}]}},
                     ],
-                    "ProcessingOutputConfig": {
-                        "Outputs": [
-                            {
-                                "OutputName": "evaluation",
-                                "AppManaged": False,
-                                "S3Output": {
-                                    "S3Uri": out,
-                                    "LocalPath": "/opt/ml/processing/evaluation",
-                                    "S3UploadMode": "EndOfJob",
-                                },
-                            }
-                        ]
-                    },
-                },
+                    inputs=[s3_input("code", code_uri, "/opt/ml/processing/input/code")],
+                    outputs=[s3_output("evaluation", out, "/opt/ml/processing/evaluation")],
+                ),
                 "PropertyFiles": [
                     {
                         "PropertyFileName": "Evaluation",
@@ -142,14 +109,8 @@ def _definition(bucket: str, role: str, code_uri: str) -> dict[str, Any]:
     }
 
 
-def _wait(sm: Any, arn: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
-        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
-            return described
-        time.sleep(0.2)
-    raise AssertionError(f"{arn} still running after {timeout}s")
+def _wait(sm: Any, arn: str) -> dict[str, Any]:
+    return wait_for(sm, arn, timeout=60)
 
 
 def _pipeline(account) -> tuple[Any, str]:  # type: ignore[no-untyped-def]
@@ -225,52 +186,18 @@ def test_execution_status_changes_are_emitted_as_eventbridge_events(cloud, accou
 
 
 def _noop_step(name: str, role: str, seconds: float) -> dict[str, Any]:
-    return {
-        "Name": name,
-        "Type": "Processing",
-        "Arguments": {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceType": "ml.m5.large",
-                    "InstanceCount": 1,
-                    "VolumeSizeInGB": 1,
-                }
-            },
-            "AppSpecification": {
-                "ImageUri": SKLEARN_IMAGE,
-                "ContainerEntrypoint": ["python3", "-c", f"import time; time.sleep({seconds})"],
-            },
-            "RoleArn": role,
-        },
-    }
+    return processing_step(name, role, ["python3", "-c", f"import time; time.sleep({seconds})"])
 
 
 def test_independent_steps_run_concurrently_and_dependants_wait(account) -> None:
     settings = load_settings("data-science")
-    sm = account("data-science").client("sagemaker")
     last = _noop_step("Last", settings.role_arn, 0)
     last["DependsOn"] = ["Left", "Right"]
-    definition = {
-        "Version": "2020-12-01",
-        "Parameters": [],
-        "Steps": [
-            _noop_step("Left", settings.role_arn, 1.5),
-            _noop_step("Right", settings.role_arn, 1.5),
-            last,
-        ],
-    }
-    name = f"concurrency-{uuid.uuid4().hex[:8]}"
-    sm.create_pipeline(
-        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
-    )
-    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
-    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Succeeded"
-    steps = {
-        s["StepName"]: s
-        for s in sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
-            "PipelineExecutionSteps"
-        ]
-    }
+    left = _noop_step("Left", settings.role_arn, 1.5)
+    right = _noop_step("Right", settings.role_arn, 1.5)
+    described = run_pipeline(account("data-science"), [left, right, last], timeout=60)
+    assert described["PipelineExecutionStatus"] == "Succeeded"
+    steps = {s["StepName"]: s for s in described["Steps"]}
     left, right = steps["Left"], steps["Right"]
     assert left["StartTime"] < right["EndTime"] and right["StartTime"] < left["EndTime"], (
         "the two independent steps overlap in time"
@@ -279,42 +206,20 @@ def test_independent_steps_run_concurrently_and_dependants_wait(account) -> None
 
 
 def test_an_unsupported_step_type_fails_the_execution_naming_it(account) -> None:
-    settings = load_settings("data-science")
-    sm = account("data-science").client("sagemaker")
-    definition = {
-        "Version": "2020-12-01",
-        "Parameters": [],
-        "Steps": [{"Name": "Tune", "Type": "EMR", "Arguments": {}}],
-    }
-    name = f"unsupported-{uuid.uuid4().hex[:8]}"
-    sm.create_pipeline(
-        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
-    )
-    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
-    described = _wait(sm, arn)
+    step = {"Name": "Tune", "Type": "EMR", "Arguments": {}}
+    described = run_pipeline(account("data-science"), [step], timeout=60)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "EMR" in described["FailureReason"]
 
 
 def test_a_crashing_script_fails_with_its_last_error_line(account) -> None:
     settings = load_settings("data-science")
-    sm = account("data-science").client("sagemaker")
-    crash = _noop_step("Crash", settings.role_arn, 0)
-    crash["Arguments"]["AppSpecification"]["ContainerEntrypoint"] = [
-        "python3",
-        "-c",
-        "raise ValueError('column 3 is not a number')",
-    ]
-    name = f"crash-{uuid.uuid4().hex[:8]}"
-    sm.create_pipeline(
-        PipelineName=name,
-        PipelineDefinition=json.dumps(
-            {"Version": "2020-12-01", "Parameters": [], "Steps": [crash]}
-        ),
-        RoleArn=settings.role_arn,
+    crash = processing_step(
+        "Crash",
+        settings.role_arn,
+        ["python3", "-c", "raise ValueError('column 3 is not a number')"],
     )
-    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
-    described = _wait(sm, arn)
+    described = run_pipeline(account("data-science"), [crash], timeout=60)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "ValueError: column 3 is not a number" in described["FailureReason"]
 
@@ -323,17 +228,10 @@ def test_a_kms_alias_as_a_volume_key_fails_the_step_as_sagemaker_refuses_it(acco
     """``ClusterConfig.VolumeKmsKeyId`` takes a key id or key ARN (issue 14): an alias fails
     the step with a ValidationException naming the field, before anything runs."""
     settings = load_settings("data-science")
-    sm = account("data-science").client("sagemaker")
     step = _noop_step("Aliased", settings.role_arn, 0)
     alias = f"arn:aws:kms:{settings.region}:{settings.account_id}:alias/batchops"
     step["Arguments"]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] = alias
-    name = f"alias-{uuid.uuid4().hex[:8]}"
-    sm.create_pipeline(
-        PipelineName=name,
-        PipelineDefinition=json.dumps({"Version": "2020-12-01", "Parameters": [], "Steps": [step]}),
-        RoleArn=settings.role_arn,
-    )
-    described = _wait(sm, sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"])
+    described = run_pipeline(account("data-science"), [step], timeout=60)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "ValidationException: ClusterConfig.VolumeKmsKeyId" in described["FailureReason"]
     assert "is a KMS alias" in described["FailureReason"]

@@ -8,7 +8,6 @@ package the image lacks fails here as it would in the SageMaker job.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,68 +18,26 @@ from batchops.config import load_settings
 from batchops.localcloud.executor.containers import runtimes
 from batchops.pipelines.pycompat import problems
 
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+from .conftest import SKLEARN_IMAGE, processing_step, run_pipeline, s3_output
+
 XGBOOST_IMAGE = "246618743249.dkr.ecr.us-west-2.amazonaws.com/sagemaker-xgboost:1.7-1"
 CONTAINERS = Path(runtimes.__file__).resolve().parent
-
-
-def _step(script: str, image: str, name: str, role: str, out: str) -> dict[str, Any]:
-    return {
-        "Name": name,
-        "Type": "Processing",
-        "Arguments": {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceType": "ml.m5.large",
-                    "InstanceCount": 1,
-                    "VolumeSizeInGB": 1,
-                }
-            },
-            "AppSpecification": {
-                "ImageUri": image,
-                "ContainerEntrypoint": ["python3", "-c", script],
-            },
-            "RoleArn": role,
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "out",
-                        "S3Output": {
-                            "S3Uri": out,
-                            "LocalPath": "/opt/ml/processing/out",
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ]
-            },
-        },
-    }
 
 
 def _run(account, script: str, image: str = SKLEARN_IMAGE) -> tuple[dict[str, Any], Any, str]:  # type: ignore[no-untyped-def]
     """Run ``script`` as a one-step pipeline; (execution, s3 client, output prefix)."""
     settings = load_settings("data-science")
     clients = account("data-science")
-    sm = clients.client("sagemaker")
     prefix = f"{settings.bucket_prefix}/runtime-test/{uuid.uuid4().hex}"
     out = f"s3://{settings.bucket_name}/{prefix}"
-    definition = {
-        "Version": "2020-12-01",
-        "Parameters": [],
-        "Steps": [_step(script, image, "Job", settings.role_arn, out)],
-    }
-    name = f"runtime-{uuid.uuid4().hex[:8]}"
-    sm.create_pipeline(
-        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    step = processing_step(
+        "Job",
+        settings.role_arn,
+        ["python3", "-c", script],
+        image=image,
+        outputs=[s3_output("out", out, "/opt/ml/processing/out")],
     )
-    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
-        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
-            return described, clients.client("s3"), prefix
-        time.sleep(0.2)
-    raise AssertionError(f"{arn} still running")
+    return run_pipeline(clients, [step]), clients.client("s3"), prefix
 
 
 REPORT = (

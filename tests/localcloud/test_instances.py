@@ -5,13 +5,12 @@ ones copied to every instance; each instance uploads its outputs."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any
 
 from batchops.config import load_settings
 
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+from .conftest import SKLEARN_IMAGE, processing_step, run_pipeline, s3_input, s3_output
 
 REPORT = (
     "import json, os\n"
@@ -28,75 +27,28 @@ REPORT = (
 )
 
 
-def _input(name: str, uri: str, distribution: str) -> dict[str, Any]:
-    return {
-        "InputName": name,
-        "S3Input": {
-            "S3Uri": uri,
-            "LocalPath": f"/opt/ml/processing/input/{name}",
-            "S3DataType": "S3Prefix",
-            "S3InputMode": "File",
-            "S3DataDistributionType": distribution,
-        },
-    }
-
-
 def _run(account, count: int, objects: int = 4) -> tuple[dict[str, Any], Any, str, str]:  # type: ignore[no-untyped-def]
     settings = load_settings("data-science")
     clients = account("data-science")
-    s3, sm = clients.client("s3"), clients.client("sagemaker")
+    s3 = clients.client("s3")
     base = f"{settings.bucket_prefix}/instances-test/{uuid.uuid4().hex}"
     for index in range(objects):
         s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/data/part-{index}.csv", Body=b"1\n")
     s3.put_object(Bucket=settings.bucket_name, Key=f"{base}/common/spec.json", Body=b"{}")
     root = f"s3://{settings.bucket_name}/{base}"
-    step = {
-        "Name": "Shards",
-        "Type": "Processing",
-        "Arguments": {
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceType": "ml.m5.large",
-                    "InstanceCount": count,
-                    "VolumeSizeInGB": 1,
-                }
-            },
-            "AppSpecification": {
-                "ImageUri": SKLEARN_IMAGE,
-                "ContainerEntrypoint": ["python3", "-c", REPORT],
-            },
-            "RoleArn": settings.role_arn,
-            "ProcessingInputs": [
-                _input("data", f"{root}/data/", "ShardedByS3Key"),
-                _input("common", f"{root}/common/", "FullyReplicated"),
-            ],
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "out",
-                        "S3Output": {
-                            "S3Uri": f"{root}/out",
-                            "LocalPath": "/opt/ml/processing/out",
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ]
-            },
-        },
-    }
-    name = f"instances-{uuid.uuid4().hex[:8]}"
-    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [step]}
-    sm.create_pipeline(
-        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
+    step = processing_step(
+        "Shards",
+        settings.role_arn,
+        ["python3", "-c", REPORT],
+        instances=count,
+        inputs=[
+            s3_input("data", f"{root}/data/", "/opt/ml/processing/input/data", "ShardedByS3Key"),
+            s3_input("common", f"{root}/common/", "/opt/ml/processing/input/common"),
+        ],
+        outputs=[s3_output("out", f"{root}/out", "/opt/ml/processing/out")],
     )
-    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
-        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
-            return described, s3, settings.bucket_name, f"{base}/out"
-        time.sleep(0.2)
-    raise AssertionError(f"{arn} still running")
+    described = run_pipeline(clients, [step])
+    return described, s3, settings.bucket_name, f"{base}/out"
 
 
 def _read(s3, bucket: str, key: str) -> bytes:  # type: ignore[no-untyped-def]
@@ -176,7 +128,7 @@ def _model(account, base: str) -> str:  # type: ignore[no-untyped-def]
 def test_a_transform_on_two_instances_scores_each_of_four_objects_once(account) -> None:
     settings = load_settings("data-science")
     clients = account("data-science")
-    s3, sm = clients.client("s3"), clients.client("sagemaker")
+    s3 = clients.client("s3")
     base = f"{settings.bucket_prefix}/transform-instances/{uuid.uuid4().hex}"
     rows = {f"batch-{i}.csv": i + 1 for i in range(4)}
     for name, count in rows.items():
@@ -198,18 +150,7 @@ def test_a_transform_on_two_instances_scores_each_of_four_objects_once(account) 
             "MaxConcurrentTransforms": 2,
         },
     }
-    name = f"transform-instances-{uuid.uuid4().hex[:8]}"
-    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [step]}
-    sm.create_pipeline(
-        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
-    )
-    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
-        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
-            break
-        time.sleep(0.2)
+    described = run_pipeline(clients, [step])
     assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
     listed = s3.list_objects_v2(Bucket=settings.bucket_name, Prefix=f"{base}/out/")["Contents"]
     assert sorted(o["Key"].rsplit("/", 1)[-1] for o in listed) == [f"{n}.out" for n in rows]
@@ -311,24 +252,9 @@ def _training_definition(account, count: int, environment: dict[str, str] | None
     return definition, s3, settings.bucket_name, f"{base}/out/"
 
 
-def _execute(account, step: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    settings = load_settings("data-science")
-    sm = account("data-science").client("sagemaker")
-    name = f"instances-{uuid.uuid4().hex[:8]}"
-    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [step]}
-    sm.create_pipeline(
-        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=settings.role_arn
-    )
-    arn = sm.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
-        if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
-            steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)
-            described["Steps"] = steps["PipelineExecutionSteps"]
-            return described
-        time.sleep(0.2)
-    raise AssertionError(f"{arn} still running")
+def _fit(account, definition: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    step = {"Name": "Fit", "Type": "Training", "Arguments": definition}
+    return run_pipeline(account("data-science"), [step])
 
 
 def _models(s3, bucket: str, prefix: str) -> dict[str, dict[str, bytes]]:  # type: ignore[no-untyped-def]
@@ -353,7 +279,7 @@ def test_a_training_job_on_two_instances_shards_its_channel_and_merges_their_mod
     account,
 ) -> None:
     definition, s3, bucket, out = _training_definition(account, 2)
-    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    described = _fit(account, definition)
     assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
     (model,) = _models(s3, bucket, out).values()  # one model.tar.gz for the job
     first, second = json.loads(model["algo-1.json"]), json.loads(model["algo-2.json"])
@@ -369,7 +295,7 @@ def test_a_training_job_on_two_instances_shards_its_channel_and_merges_their_mod
 
 def test_one_failing_instance_fails_the_training_job_with_its_failure_file(account) -> None:
     definition, s3, bucket, out = _training_definition(account, 2, {"FAIL_ON": "algo-2"})
-    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    described = _fit(account, definition)
     assert described["PipelineExecutionStatus"] == "Failed"
     (step,) = described["Steps"]
     assert "algo-2 ran out of patience" in step["FailureReason"]
@@ -394,7 +320,7 @@ def test_each_training_job_of_a_tuning_job_runs_the_definitions_instance_count(a
             "TrainingJobDefinition": definition,
         },
     }
-    described = _execute(account, step)
+    described = run_pipeline(account("data-science"), [step])
     assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
     models = _models(s3, bucket, out)
     assert len(models) == 2  # one model.tar.gz per training job
@@ -404,7 +330,7 @@ def test_each_training_job_of_a_tuning_job_runs_the_definitions_instance_count(a
 
 def test_more_training_instances_than_the_machine_runs_at_once_queue(account) -> None:
     definition, s3, bucket, out = _training_definition(account, 5)
-    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    described = _fit(account, definition)
     assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
     (model,) = _models(s3, bucket, out).values()
     reports = [json.loads(model[f"algo-{i}.json"]) for i in range(1, 6)]
@@ -413,6 +339,6 @@ def test_more_training_instances_than_the_machine_runs_at_once_queue(account) ->
 
 def test_training_instance_count_zero_is_refused(account) -> None:
     definition, _s3, _bucket, _out = _training_definition(account, 0)
-    described = _execute(account, {"Name": "Fit", "Type": "Training", "Arguments": definition})
+    described = _fit(account, definition)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "greater than or equal to 1" in described["Steps"][0]["FailureReason"]
