@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 
 def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None:
     env = {**os.environ, "BATCHOPS_BUILD_DIR": str(repo_root / ".batchops/build")}
+    env.pop("BATCHOPS_LOCAL_AUTHORIZATION", None)  # the default: permissions checked as IAM does
     tracked = {p.name: p.read_bytes() for p in (repo_root / "model-deploy/environments").iterdir()}
     done = subprocess.run(
         [sys.executable, "-m", "batchops", "demo", "--out", str(tmp_path / "demo")],
@@ -32,6 +33,8 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     local_record = tmp_path / "demo/local-cloud/environments/production.yaml"
     assert "current:" in local_record.read_text()
     summary = json.loads((tmp_path / "demo/summary.json").read_text())
+    # every CI job, Lambda and step acted as its role, under the policies Terraform gives it
+    assert summary["authorization"] == "enforced"
     versions = {v["source"]: v for v in summary["model_versions"]}
     assert set(versions) == {"training", "hpo"}
     assert 1.6 <= versions["training"]["rmse"] <= 2.6

@@ -29,8 +29,10 @@ resource "aws_sagemaker_model_package_group_policy" "this" {
         Sid       = "ReadModelPackageGroup"
         Effect    = "Allow"
         Principal = { AWS = [for id in sort(distinct(var.reader_account_ids)) : "arn:${data.aws_partition.current.partition}:iam::${id}:root"] }
-        Action    = ["sagemaker:DescribeModelPackageGroup"]
-        Resource  = local.group_arn
+        # ListModelPackages names the group; which ARN IAM checks it against is not
+        # documented consistently, so both statements grant it
+        Action   = ["sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"]
+        Resource = local.group_arn
       },
       {
         Sid       = "ReadModelPackages"

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from batchops import lifecycle, registry
-from batchops.aws import Clients, clients_for
+from batchops.aws import Clients, clients_for, error_message
 from batchops.config import load_settings
 from batchops.data.schema import Layout
 from batchops.data.spec import DatasetSpec
@@ -55,10 +55,21 @@ class DemoRun:
     _clients: dict[str, Clients] = field(default_factory=dict)
 
     def clients(self, env: str) -> Clients:
-        """One set of clients per account (its assumed-role session is reused)."""
+        """What a person does (upload data, approve, watch runs) acts as the account's
+        administrator, as a user with their own SSO access would; what CI does (upsert,
+        deploy) acts as the deploy role, checked (:func:`ci_clients`)."""
         if env not in self._clients:
-            self._clients[env] = clients_for(load_settings(env), self.endpoint)
+            from batchops.localcloud.credentials import admin_clients
+
+            self._clients[env] = admin_clients(load_settings(env), self.endpoint, "demo-user")
         return self._clients[env]
+
+    def ci_clients(self, env: str) -> Clients:
+        """The deploy role, as a GitLab CI job assumes it (its policies apply)."""
+        key = f"ci:{env}"
+        if key not in self._clients:
+            self._clients[key] = clients_for(load_settings(env), self.endpoint)
+        return self._clients[key]
 
     def executions_of(self, env: str, pipeline: str) -> set[str]:
         return _executions(self, env, pipeline)
@@ -90,8 +101,12 @@ def _executions(run: DemoRun, env: str, pipeline: str) -> set[str]:
             .client("sagemaker")
             .list_pipeline_executions(PipelineName=pipeline, MaxResults=100)
         )
-    except ClientError:
-        return set()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFound":
+            return set()
+        raise PipelineError(
+            f"cannot list {pipeline}'s executions in {env}: {error_message(exc)}"
+        ) from None
     return {s["PipelineExecutionArn"] for s in listed.get("PipelineExecutionSummaries", [])}
 
 
@@ -237,7 +252,7 @@ def phase_train(run: DemoRun) -> None:
     settings = load_settings("data-science")
     proj = project("model-build")
     for spec in proj.for_environment("data-science"):
-        upsert(run.clients("data-science"), settings, build(proj, spec, settings))
+        upsert(run.ci_clients("data-science"), settings, build(proj, spec, settings))
     before = _executions(run, "data-science", settings.pipeline_train)
     _upload(run, "data-science", {Layout.TRAINING: run.data_dir / "training-data.csv"})
     described = _await_run(run, "data-science", "training", before, why="training data upload")
@@ -381,7 +396,7 @@ def run_demo(
     from batchops.records import collect
     from batchops.report import write_report
 
-    records = collect(endpoint)
+    records = collect(endpoint, run.clients)
     atomic_write_text(
         out / "records.json", json.dumps(records, indent=1, default=json_default) + "\n"
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -262,15 +262,20 @@ def internal(endpoint: str | None, name: str) -> list[Any]:
         return []
 
 
-def collect(endpoint: str | None) -> dict[str, Any]:
-    """Every record the report draws, from every environment's account."""
+def collect(
+    endpoint: str | None, clients_of: Callable[[str], Clients] | None = None
+) -> dict[str, Any]:
+    """Every record the report draws, from every environment's account.
+
+    ``clients_of(env)`` gives the clients that read each account (default: the access role
+    of its settings; the demo reads as the person watching, the account's administrator)."""
     executions: list[dict[str, Any]] = []
     drift: list[dict[str, Any]] = []
     accounts: dict[str, str] = {}
     for env in ENVIRONMENTS:
         settings = load_settings(env)
         accounts[env] = settings.account_id
-        clients = clients_for(settings, endpoint)
+        clients = clients_of(env) if clients_of else clients_for(settings, endpoint)
         for execution in _executions(clients, env, settings.account_id):
             executions.append(execution)
             drift.extend(_drift(clients, execution))

@@ -100,15 +100,27 @@ def demo_cmd(args: argparse.Namespace) -> int:
     endpoint = args.endpoint
     if endpoint is None:
         _fresh_state_dir(args.out / "local-cloud")
-        cloud = start_local_cloud(state_dir=args.out / "local-cloud")
+        # the demo's cloud checks permissions as IAM does unless told otherwise
+        # (BATCHOPS_LOCAL_AUTHORIZATION=off): CI jobs, Lambdas and steps act as their roles
+        authorization = os.environ.get("BATCHOPS_LOCAL_AUTHORIZATION") or "enforce"
+        cloud = start_local_cloud(
+            state_dir=args.out / "local-cloud", options={"authorization": authorization}
+        )
         endpoint = cloud.endpoint
-        say(f"local cloud at {endpoint} (state in {args.out / 'local-cloud'})")
+        say(
+            f"local cloud at {endpoint} (state in {args.out / 'local-cloud'}; "
+            f"authorization {'enforced' if authorization.lower() in ('enforce', 'on', '1', 'true') else 'off'})"
+        )
     try:
         summary = run_demo(endpoint, args.data_dir, args.out, say, spec)
     finally:
         if cloud is not None:
             cloud.stop()
     summary["timings_s"]["wall"] = round(time.monotonic() - started, 2)
+    if cloud is not None:
+        from batchops.localcloud.aws.iam.authorization import enforcing
+
+        summary["authorization"] = "enforced" if enforcing(cloud) else "off"
     from batchops.fs import atomic_write_text, json_default
 
     atomic_write_text(

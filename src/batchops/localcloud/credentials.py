@@ -14,7 +14,23 @@ from batchops.errors import CloudError, ConfigError
 from batchops.localcloud.aws.iam.principals import ADMIN_ROLE
 
 if TYPE_CHECKING:
+    from batchops.aws import Clients
     from batchops.config import Settings
+
+
+def admin_clients(
+    settings: Settings, endpoint: str, session_name: str = "batchops-admin"
+) -> Clients:
+    """Clients acting as the administrator of ``settings``' account (unchecked, like root)."""
+    from batchops.aws import Clients
+
+    return Clients(
+        region=settings.region,
+        endpoint=endpoint,
+        role_arn=f"arn:aws:iam::{settings.account_id}:role/{ADMIN_ROLE}",
+        account_id=settings.account_id,
+        session_name=session_name,
+    )
 
 
 def _assume(sts: Any, role_arn: str, session: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from batchops.localcloud.bootstrap.terraform_policies import (
     load_snapshot,
     state_bucket_name,
 )
+from batchops.localcloud.credentials import admin_clients
 
 __all__ = ["LOCAL_TRIGGER_TOKEN", "bootstrap", "bootstrap_account"]
 
@@ -58,12 +59,9 @@ def bootstrap(
     readers = [s.account_id for e, s in environments.items() if e != "data-science"]
 
     def account_clients(settings: Settings) -> Clients:
-        return Clients(
-            region=settings.region,
-            endpoint=endpoint,
-            role_arn=settings.access_role_arn,
-            session_name="batchops-bootstrap",
-        )
+        # the account's administrator (unchecked, like root): the bootstrap creates what
+        # Terraform's apply would, not what a checked role may
+        return admin_clients(settings, endpoint, "batchops-bootstrap")
 
     # the keys first, in every account: the other accounts' documents name them
     keys: dict[tuple[str, str], str] = {}
