@@ -338,6 +338,13 @@ def run_training_job(
         # FinalMetricDataList: AWS documents no rule for a metric that several instances
         # log; the local cloud keeps the lowest host's (algo-1's) value
         metrics.update(found[host])
+    model_uri = _upload_artifacts(ctx, args, root, job_name)
+    return TrainingResult(job_name, model_uri, metrics, hps)
+
+
+def _upload_artifacts(ctx: StepContext, args: dict[str, Any], root: Path, job_name: str) -> str:
+    """``<S3OutputPath>/<job>/output/model.tar.gz`` (and ``output.tar.gz`` when the job wrote
+    output data) from ``root``'s /opt/ml; the model's S3 URI."""
     output = (args.get("OutputDataConfig") or {}).get("S3OutputPath")
     if not output:
         raise StepFailed("ClientError: OutputDataConfig.S3OutputPath is required")
@@ -355,7 +362,7 @@ def run_training_job(
         upload_file(
             s3, make_tarball(data_dir, root / "output.tar.gz"), f"{base}/output.tar.gz", kms_key=kms
         )
-    return TrainingResult(job_name, model_uri, metrics, hps)
+    return model_uri
 
 
 def _with_root(ctx: StepContext, root: Path, log_path: Path) -> StepContext:
