@@ -123,6 +123,13 @@ class Clients:
         if self.endpoint:
             check_reachable(self.endpoint)
         sts = base.client("sts", endpoint_url=self.endpoint, config=_botocore_config())
+        if self.is_local:
+            web = self._web_identity_session(sts)
+            if web is not None:
+                base, holds = web
+                if holds:
+                    return base  # the job's role is this account's (OIDC), as on AWS
+                sts = base.client("sts", endpoint_url=self.endpoint, config=_botocore_config())
         try:
             if not self.is_local and self.account_id:
                 current = sts.get_caller_identity()["Account"]
@@ -143,6 +150,44 @@ class Clients:
             aws_session_token=creds["SessionToken"],
             region_name=self.region,
         )
+
+    def _web_identity_session(self, sts: Any) -> tuple[boto3.Session, bool] | None:
+        """In a CI job of the local GitLab (``AWS_ROLE_ARN`` and ``AWS_WEB_IDENTITY_TOKEN_FILE``
+        set, as GitLab's ``.aws-oidc`` template sets them): the job's role through
+        ``AssumeRoleWithWebIdentity`` — what boto3 does with those variables on AWS — and
+        whether it is this account's. A job acts with nothing else, so another account's role
+        is assumed from it and is refused where AWS would refuse it."""
+        import os
+
+        import boto3
+        from botocore.exceptions import ClientError
+
+        role = os.environ.get("AWS_ROLE_ARN", "")
+        path = os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE", "")
+        if not role or not path or not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+        try:
+            creds = sts.assume_role_with_web_identity(
+                RoleArn=role,
+                RoleSessionName=os.environ.get("AWS_ROLE_SESSION_NAME") or self.session_name,
+                WebIdentityToken=token,
+            )["Credentials"]
+        except ClientError as exc:
+            raise CloudError(
+                f"cannot assume role {role} with the job's ID token: "
+                f"{exc.response['Error'].get('Code')}: {exc.response['Error'].get('Message')}"
+            ) from None
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=self.region,
+        )
+        parts = (self.role_arn or "").split(":")
+        account = self.account_id or (parts[4] if len(parts) > 4 else "")
+        return session, bool(account) and role.split(":")[4:5] == [account]
 
     def client(self, service: str) -> Any:
         with self._lock:

@@ -471,7 +471,7 @@ def test_sse_kms_objects_need_the_callers_kms_permissions_through_s3(a: Account)
     assert error["Code"] == "AccessDeniedException"
 
 
-def _token(**claims: Any) -> str:
+def _unsigned(**claims: Any) -> str:
     import base64
 
     def part(value: dict[str, Any]) -> str:
@@ -481,11 +481,24 @@ def _token(**claims: Any) -> str:
 
 
 def test_assume_role_with_web_identity_checks_the_provider_and_the_trust_policy(
-    a: Account,
+    a: Account, cloud: LocalCloud
 ) -> None:
     import time
 
+    from batchops.localcloud.gitlab.id_tokens import IdTokenIssuer
+
     host = f"gitlab-{uuid.uuid4().hex[:6]}.example.com"
+    # an identity provider STS can reach (its keys), as GitLab.com is reachable from AWS
+    issuer = IdTokenIssuer(f"https://{host}")
+    cloud.identity_providers[issuer.issuer] = issuer.jwks
+    stranger = IdTokenIssuer(f"https://{host}")  # the same URL, another key
+
+    def _token(**claims: Any) -> str:
+        return issuer.mint(
+            {k: v for k, v in claims.items() if k != "exp"},
+            lifetime_s=int(claims["exp"] - time.time()),
+        )
+
     iam = a.client("iam")
     provider = iam.create_open_id_connect_provider(
         Url=f"https://{host}",
@@ -541,3 +554,18 @@ def test_assume_role_with_web_identity_checks_the_provider_and_the_trust_policy(
     ]:
         assert _denied(assume, token=_token(**claims))["Code"] == code, claims
     assert _denied(assume, token="not-a-jwt")["Code"] == "InvalidIdentityToken"
+    # the signature: unsigned, signed by another key, or a claim changed after signing
+    for token in [
+        _unsigned(**good),
+        stranger.mint({k: v for k, v in good.items() if k != "exp"}),
+        _token(**good).rsplit(".", 1)[0] + "." + _token(**good).rsplit(".", 1)[1][::-1],
+    ]:
+        error = _denied(assume, token=token)
+        assert error["Code"] == "InvalidIdentityToken", token
+        assert "could not be validated" in error["Message"]
+    header, _body, signature = _token(**good).split(".")
+    forged = _unsigned(**{**good, "sub": "project_path:ml/batchops:ref_type:branch:ref:main"})
+    assert (
+        _denied(assume, token=".".join([header, forged.split(".")[1], signature]))["Code"]
+        == "InvalidIdentityToken"
+    )

@@ -92,6 +92,8 @@ def recover_interrupted(cloud: LocalCloud) -> list[str]:
 
 def attach_event_side(cloud: LocalCloud) -> str:
     """Attach outbox, router and GitLab stand-in to ``cloud``; returns the stand-in's URL."""
+    from batchops.config import ENVIRONMENTS, load_settings
+
     options = cloud.options
     cloud.outbox = Outbox(cloud.state_dir)
     router = cloud.router = EventRouter(
@@ -108,8 +110,14 @@ def attach_event_side(cloud: LocalCloud) -> str:
         state_dir=cloud.state_dir,
         endpoint=cloud.endpoint,
         run_jobs=bool(options.get("gitlab_run_jobs", True)),
+        issuer=load_settings("data-science").gitlab_url,
+        project_variables={
+            f"{env.upper().replace('-', '_')}_ROLE_ARN": load_settings(env).access_role_arn
+            for env in ENVIRONMENTS
+        },
     )
     url = gitlab.start()
+    cloud.identity_providers[gitlab.issuer or url] = gitlab.id_tokens.jwks
     cloud.add_internal("notifications", cloud.outbox.read)
     cloud.add_internal("gitlab-triggers", gitlab.triggers)
     cloud.add_internal("dead-letters", router.dead_letters)

@@ -114,6 +114,8 @@ class LocalCloud:
         self.router: EventRouter | None = None
         self.outbox: Outbox | None = None
         self.gitlab: GitLabStandIn | None = None
+        #: OpenID Connect issuers STS can reach: issuer URL -> its JWKS (``keys``)
+        self.identity_providers: dict[str, Callable[[], dict[str, Any]]] = {}
         self.store = ExecutionStore(self.state_dir)
         #: True while the journal is replayed on start (no events, no notifications)
         self.replaying = False

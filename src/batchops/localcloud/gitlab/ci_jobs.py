@@ -47,6 +47,10 @@ class PlannedJob:
     provided: tuple[str, ...] = ()
     #: the job's ``environment:name`` (GitLab's ``CI_ENVIRONMENT_NAME``)
     environment: str = ""
+    #: the job's ``environment:deployment_tier``
+    deployment_tier: str = ""
+    #: ``id_tokens``: variable name -> ``aud`` as written (``$CI_SERVER_URL``)
+    id_tokens: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -183,10 +187,20 @@ def _child_jobs(
                     line for line in script_lines(job, "before_script") if line in provided
                 ),
                 environment=_environment_name(job.get("environment")),
+                deployment_tier=_deployment_tier(job.get("environment")),
+                id_tokens={
+                    str(name): str((spec or {}).get("aud", ""))
+                    for name, spec in (job.get("id_tokens") or {}).items()
+                    if isinstance(spec, dict)
+                },
             )
         )
     planned.sort(key=lambda j: order.get(j.stage, len(order)))
     return planned
+
+
+def _deployment_tier(value: Any) -> str:
+    return str(value.get("deployment_tier") or "") if isinstance(value, dict) else ""
 
 
 def _environment_name(value: Any) -> str:

@@ -50,9 +50,11 @@ from batchops.localcloud.gitlab.ci_jobs import (
     PipelineFiltered,
     Plan,
     PlannedJob,
+    expand,
     plan_trigger,
 )
 from batchops.localcloud.gitlab.faults import Faults
+from batchops.localcloud.gitlab.id_tokens import IdTokenIssuer
 from batchops.localcloud.gitlab.trigger_policy import refused_variables
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,10 @@ class GitLabStandIn:
         endpoint: str | None = None,
         run_jobs: bool = True,
         repo_root: Path | None = None,
+        issuer: str | None = None,
+        project_variables: dict[str, str] | None = None,
+        protected_refs: tuple[str, ...] = ("main",),
+        protected_environments: tuple[str, ...] = ("staging", "production"),
     ) -> None:
         self.token = token
         self.api_token = api_token
@@ -93,6 +99,14 @@ class GitLabStandIn:
         self.endpoint = endpoint
         self.run_jobs = run_jobs
         self.repo_root = repo_root
+        #: the GitLab this stands in for (``settings.gitlab_url``): its ID tokens' ``iss``,
+        #: and ``$CI_SERVER_URL`` in an ``id_tokens: aud`` (jobs reach the stand-in itself)
+        self.issuer = (issuer or "").rstrip("/")
+        self._id_tokens: IdTokenIssuer | None = None
+        #: CI/CD variables of the project (the role ARNs ``batchops gitlab configure`` sets)
+        self.project_variables = dict(project_variables or {})
+        self.protected_refs = protected_refs
+        self.protected_environments = protected_environments
         self.faults = Faults()
         self.requests: list[dict[str, Any]] = []
         self._pipelines: dict[int, dict[str, Any]] = {}
@@ -115,6 +129,7 @@ class GitLabStandIn:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._id_tokens = IdTokenIssuer(self.issuer or self.url)
         if self._folder is not None:
             atomic_write_json(self._folder / "standin.json", {"port": self._server.server_port})
         threading.Thread(
@@ -239,8 +254,51 @@ class GitLabStandIn:
 
         return find_config_dir().parent
 
+    @property
+    def id_tokens(self) -> IdTokenIssuer:
+        if self._id_tokens is None:
+            self._id_tokens = IdTokenIssuer(self.issuer or self.url or "http://127.0.0.1")
+        return self._id_tokens
+
+    def job_claims(
+        self, pipeline_id: int, job_id: int, job: PlannedJob, ref: str, audience: str
+    ) -> dict[str, Any]:
+        """The claims GitLab puts in a job's ID token (``sub`` as the project configures it:
+        :data:`batchops.oidc_trust.SUB_CLAIM_COMPONENTS`, what ``batchops gitlab configure``
+        sets)."""
+        from batchops.oidc_trust import CiJob, job_claims
+
+        environment = job.environment or None
+        claims: dict[str, Any] = job_claims(
+            self.issuer or self.url,
+            self.project_path,
+            CiJob(
+                ref=ref,
+                ref_type="branch",
+                environment=environment,
+                environment_protected=bool(environment)
+                and environment in self.protected_environments,
+                deployment_tier=job.deployment_tier or None,
+            ),
+            audience=audience,
+        )
+        claims.update(
+            {
+                "namespace_path": self.project_path.rsplit("/", 1)[0],
+                "project_id": str(PROJECT_ID),
+                "user_login": "batchops-trigger",
+                "pipeline_id": str(pipeline_id),
+                "pipeline_source": "trigger",
+                "job_id": str(job_id),
+                "ref_path": f"refs/heads/{ref}",
+                "ref_protected": "true" if ref in self.protected_refs else "false",
+            }
+        )
+        return claims
+
     def _predefined(self, pipeline_id: int, ref: str) -> dict[str, str]:
         return {
+            **self.project_variables,
             "CI": "true",
             "GITLAB_CI": "true",
             "CI_PIPELINE_SOURCE": "trigger",
@@ -416,6 +474,21 @@ class GitLabStandIn:
             request = {"ref": record["ref"], "variables": dict(record["variables"])}
         payload.write_text(json.dumps(request), encoding="utf-8")
         environ["TRIGGER_PAYLOAD"] = str(payload)
+        # the job's id_tokens, signed (GitLab mints them before the job starts); then what the
+        # .aws-oidc before_script does, which the stand-in skips: the token in a file that
+        # boto3 and batchops read (here under the stand-in's folder, one per job)
+        token_file: Path | None = None
+        minted: list[str] = []
+        for name, audience in job.id_tokens.items():
+            aud = expand(audience, {**environ, "CI_SERVER_URL": self.issuer or self.url})
+            claims = self.job_claims(pipeline_id, job_id, job, request["ref"], aud)
+            environ[name] = self.id_tokens.mint(claims)
+            minted.append(f"ID token {name}: aud {claims['aud']}, sub {claims['sub']}")
+        if environ.get("AWS_ID_TOKEN") and environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
+            token_file = folder / f"pipeline-{pipeline_id}-job-{job_id}.token"
+            token_file.write_text(environ["AWS_ID_TOKEN"], encoding="utf-8")
+            token_file.chmod(0o600)
+            environ["AWS_WEB_IDENTITY_TOKEN_FILE"] = str(token_file)
         script = "set -eo pipefail\n" + "\n".join(job.script) + "\n"
         command = ["bash", "-c", script]
         log_path = self._folder / f"pipeline-{pipeline_id}-{job.name}.log" if self._folder else None
@@ -439,11 +512,14 @@ class GitLabStandIn:
             timeout=1800,
             check=False,
         )
+        if token_file is not None:
+            token_file.unlink(missing_ok=True)  # the .aws-oidc after_script
         output = completed.stdout + completed.stderr
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             log_path.write_text(
-                "".join(f"# provided by the local cloud: {line}\n" for line in job.provided)
+                "".join(f"# GitLab minted {line}\n" for line in minted)
+                + "".join(f"# provided by the local cloud: {line}\n" for line in job.provided)
                 + "".join(f"$ {line}\n" for line in job.script)
                 + output,
                 encoding="utf-8",
@@ -493,6 +569,11 @@ def _handler_for(standin: GitLabStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             parts = self._parts()
+            # GitLab's OpenID Connect documents: public, what STS reads to verify a token
+            if parts == [".well-known", "openid-configuration"]:
+                return self._send(200, standin.id_tokens.discovery())
+            if parts == ["oauth", "discovery", "keys"]:
+                return self._send(200, standin.id_tokens.jwks())
             if not (len(parts) >= 2 and parts[0] == "projects"):
                 return self._send(404, {"message": "404 Not Found"})
             if not standin.authorized(self.headers):

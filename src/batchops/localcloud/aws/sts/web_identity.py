@@ -8,8 +8,11 @@ role's account and whose ``aud`` is one of that provider's client ids
 (``InvalidIdentityToken``); then the role's trust policy must allow
 ``sts:AssumeRoleWithWebIdentity`` for ``Principal.Federated`` = that provider, its
 conditions evaluated on the token's claims as ``HOST/PATH:aud`` and ``HOST/PATH:sub``
-(``AccessDenied`` otherwise). Not checked yet: the token's signature (the GitLab stand-in
-does not issue signed ID tokens yet).
+(``AccessDenied`` otherwise). The token's signature is checked against the keys of its
+issuer, as STS fetches them from ``<iss>/.well-known/openid-configuration``: the local cloud
+knows the keys of the identity providers registered in ``LocalCloud.identity_providers``
+(the GitLab stand-in registers its own); an issuer it cannot reach, an unsigned token or a
+bad signature is ``InvalidIdentityToken``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,42 @@ from typing import Any
 
 from batchops.localcloud.aws.context import current_cloud_or_none
 from batchops.localcloud.aws.iam.policies import Caller, Policy, Request
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def signature_valid(token: str, jwks: dict[str, Any]) -> bool:
+    """Whether ``token`` is an RS256 JWT signed by a key of ``jwks`` (its ``kid``)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    try:
+        header = json.loads(_unb64(parts[0]))
+        signature = _unb64(parts[2])
+    except (ValueError, TypeError):
+        return False
+    if not isinstance(header, dict) or header.get("alg") != "RS256":
+        return False  # "none" and the HMAC algorithms never verify against a public key
+    for key in jwks.get("keys", []):
+        if key.get("kty") != "RSA" or (header.get("kid") and key.get("kid") != header["kid"]):
+            continue
+        public = rsa.RSAPublicNumbers(
+            int.from_bytes(_unb64(key["e"]), "big"), int.from_bytes(_unb64(key["n"]), "big")
+        ).public_key()
+        try:
+            public.verify(
+                signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256()
+            )
+        except InvalidSignature:
+            continue
+        return True
+    return False
 
 
 def _claims(token: str) -> dict[str, Any] | None:
@@ -73,6 +112,20 @@ def check(role_arn: str, token: str) -> None:
     audiences = [audiences] if isinstance(audiences, str) else list(audiences or [])
     if not set(audiences) & set(provider.client_id_list):
         raise STSClientError("InvalidIdentityToken", "Incorrect token audience")
+    cloud = current_cloud_or_none()
+    keys = (getattr(cloud, "identity_providers", None) or {}).get(issuer.rstrip("/"))
+    if keys is None:
+        raise STSClientError(
+            "InvalidIdentityToken",
+            "Couldn't retrieve verification key from your identity provider, please reference "
+            "AssumeRoleWithWebIdentity documentation for requirements",
+        )
+    if not signature_valid(token, keys()):
+        raise STSClientError(
+            "InvalidIdentityToken",
+            "The web identity token that was passed could not be validated by AWS. Get a new "
+            "identity token from the identity provider and then retry the request.",
+        )
     try:
         role = backend.get_role_by_arn(role_arn)
     except Exception:  # STS answers AccessDenied for a role it cannot assume
