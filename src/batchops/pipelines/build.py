@@ -30,7 +30,7 @@ from typing import Any
 from batchops import lifecycle
 from batchops.config import Settings
 from batchops.errors import BatchopsError, PipelineError
-from batchops.fs import atomic_write_text
+from batchops.fs import atomic_write_text, exclusive
 from batchops.pipelines.assets import reproducible
 from batchops.pipelines.build_folder import build_root
 from batchops.pipelines.project import PipelineProject, PipelineSpec
@@ -342,9 +342,12 @@ def build(
     """The definition and its assets, generated unless a cached copy matches."""
     key = cache_key(project, spec, settings)
     folder = build_root() / settings.environment / spec.pipeline_name(settings) / key
-    cached = (folder / "definition.json").is_file() and not force
-    if not cached:
-        _generate(project, spec, settings, folder)
+    # one generation per key at a time: a second process (another pytest worker, a second
+    # `batchops` run) waits for the first and then reads its cached copy
+    with exclusive(folder.parent / f"{key}.lock"):
+        cached = (folder / "definition.json").is_file() and not force
+        if not cached:
+            _generate(project, spec, settings, folder)
     definition = json.loads((folder / "definition.json").read_text(encoding="utf-8"))
     assets = json.loads((folder / "assets.json").read_text(encoding="utf-8"))
     stamp(
