@@ -107,9 +107,12 @@ def demo_cmd(args: argparse.Namespace) -> int:
             state_dir=args.out / "local-cloud", options={"authorization": authorization}
         )
         endpoint = cloud.endpoint
+        from batchops.localcloud.aws.iam.authorization import enforcing
+
+        checked = "enforced" if enforcing(cloud) else "off"
         say(
             f"local cloud at {endpoint} (state in {args.out / 'local-cloud'}; "
-            f"authorization {'enforced' if authorization.lower() in ('enforce', 'on', '1', 'true') else 'off'})"
+            f"authorization {checked})"
         )
     try:
         summary = run_demo(endpoint, args.data_dir, args.out, say, spec)

@@ -63,7 +63,7 @@ def ensure_keys(settings: Settings, clients: Clients) -> dict[tuple[str, str], s
         account_key_alias(settings): f"batchops {settings.environment}",
         STATE_KEY_ALIAS: (f"batchops Terraform state of the {settings.environment} account"),
     }
-    keys = {}
+    keys: dict[tuple[str, str], str] = {}
     for alias, description in wanted.items():
         key_id = known.get(f"alias/{alias}")
         if key_id is None:

@@ -15,9 +15,10 @@ Standard library only, Python 3.8 (it runs inside the image runtimes).
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 #: the first patch release of each minor version with PEP 706's tarfile filters
-TARFILE_FILTERS = {(3, 8): 17, (3, 9): 17, (3, 10): 12, (3, 11): 4}
+TARFILE_FILTERS: dict[tuple[int, ...], int] = {(3, 8): 17, (3, 9): 17, (3, 10): 12, (3, 11): 4}
 #: the public filter functions (the ones tarfile's own code uses stay: it calls them by name)
 _FILTER_NAMES = ("data_filter", "tar_filter")
 
@@ -28,17 +29,26 @@ def _without_tarfile_filters() -> None:
     extract_all = tarfile.TarFile.extractall
     extract = tarfile.TarFile.extract
 
-    def extractall(self, path=".", members=None, *, numeric_owner=False):  # type: ignore[no-untyped-def]
+    def extractall(
+        self: Any, path: Any = ".", members: Any = None, *, numeric_owner: bool = False
+    ) -> Any:
         return extract_all(self, path, members, numeric_owner=numeric_owner)
 
-    def extract_one(self, member, path="", set_attrs=True, *, numeric_owner=False):  # type: ignore[no-untyped-def]
+    def extract_one(
+        self: Any,
+        member: Any,
+        path: Any = "",
+        set_attrs: bool = True,
+        *,
+        numeric_owner: bool = False,
+    ) -> Any:
         return extract(self, member, path, set_attrs, numeric_owner=numeric_owner)
 
     extractall.__doc__ = extract_all.__doc__
     extract_one.__doc__ = extract.__doc__
     extract_one.__name__ = "extract"
-    tarfile.TarFile.extractall = extractall  # type: ignore[method-assign]
-    tarfile.TarFile.extract = extract_one  # type: ignore[method-assign]
+    setattr(tarfile.TarFile, "extractall", extractall)  # noqa: B010 (signature without filter=)
+    setattr(tarfile.TarFile, "extract", extract_one)  # noqa: B010
     for name in _FILTER_NAMES:
         if hasattr(tarfile, name):
             delattr(tarfile, name)
@@ -50,6 +60,6 @@ def apply(release: str) -> None:
     minor = wanted[:2]
     if tuple(sys.version_info[:2]) != minor or tuple(sys.version_info[:3]) <= wanted:
         return
-    first = TARFILE_FILTERS.get(minor)  # type: ignore[call-overload]
+    first = TARFILE_FILTERS.get(minor)
     if first is not None and wanted[2] < first <= sys.version_info[2]:
         _without_tarfile_filters()
