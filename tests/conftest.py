@@ -23,6 +23,54 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+# ----- the local cloud's registry and approval Lambda ---------------------------------------
+@pytest.fixture
+def new_version():  # type: ignore[no-untyped-def]
+    """``new_version(clients)`` -> ARN of a new pending version in the data-science group (a
+    placeholder container: for approval and deploy-trigger tests, not for running)."""
+
+    def make(clients, source: str = "training") -> str:  # type: ignore[no-untyped-def]
+        return str(
+            clients.client("sagemaker").create_model_package(
+                ModelPackageGroupName="batchops-abalone",
+                ModelApprovalStatus="PendingManualApproval",
+                CustomerMetadataProperties={"source": source},
+                InferenceSpecification={
+                    "Containers": [{"Image": "xgboost"}],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["text/csv"],
+                },
+            )["ModelPackageArn"]
+        )
+
+    return make
+
+
+@pytest.fixture
+def fast_approval_client():  # type: ignore[no-untyped-def]
+    """``fast_approval_client(clients)``: the approval Lambda with a 1 s GitLab timeout and
+    50 ms backoff (changed through the Lambda API, as an operator would); returns the
+    function's previous variables, to put back with ``restore_approval_client``."""
+
+    def make(clients) -> dict:  # type: ignore[no-untyped-def]
+        lam = clients.client("lambda")
+        name = "batchops-approval-trigger"
+        variables = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        lam.update_function_configuration(
+            FunctionName=name,
+            Environment={
+                "Variables": {
+                    **variables,
+                    "BATCHOPS_GITLAB_TIMEOUT": "1",
+                    "BATCHOPS_RETRY_BASE_DELAY": "0.05",
+                }
+            },
+        )
+        return dict(variables)
+
+    return make
+
+
 # ----- the lifecycle report -----------------------------------------------------------------
 @pytest.fixture
 def drift_statistics(tmp_path: Path) -> tuple[dict, dict]:

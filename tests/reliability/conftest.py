@@ -44,23 +44,13 @@ def account(cloud: LocalCloud, monkeypatch: pytest.MonkeyPatch) -> Callable[[str
 
 
 @pytest.fixture()
-def fast_gitlab_client(cloud: LocalCloud, account) -> Iterator[None]:
+def fast_gitlab_client(cloud: LocalCloud, account, fast_approval_client) -> Iterator[None]:
     """The approval Lambda with a 1 s GitLab timeout and 50 ms backoff."""
-    lam = account("data-science").client("lambda")
-    name = "batchops-approval-trigger"
-    variables = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
-    lam.update_function_configuration(
-        FunctionName=name,
-        Environment={
-            "Variables": {
-                **variables,
-                "BATCHOPS_GITLAB_TIMEOUT": "1",
-                "BATCHOPS_RETRY_BASE_DELAY": "0.05",
-            }
-        },
-    )
+    variables = fast_approval_client(account("data-science"))
     assert cloud.gitlab is not None
     cloud.gitlab.faults.clear()
     yield
     cloud.gitlab.faults.clear()
-    lam.update_function_configuration(FunctionName=name, Environment={"Variables": variables})
+    account("data-science").client("lambda").update_function_configuration(
+        FunctionName="batchops-approval-trigger", Environment={"Variables": variables}
+    )

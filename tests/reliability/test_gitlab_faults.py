@@ -21,22 +21,6 @@ pytestmark = [pytest.mark.localcloud]
 APPROVAL_DLQ = "batchops-approval-trigger-dlq"
 
 
-def new_version(account) -> str:
-    sm = account("data-science").client("sagemaker")
-    return str(
-        sm.create_model_package(
-            ModelPackageGroupName="batchops-abalone",
-            ModelApprovalStatus="PendingManualApproval",
-            CustomerMetadataProperties={"source": "training"},
-            InferenceSpecification={
-                "Containers": [{"Image": "xgboost"}],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-        )["ModelPackageArn"]
-    )
-
-
 def approve(account, arn: str) -> None:
     settings = load_settings("data-science")
     registry.approve(account("data-science"), settings, arn)
@@ -58,11 +42,11 @@ def settle(cloud: LocalCloud, seconds: float = 60) -> None:
 
 
 def test_gitlab_answering_500_for_a_while_then_recovering_deploys_exactly_once(
-    cloud: LocalCloud, account, fast_gitlab_client, capsys
+    cloud: LocalCloud, account, fast_gitlab_client, new_version, capsys
 ) -> None:
     """Six 500s: the handler's own four attempts run out during the outage, Lambda's first
     asynchronous retry gets two more 500s, then GitLab is back."""
-    arn = new_version(account)
+    arn = new_version(account("data-science"))
     sent_before = len(cloud.gitlab.requests)
     cloud.gitlab.faults.next(*[500] * 6)
     approve(account, arn)
@@ -74,9 +58,9 @@ def test_gitlab_answering_500_for_a_while_then_recovering_deploys_exactly_once(
 
 
 def test_gitlab_creating_the_pipeline_but_answering_late_deploys_exactly_once(
-    cloud: LocalCloud, account, fast_gitlab_client, capsys
+    cloud: LocalCloud, account, fast_gitlab_client, new_version, capsys
 ) -> None:
-    arn = new_version(account)
+    arn = new_version(account("data-science"))
     sent_before = len(cloud.gitlab.requests)
     cloud.gitlab.faults.answer_late(10, delay=1.5)  # every answer after the 1 s timeout
     approve(account, arn)
@@ -92,9 +76,9 @@ def test_gitlab_creating_the_pipeline_but_answering_late_deploys_exactly_once(
 
 
 def test_gitlab_down_past_all_retries_leaves_a_dead_letter_that_redrive_delivers_once(
-    cloud: LocalCloud, account, fast_gitlab_client, capsys
+    cloud: LocalCloud, account, fast_gitlab_client, new_version, capsys
 ) -> None:
-    arn = new_version(account)
+    arn = new_version(account("data-science"))
     notified_before = len(cloud.outbox.read())
     cloud.gitlab.faults.fail_for(3600, status=503)
     approve(account, arn)
@@ -125,10 +109,10 @@ def test_gitlab_down_past_all_retries_leaves_a_dead_letter_that_redrive_delivers
 
 
 def test_a_redelivered_dead_letter_of_a_deployed_version_triggers_nothing(
-    cloud: LocalCloud, account, fast_gitlab_client
+    cloud: LocalCloud, account, fast_gitlab_client, new_version
 ) -> None:
     """Redriving an approval whose deploy was triggered after all: the claim says done."""
-    arn = new_version(account)
+    arn = new_version(account("data-science"))
     approve(account, arn)
     settle(cloud)
     approvals = [

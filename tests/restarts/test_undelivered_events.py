@@ -24,45 +24,13 @@ from batchops.localcloud.server import LocalCloud
 pytestmark = [pytest.mark.localcloud]
 
 
-def _new_version(cloud: LocalCloud) -> str:
-    sm = clients_for(load_settings("data-science"), cloud.endpoint).client("sagemaker")
-    return str(
-        sm.create_model_package(
-            ModelPackageGroupName="batchops-abalone",
-            ModelApprovalStatus="PendingManualApproval",
-            CustomerMetadataProperties={"source": "training"},
-            InferenceSpecification={
-                "Containers": [{"Image": "xgboost"}],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["text/csv"],
-            },
-        )["ModelPackageArn"]
-    )
-
-
 def _pipelines_for(cloud: LocalCloud, arn: str) -> list[dict]:
     assert cloud.gitlab is not None
     return [t for t in cloud.gitlab.triggers() if t["variables"].get("MODEL_PACKAGE_ARN") == arn]
 
 
-def _fast_gitlab_client(cloud: LocalCloud) -> None:
-    lam = clients_for(load_settings("data-science"), cloud.endpoint).client("lambda")
-    name = "batchops-approval-trigger"
-    variables = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
-    lam.update_function_configuration(
-        FunctionName=name,
-        Environment={
-            "Variables": {
-                **variables,
-                "BATCHOPS_GITLAB_TIMEOUT": "1",
-                "BATCHOPS_RETRY_BASE_DELAY": "0.05",
-            }
-        },
-    )
-
-
 def test_an_approval_waiting_for_its_retry_when_the_cloud_stops_is_delivered_once_after_restart(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, new_version, fast_approval_client
 ) -> None:
     state = tmp_path / "state"
     # AWS's delays (Lambda retries 60 s after the first attempt) shrunk to 6 s
@@ -70,8 +38,9 @@ def test_an_approval_waiting_for_its_retry_when_the_cloud_stops_is_delivered_onc
     first = start_local_cloud(state_dir=state, options=options)
     try:
         monkeypatch.setenv("BATCHOPS_ENDPOINT", first.endpoint)
-        _fast_gitlab_client(first)
-        arn = _new_version(first)
+        ds = clients_for(load_settings("data-science"), first.endpoint)
+        fast_approval_client(ds)
+        arn = new_version(ds)
         assert first.gitlab is not None and first.router is not None
         first.gitlab.faults.fail_for(3600, status=503)
         registry.approve(
