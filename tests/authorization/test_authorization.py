@@ -300,6 +300,38 @@ def test_a_role_without_get_secret_value_cannot_read_a_secret(a: Account) -> Non
     assert "secretsmanager:GetSecretValue on resource: arn:aws:secretsmanager:" in error["Message"]
 
 
+def test_a_secret_under_a_customer_key_needs_the_callers_decrypt_through_secrets_manager(
+    a: Account,
+) -> None:
+    """Secrets Manager decrypts as the caller: GetSecretValue alone is not enough."""
+    key = a.client("kms").create_key()["KeyMetadata"]  # default policy: IAM policies decide
+    secrets = a.client("secretsmanager")
+    name = f"s-{uuid.uuid4().hex[:6]}"
+    secrets.create_secret(Name=name, SecretString="token", KmsKeyId=key["Arn"])
+    read = {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+    _arn, reader = a.role(read)
+    error = _denied(a.client("secretsmanager", reader).get_secret_value, SecretId=name)
+    assert (error["Code"], error["Message"]) == (
+        "AccessDeniedException",
+        "Access to KMS is not allowed",
+    )
+    # kms:Decrypt only when Secrets Manager asks for it, as the project's policies grant it
+    via = {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}},
+    }
+    _arn, allowed = a.role(read, via)
+    value = a.client("secretsmanager", allowed).get_secret_value(SecretId=name)
+    assert value["SecretString"] == "token"
+    # and the same condition does not let the role decrypt with KMS directly
+    blob = a.client("kms").encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    assert _denied(a.client("kms", allowed).decrypt, CiphertextBlob=blob)["Code"] == (
+        "AccessDeniedException"
+    )
+
+
 def test_the_administrator_is_unchecked_and_get_caller_identity_always_works(a: Account) -> None:
     bucket = a.bucket()  # no policy at all: the administrator acts like root
     assert a.client("s3").get_object(Bucket=bucket, Key="data/x.csv")["Body"].read()

@@ -126,6 +126,8 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
         _refuse(response, service, is_s3, request, outcome)
     if is_s3 and action in ("s3:PutObject", "s3:GetObject"):
         _s3_kms(response, request, key, resource, region)
+    elif service == "secretsmanager":
+        _secret_kms(response, request, key, region)
 
 
 def _identity_policies(key: Any) -> list[Any]:
@@ -190,7 +192,6 @@ def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: st
     """S3 uses the caller's KMS permissions for an SSE-KMS object: ``kms:GenerateDataKey``
     to write it, ``kms:Decrypt`` to read it, with ``kms:ViaService`` = S3 (key policy and
     identity policies, as KMS evaluates them)."""
-    from moto.kms.models import kms_backends
     from moto.s3.models import s3_backends
 
     bucket_name, _, key_name = resource.split(":::", 1)[-1].partition("/")
@@ -217,20 +218,44 @@ def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: st
         if stored is None or stored.encryption != "aws:kms" or not stored.kms_key_id:
             return
         key_id, kms_action = stored.kms_key_id, "kms:Decrypt"
+    refusal = _key_use_refusal(
+        request, key, key_id, owner=owner, region=region, kms_action=kms_action, service="s3"
+    )
+    if refusal is not None:
+        from moto.s3.exceptions import S3ClientError
+
+        raise S3ClientError("AccessDenied", refusal)
+
+
+def _key_use_refusal(
+    request: Request,
+    key: Any,
+    key_id: str,
+    *,
+    owner: str,
+    region: str,
+    kms_action: str,
+    service: str,
+) -> str | None:
+    """IAM's message when ``request``'s caller may not use KMS key ``key_id`` for
+    ``kms_action`` through ``service`` (``kms:ViaService``), as KMS evaluates it for the
+    service acting for the caller (key policy and identity policies); None when it may."""
+    from moto.kms.models import kms_backends
+
     match = re.match(r"arn:aws:kms:([^:]+):(\d+):", key_id)
     key_account, key_region = (match.group(2), match.group(1)) if match else (owner, region)
     backend = kms_backends[key_account][key_region]
     try:
         kms_key = backend.describe_key(backend.any_id_to_key_id(key_id))
-    except Exception:  # S3 itself answers for a key that does not exist
-        return
+    except Exception:  # the service itself answers for a key that does not exist
+        return None
     kms_request = Request(
         caller=request.caller,
         action=kms_action,
         resource=kms_key.arn,
         context={
             **request.context,
-            "kms:ViaService": f"s3.{region}.amazonaws.com",
+            "kms:ViaService": f"{service}.{region}.amazonaws.com",
             "kms:CallerAccount": request.caller.account_id,
         },
     )
@@ -241,10 +266,45 @@ def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: st
         resource_account=key_account,
         key_policy=True,
     )
-    if not outcome.allowed:
-        from moto.s3.exceptions import S3ClientError
+    return None if outcome.allowed else outcome.message(kms_request)
 
-        raise S3ClientError("AccessDenied", outcome.message(kms_request))
+
+#: Secrets Manager actions that use the secret's KMS key for the caller, and how
+_SECRET_KEY_USE = {
+    "secretsmanager:GetSecretValue": "kms:Decrypt",
+    "secretsmanager:PutSecretValue": "kms:GenerateDataKey",
+    "secretsmanager:UpdateSecret": "kms:GenerateDataKey",
+}
+
+
+def _secret_kms(response: Any, request: Request, key: Any, region: str) -> None:
+    """Secrets Manager encrypts and decrypts a secret with its customer managed key as the
+    caller (``kms:ViaService`` = Secrets Manager); without that permission it answers
+    ``AccessDeniedException: Access to KMS is not allowed``."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    kms_action = _SECRET_KEY_USE.get(request.action)
+    if kms_action is None or not request.resource.startswith("arn:aws:secretsmanager:"):
+        return
+    owner = request.resource.split(":")[4]
+    try:
+        secret = secretsmanager_backends[owner][region].describe_secret(request.resource)
+    except Exception:
+        return
+    key_id = getattr(secret, "kms_key_id", None)
+    if not key_id or str(key_id).startswith("alias/aws/"):
+        return  # the AWS managed key: usable by the account's principals through the service
+    if _key_use_refusal(
+        request,
+        key,
+        str(key_id),
+        owner=owner,
+        region=region,
+        kms_action=kms_action,
+        service="secretsmanager",
+    ):
+        raise JsonRESTError("AccessDeniedException", "Access to KMS is not allowed")
 
 
 def _body(response: Any) -> dict[str, Any]:
