@@ -5,7 +5,10 @@
 the same way: the GitLab OIDC provider; every IAM role (CI's deploy, plan and apply roles,
 the SageMaker execution role, each function's and the event targets' role) with its trust,
 inline and attached policies; the account and state keys' policies; the data and state
-buckets' policies and default keys; and the registry's group policy.
+buckets' policies and default keys; the registry's group policy; and every ``batchops-*``
+EventBridge rule's targets (ARN, role, RetryPolicy, DeadLetterConfig, input transformer), as
+``events:ListTargetsByRule`` returns them, so a target the bootstrap puts cannot drift from the
+one Terraform applies (both come from ``src/batchops/events/rules.json``).
 
 It is *captured* from a local cloud the Terraform roots were applied to
 (``tests/infra/test_local_cloud_apply.py`` compares a fresh capture with the committed file and
@@ -102,6 +105,7 @@ def _account(settings: Settings, clients: Clients) -> dict[str, Any]:
             continue
         default = rules["Rules"][0].get("ApplyServerSideEncryptionByDefault", {})
         account["buckets"][bucket] = {"policy": policy, "key": default.get("KMSMasterKeyID")}
+    account["event_targets"] = _event_targets(clients)
     if settings.environment == "data-science":
         group = settings.model_package_group_name
         described = clients.client("sagemaker").get_model_package_group_policy(
@@ -109,6 +113,38 @@ def _account(settings: Settings, clients: Clients) -> dict[str, Any]:
         )
         account["registry_policy"] = _document(described["ResourcePolicy"])
     return account
+
+
+#: what a target says; Terraform and the bootstrap must agree on all of it
+_TARGET_FIELDS = (
+    "Id",
+    "Arn",
+    "RoleArn",
+    "Input",
+    "InputPath",
+    "InputTransformer",
+    "RetryPolicy",
+    "DeadLetterConfig",
+    "SageMakerPipelineParameters",
+)
+
+
+def _event_targets(clients: Clients) -> dict[str, list[dict[str, Any]]]:
+    """rule name -> its targets (by Id), for the account's ``batchops-*`` rules."""
+    events = clients.client("events")
+    rules = [
+        r["Name"]
+        for page in events.get_paginator("list_rules").paginate(NamePrefix="batchops-")
+        for r in page["Rules"]
+    ]
+    found = {}
+    for rule in sorted(rules):
+        targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+        found[rule] = sorted(
+            ({k: t[k] for k in _TARGET_FIELDS if t.get(k) is not None} for t in targets),
+            key=lambda t: str(t["Id"]),
+        )
+    return found
 
 
 def capture(endpoint: str) -> dict[str, Any]:
