@@ -1,58 +1,23 @@
 locals {
-  # Rules by pattern-file stem; each account gets the ones its role in the lifecycle needs.
-  # Every entry names all attributes (null when unused) so the maps share one type.
-  no_target = { lambda_function_arn = null, pipeline_arn = null, pipeline_parameters = {}, event_bus_arn = null }
-  registry_rules = {
-    approval-to-deploy = merge(local.no_target, {
-      pattern             = "approval-to-deploy"
-      description         = "An approved model version starts the GitLab deploy pipeline."
-      target              = "lambda"
-      lambda_function_arn = try(module.functions["batchops-approval-trigger"].function_arn, null)
-    })
-    model-quality-failed-to-retrain = merge(local.no_target, {
-      pattern             = "model-quality-failed-to-retrain"
-      description         = "A failed model-quality check (from any account) starts HPO retraining."
-      target              = "lambda"
-      lambda_function_arn = try(module.functions["batchops-retrain-trigger"].function_arn, null)
-    })
-    # New data goes through batchops-pipeline-trigger: one run per object version (S3 and
-    # EventBridge deliver at least once), started with InputBucket/InputKey of the event.
-    training-data-to-training-pipeline = merge(local.no_target, {
-      pattern             = "training-data-to-training-pipeline"
-      description         = "New training data starts the training pipeline (once per object version)."
-      target              = "lambda"
-      lambda_function_arn = try(module.functions["batchops-pipeline-trigger"].function_arn, null)
-    })
-  }
-  workload_rules = {
-    model-quality-failed-to-data-science-bus = merge(local.no_target, {
-      pattern       = "model-quality-failed-to-data-science-bus"
-      description   = "Forward model-quality failures to the data-science account's default bus."
-      target        = "bus"
-      event_bus_arn = "arn:${local.partition}:events:${var.region}:${var.registry_account_id}:event-bus/default"
-    })
-    inference-data-to-inference-pipeline = merge(local.no_target, {
-      pattern             = "inference-data-to-inference-pipeline"
-      description         = "A new inference batch starts the inference pipeline on it (once per object version, only while its model version is approved)."
-      target              = "lambda"
-      lambda_function_arn = try(module.functions["batchops-pipeline-trigger"].function_arn, null)
-    })
-  }
-  staging_rules = {
-    inference-run-to-promotion-evidence = merge(local.no_target, {
-      pattern             = "inference-run-to-promotion-evidence"
-      description         = "An ended inference run is recorded on the model version it ran (promotion evidence)."
-      target              = "lambda"
-      lambda_function_arn = try(module.functions["batchops-promotion-evidence"].function_arn, null)
-    })
-  }
-  common_rules = {
-    pipeline-status-to-notify = merge(local.no_target, {
-      pattern             = "pipeline-status-to-notify"
-      description         = "Pipeline and step status changes are sent to the notify function."
-      target              = "lambda"
-      lambda_function_arn = module.functions[var.notification_function_name].function_arn
-    })
+  # Rules by pattern-file stem, declared once in rules.json beside the pattern files (the
+  # local cloud's bootstrap reads the same file): description, the environments that deploy
+  # the rule, its one target (id, kind, function or bus, input transformer) and the RetryPolicy.
+  # New data goes through batchops-pipeline-trigger: one run per object version (S3 and
+  # EventBridge deliver at least once), started with InputBucket/InputKey of the event.
+  event_rules_file = jsondecode(file("${var.patterns_dir}/rules.json"))
+  registry_bus_arn = "arn:${local.partition}:events:${var.region}:${var.registry_account_id}:event-bus/default"
+  event_rules = {
+    for stem, rule in local.event_rules_file.rules : stem => {
+      pattern     = stem
+      description = rule.description
+      target      = rule.target.kind
+      target_id   = rule.target.id
+      # the notify function's name is a variable of the roots; rules.json names the default
+      # (a missing function leaves null, which the module's validation reports)
+      lambda_function_arn = try(module.functions[replace(rule.target.function, "/^batchops-notify$/", var.notification_function_name)].function_arn, null)
+      event_bus_arn       = try(rule.target.bus, null) == "registry-default" ? local.registry_bus_arn : null
+      input_transformer   = try(rule.target.input_transformer, null)
+    } if contains(rule.environments, var.environment)
   }
 
   schedules = merge(
@@ -80,13 +45,10 @@ locals {
 module "event_rules" {
   source = "../event-rules"
 
-  patterns_dir   = var.patterns_dir
-  pattern_values = local.pattern_values
-  rules = merge(
-    local.common_rules,
-    local.is_registry_account ? local.registry_rules : local.workload_rules,
-    var.environment == "staging" ? local.staging_rules : {},
-  )
+  patterns_dir                  = var.patterns_dir
+  pattern_values                = local.pattern_values
+  rules                         = local.event_rules
+  retry_policy                  = local.event_rules_file.retry_policy
   targets_role_name             = "batchops-${var.environment}-events-targets"
   bus_policy_source_account_ids = local.is_registry_account ? var.workload_account_ids : []
   dead_letter_queue_name        = "batchops-${var.environment}-events-dlq"

@@ -50,8 +50,9 @@ resource "aws_cloudwatch_event_rule" "this" {
 resource "aws_cloudwatch_event_target" "lambda" {
   for_each = local.lambda_rules
 
-  rule = aws_cloudwatch_event_rule.this[each.key].name
-  arn  = each.value.lambda_function_arn
+  rule      = aws_cloudwatch_event_rule.this[each.key].name
+  target_id = each.value.target_id
+  arn       = each.value.lambda_function_arn
 
   retry_policy {
     maximum_event_age_in_seconds = var.retry_policy.maximum_event_age_in_seconds
@@ -62,6 +63,14 @@ resource "aws_cloudwatch_event_target" "lambda" {
     for_each = aws_sqs_queue.dead_letters
     content {
       arn = dead_letter_config.value.arn
+    }
+  }
+
+  dynamic "input_transformer" {
+    for_each = each.value.input_transformer == null ? [] : [each.value.input_transformer]
+    content {
+      input_paths    = input_transformer.value.input_paths
+      input_template = input_transformer.value.input_template
     }
   }
 }
@@ -153,9 +162,10 @@ resource "aws_iam_role_policy" "targets" {
 resource "aws_cloudwatch_event_target" "pipeline" {
   for_each = local.pipeline_rules
 
-  rule     = aws_cloudwatch_event_rule.this[each.key].name
-  arn      = each.value.pipeline_arn
-  role_arn = aws_iam_role.targets[0].arn
+  rule      = aws_cloudwatch_event_rule.this[each.key].name
+  target_id = each.value.target_id
+  arn       = each.value.pipeline_arn
+  role_arn  = aws_iam_role.targets[0].arn
 
   retry_policy {
     maximum_event_age_in_seconds = var.retry_policy.maximum_event_age_in_seconds
@@ -166,6 +176,14 @@ resource "aws_cloudwatch_event_target" "pipeline" {
     for_each = aws_sqs_queue.dead_letters
     content {
       arn = dead_letter_config.value.arn
+    }
+  }
+
+  dynamic "input_transformer" {
+    for_each = each.value.input_transformer == null ? [] : [each.value.input_transformer]
+    content {
+      input_paths    = input_transformer.value.input_paths
+      input_template = input_transformer.value.input_template
     }
   }
 
@@ -186,9 +204,10 @@ resource "aws_cloudwatch_event_target" "pipeline" {
 resource "aws_cloudwatch_event_target" "bus" {
   for_each = local.bus_rules
 
-  rule     = aws_cloudwatch_event_rule.this[each.key].name
-  arn      = each.value.event_bus_arn
-  role_arn = aws_iam_role.targets[0].arn
+  rule      = aws_cloudwatch_event_rule.this[each.key].name
+  target_id = each.value.target_id
+  arn       = each.value.event_bus_arn
+  role_arn  = aws_iam_role.targets[0].arn
 
   retry_policy {
     maximum_event_age_in_seconds = var.retry_policy.maximum_event_age_in_seconds
@@ -199,6 +218,14 @@ resource "aws_cloudwatch_event_target" "bus" {
     for_each = aws_sqs_queue.dead_letters
     content {
       arn = dead_letter_config.value.arn
+    }
+  }
+
+  dynamic "input_transformer" {
+    for_each = each.value.input_transformer == null ? [] : [each.value.input_transformer]
+    content {
+      input_paths    = input_transformer.value.input_paths
+      input_template = input_transformer.value.input_template
     }
   }
 }

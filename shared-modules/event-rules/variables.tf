@@ -14,7 +14,7 @@ variable "pattern_values" {
 }
 
 variable "rules" {
-  description = "Rules by name (the rule is called `batchops-<name>`): the pattern file stem, a description, the target kind (`lambda`, `pipeline` or `bus`) and that one target's ARN: a Lambda function, a SageMaker pipeline (with parameters, values may be JSON paths into the event) or another event bus."
+  description = "Rules by name (the rule is called `batchops-<name>`): the pattern file stem, a description, the target kind (`lambda`, `pipeline` or `bus`) and that one target's ARN: a Lambda function, a SageMaker pipeline (with parameters, values may be JSON paths into the event) or another event bus; optionally the target's Id and an input transformer (InputPathsMap and InputTemplate). `src/batchops/events/rules.json` declares them for the account roots."
   type = map(object({
     pattern             = string
     description         = string
@@ -23,6 +23,12 @@ variable "rules" {
     pipeline_arn        = optional(string)
     pipeline_parameters = optional(map(string), {})
     event_bus_arn       = optional(string)
+    # the target's Id (null: Terraform makes one up) and an optional input transformer
+    target_id = optional(string)
+    input_transformer = optional(object({
+      input_paths    = optional(map(string), {})
+      input_template = string
+    }))
   }))
 
   validation {

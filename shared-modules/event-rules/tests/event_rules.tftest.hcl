@@ -23,6 +23,11 @@ variables {
       description         = "An approved model version triggers the GitLab deploy pipeline."
       target              = "lambda"
       lambda_function_arn = "arn:aws:lambda:us-east-1:111111111111:function:batchops-approval-trigger"
+      target_id           = "lambda"
+      input_transformer = {
+        input_paths    = { version = "$.detail.ModelPackageVersion" }
+        input_template = "{\"version\": <version>}"
+      }
     }
     training-data-to-training-pipeline = {
       pattern      = "training-data-to-training-pipeline"
@@ -65,6 +70,11 @@ run "patterns_come_from_the_files_with_placeholders_filled" {
 
 run "each_rule_gets_its_one_target" {
   command = apply
+
+  assert {
+    condition     = aws_cloudwatch_event_target.lambda["approval-to-deploy"].target_id == "lambda" && one(aws_cloudwatch_event_target.lambda["approval-to-deploy"].input_transformer).input_paths == tomap({ version = "$.detail.ModelPackageVersion" }) && length(aws_cloudwatch_event_target.bus["model-quality-failed-to-data-science-bus"].input_transformer) == 0
+    error_message = "A rule's target_id and input_transformer (rules.json) reach its target; without one, none."
+  }
 
   assert {
     condition     = keys(aws_cloudwatch_event_target.lambda) == ["approval-to-deploy"] && keys(aws_lambda_permission.events) == ["approval-to-deploy"]

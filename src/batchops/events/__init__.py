@@ -4,6 +4,11 @@ Terraform reads these files with ``templatefile()`` and the local cloud's bootst
 them through :func:`load_pattern`; both fill the same ``${name}`` placeholders from the
 same settings (:func:`pattern_values`). Each file is valid JSON before substitution, so a
 broken file is caught by name in the tests, not at deploy time.
+
+``rules.json`` beside them declares each rule once: its description, the environments that
+deploy it, its one target (id, kind, the function or bus, an optional input transformer) and
+every target's RetryPolicy. ``shared-modules/batchops-account`` reads it with
+``jsondecode(file())``, the bootstrap through :func:`rule_declarations`.
 """
 
 from __future__ import annotations
@@ -21,13 +26,19 @@ if TYPE_CHECKING:
 
 PATTERN_DIR = Path(__file__).parent
 _PLACEHOLDER = re.compile(r"\$\{([a-z_]+)\}")
+RULES_FILE = PATTERN_DIR / "rules.json"
 
 #: The step of the inference pipeline whose failure means "retrain" (the lifecycle contract's).
 MODEL_QUALITY_STEP = lifecycle.MODEL_QUALITY_STEP
 
 
 def pattern_names() -> list[str]:
-    return sorted(path.stem for path in PATTERN_DIR.glob("*.json"))
+    return sorted(path.stem for path in PATTERN_DIR.glob("*.json") if path != RULES_FILE)
+
+
+def rule_declarations() -> dict[str, Any]:
+    """``rules.json``: ``retry_policy`` and ``rules`` (pattern stem -> declaration)."""
+    return dict(json.loads(RULES_FILE.read_text(encoding="utf-8")))
 
 
 def pattern_path(name: str) -> Path:

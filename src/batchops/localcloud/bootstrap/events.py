@@ -5,7 +5,9 @@
   ``batchops-pipeline-trigger`` (new data -> one run per object version) everywhere,
   ``batchops-approval-trigger`` and ``batchops-retrain-trigger`` in data-science;
 * EventBridge rules ``batchops-<pattern file>`` with patterns from
-  ``src/batchops/events/*.json`` (the same files Terraform reads) and their targets;
+  ``src/batchops/events/*.json`` and descriptions, targets (id, ARN, role, input transformer),
+  RetryPolicy and dead-letter queue from ``src/batchops/events/rules.json``: the same files
+  Terraform reads;
 * the rules' dead-letter queue ``batchops-<env>-events-dlq``; every queue has an alarm to the
   account's notification topic;
 * in data-science, a bus policy letting staging and production forward events to it.
@@ -24,19 +26,13 @@ from typing import Any
 from batchops.aws import Clients
 from batchops.build import LAMBDA_RUNTIME
 from batchops.config import Settings
-from batchops.events import load_pattern, pattern_values
+from batchops.events import load_pattern, pattern_values, rule_declarations
 
 RUNTIME = LAMBDA_RUNTIME  # what the zips are built for (batchops.build)
 RETRAIN_COOLDOWN_MINUTES = 60
-#: pattern file -> environments that deploy its rule
+#: pattern file -> environments that deploy its rule (rules.json)
 RULE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
-    "approval-to-deploy": ("data-science",),
-    "pipeline-status-to-notify": ("data-science", "staging", "production"),
-    "model-quality-failed-to-retrain": ("data-science",),
-    "model-quality-failed-to-data-science-bus": ("staging", "production"),
-    "training-data-to-training-pipeline": ("data-science",),
-    "inference-data-to-inference-pipeline": ("staging", "production"),
-    "inference-run-to-promotion-evidence": ("staging",),
+    stem: tuple(rule["environments"]) for stem, rule in rule_declarations()["rules"].items()
 }
 #: function name -> (zip name, handler)
 FUNCTIONS: dict[str, tuple[str, str]] = {
@@ -203,50 +199,42 @@ def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url:
     return str(updated["FunctionArn"])
 
 
-#: every target's RetryPolicy, as shared-modules/event-rules declares it
-RETRY_POLICY = {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+def retry_policy() -> dict[str, int]:
+    """Every target's RetryPolicy (rules.json), as EventBridge's API spells it."""
+    declared = rule_declarations()["retry_policy"]
+    return {
+        "MaximumRetryAttempts": int(declared["maximum_retry_attempts"]),
+        "MaximumEventAgeInSeconds": int(declared["maximum_event_age_in_seconds"]),
+    }
 
 
-def _targets(
-    stem: str,
-    settings: Settings,
+def _target(
+    declared: dict[str, Any],
     arns: dict[str, str],
     events_role: str,
     registry: Settings,
     *,
     dead_letters: dict[str, str],
-) -> list[dict[str, Any]]:
-    retry = RETRY_POLICY
-    lambda_target = {
-        "approval-to-deploy": "batchops-approval-trigger",
-        "pipeline-status-to-notify": "batchops-notify",
-        "model-quality-failed-to-retrain": "batchops-retrain-trigger",
-        # new data: one run per object version (the trigger dedupes; see pipeline_trigger)
-        "training-data-to-training-pipeline": "batchops-pipeline-trigger",
-        "inference-data-to-inference-pipeline": "batchops-pipeline-trigger",
-        "inference-run-to-promotion-evidence": "batchops-promotion-evidence",
-    }.get(stem)
-    if lambda_target:
-        return [
-            {
-                "Id": "lambda",
-                "Arn": arns[lambda_target],
-                "RetryPolicy": retry,
-                "DeadLetterConfig": dead_letters,
-            }
-        ]
-    if stem == "model-quality-failed-to-data-science-bus":
-        bus = f"arn:aws:events:{registry.region}:{registry.account_id}:event-bus/default"
-        return [
-            {
-                "Id": "data-science-bus",
-                "Arn": bus,
-                "RoleArn": events_role,
-                "RetryPolicy": retry,
-                "DeadLetterConfig": dead_letters,
-            }
-        ]
-    raise ValueError(f"no target for rule {stem}")
+) -> dict[str, Any]:
+    """The one target rules.json declares for a rule, as shared-modules/event-rules puts it."""
+    target: dict[str, Any] = {"Id": declared["id"]}
+    if declared["kind"] == "lambda":
+        target["Arn"] = arns[declared["function"]]
+    elif declared["kind"] == "bus" and declared["bus"] == "registry-default":
+        # EventBridge needs a role to put events on another account's bus
+        target["Arn"] = f"arn:aws:events:{registry.region}:{registry.account_id}:event-bus/default"
+        target["RoleArn"] = events_role
+    else:
+        raise ValueError(f"rules.json: unknown target {declared}")
+    transformer = declared.get("input_transformer")
+    if transformer:
+        target["InputTransformer"] = {
+            "InputPathsMap": dict(transformer.get("input_paths", {})),
+            "InputTemplate": transformer["input_template"],
+        }
+    target["RetryPolicy"] = retry_policy()
+    target["DeadLetterConfig"] = dead_letters
+    return target
 
 
 def bootstrap_events(
@@ -265,17 +253,18 @@ def bootstrap_events(
     events, lam = clients.client("events"), clients.client("lambda")
     values = pattern_values(settings)
     dead_letters = {"Arn": dead_letter_queue(clients, settings, f"batchops-{env}-events-dlq")}
-    for stem, environments in RULE_ENVIRONMENTS.items():
-        if env not in environments:
+    for stem, declared in rule_declarations()["rules"].items():
+        if env not in declared["environments"]:
             continue
         rule = f"batchops-{stem}"
         rule_arn = events.put_rule(
             Name=rule,
             EventPattern=json.dumps(load_pattern(stem, values)),
             State="ENABLED",
-            Description=f"batchops: {stem.replace('-', ' ')}",
+            Description=declared["description"],
         )["RuleArn"]
-        targets = _targets(stem, settings, arns, events_role, registry, dead_letters=dead_letters)
+        target = _target(declared["target"], arns, events_role, registry, dead_letters=dead_letters)
+        targets = [target]
         events.put_targets(Rule=rule, Targets=targets)
         for target in targets:
             if ":lambda:" in target["Arn"]:
