@@ -117,7 +117,7 @@ def attach_event_side(cloud: LocalCloud) -> str:
         },
     )
     url = gitlab.start()
-    cloud.identity_providers[gitlab.issuer or url] = gitlab.id_tokens.jwks
+    cloud.identity_providers[gitlab.issuer_url] = gitlab.jwks
     cloud.add_internal("notifications", cloud.outbox.read)
     cloud.add_internal("gitlab-triggers", gitlab.triggers)
     cloud.add_internal("dead-letters", router.dead_letters)

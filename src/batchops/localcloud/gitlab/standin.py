@@ -103,6 +103,7 @@ class GitLabStandIn:
         #: and ``$CI_SERVER_URL`` in an ``id_tokens: aud`` (jobs reach the stand-in itself)
         self.issuer = (issuer or "").rstrip("/")
         self._id_tokens: IdTokenIssuer | None = None
+        self._id_tokens_lock = threading.Lock()
         #: CI/CD variables of the project (the role ARNs ``batchops gitlab configure`` sets)
         self.project_variables = dict(project_variables or {})
         self.protected_refs = protected_refs
@@ -129,7 +130,6 @@ class GitLabStandIn:
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._id_tokens = IdTokenIssuer(self.issuer or self.url)
         if self._folder is not None:
             atomic_write_json(self._folder / "standin.json", {"port": self._server.server_port})
         threading.Thread(
@@ -255,10 +255,21 @@ class GitLabStandIn:
         return find_config_dir().parent
 
     @property
+    def issuer_url(self) -> str:
+        """Its ID tokens' ``iss`` (the stand-in's own URL when it stands for no named GitLab)."""
+        return self.issuer or self.url
+
+    @property
     def id_tokens(self) -> IdTokenIssuer:
-        if self._id_tokens is None:
-            self._id_tokens = IdTokenIssuer(self.issuer or self.url or "http://127.0.0.1")
-        return self._id_tokens
+        """The signing key, made at first use (a job's token, STS asking for the keys)."""
+        with self._id_tokens_lock:  # one key: a job's token and STS's check must agree
+            if self._id_tokens is None:
+                self._id_tokens = IdTokenIssuer(self.issuer_url)
+            return self._id_tokens
+
+    def jwks(self) -> dict[str, Any]:
+        """The keys its tokens are signed with (what ``/oauth/discovery/keys`` serves)."""
+        return self.id_tokens.jwks()
 
     def job_claims(
         self, pipeline_id: int, job_id: int, job: PlannedJob, ref: str, audience: str
@@ -270,7 +281,7 @@ class GitLabStandIn:
 
         environment = job.environment or None
         claims: dict[str, Any] = job_claims(
-            self.issuer or self.url,
+            self.issuer_url,
             self.project_path,
             CiJob(
                 ref=ref,
@@ -480,7 +491,7 @@ class GitLabStandIn:
         token_file: Path | None = None
         minted: list[str] = []
         for name, audience in job.id_tokens.items():
-            aud = expand(audience, {**environ, "CI_SERVER_URL": self.issuer or self.url})
+            aud = expand(audience, {**environ, "CI_SERVER_URL": self.issuer_url})
             claims = self.job_claims(pipeline_id, job_id, job, request["ref"], aud)
             environ[name] = self.id_tokens.mint(claims)
             minted.append(f"ID token {name}: aud {claims['aud']}, sub {claims['sub']}")
@@ -573,7 +584,7 @@ def _handler_for(standin: GitLabStandIn) -> type[BaseHTTPRequestHandler]:
             if parts == [".well-known", "openid-configuration"]:
                 return self._send(200, standin.id_tokens.discovery())
             if parts == ["oauth", "discovery", "keys"]:
-                return self._send(200, standin.id_tokens.jwks())
+                return self._send(200, standin.jwks())
             if not (len(parts) >= 2 and parts[0] == "projects"):
                 return self._send(404, {"message": "404 Not Found"})
             if not standin.authorized(self.headers):

@@ -67,9 +67,8 @@ def _claims(token: str) -> dict[str, Any] | None:
     if len(parts) != 3:
         return None
     try:
-        padded = parts[1] + "=" * (-len(parts[1]) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(padded))
-        json.loads(base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4)))
+        claims = json.loads(_unb64(parts[1]))
+        json.loads(_unb64(parts[0]))
     except (ValueError, TypeError):
         return None
     return claims if isinstance(claims, dict) else None
