@@ -332,6 +332,91 @@ def test_a_secret_under_a_customer_key_needs_the_callers_decrypt_through_secrets
     )
 
 
+def _via(service: str, key_arn: str, *actions: str) -> dict[str, Any]:
+    """kms ``actions`` on ``key_arn`` only when ``service`` asks KMS for the caller."""
+    return {
+        "Effect": "Allow",
+        "Action": list(actions),
+        "Resource": key_arn,
+        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{REGION}.amazonaws.com"}},
+    }
+
+
+def test_an_sqs_queue_under_a_customer_key_needs_the_callers_kms_permissions(
+    a: Account,
+) -> None:
+    """Sending to an SSE-KMS queue needs kms:GenerateDataKey and kms:Decrypt, receiving
+    kms:Decrypt, through SQS (KMS.AccessDeniedException otherwise); sqs:SendMessage on another
+    queue's ARN does not reach this one (the queue policy is evaluated too)."""
+    key = a.client("kms").create_key()["KeyMetadata"]  # default policy: IAM policies decide
+    sqs = a.client("sqs")
+    url = sqs.create_queue(
+        QueueName=f"q-{uuid.uuid4().hex[:6]}", Attributes={"KmsMasterKeyId": key["Arn"]}
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    send = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}
+    _arn, sender = a.role(send)
+    error = _denied(a.client("sqs", sender).send_message, QueueUrl=url, MessageBody="m")
+    assert error["Code"] == "KMS.AccessDeniedException"
+    assert f"kms:GenerateDataKey on resource: {key['Arn']}" in error["Message"]
+    _arn, half = a.role(send, _via("sqs", key["Arn"], "kms:GenerateDataKey"))
+    error = _denied(a.client("sqs", half).send_message, QueueUrl=url, MessageBody="m")
+    assert f"kms:Decrypt on resource: {key['Arn']}" in error["Message"]
+    _arn, producer = a.role(send, _via("sqs", key["Arn"], "kms:GenerateDataKey", "kms:Decrypt"))
+    assert a.client("sqs", producer).send_message(QueueUrl=url, MessageBody="m")["MessageId"]
+
+    receive = {"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": queue_arn}
+    _arn, reader = a.role(receive)
+    error = _denied(a.client("sqs", reader).receive_message, QueueUrl=url)
+    assert error["Code"] == "KMS.AccessDeniedException"
+    _arn, consumer = a.role(receive, _via("sqs", key["Arn"], "kms:Decrypt"))
+    assert a.client("sqs", consumer).receive_message(QueueUrl=url)["Messages"][0]["Body"] == "m"
+
+    other = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"{queue_arn}-other"}
+    _arn, elsewhere = a.role(other, _via("sqs", key["Arn"], "kms:GenerateDataKey", "kms:Decrypt"))
+    error = _denied(a.client("sqs", elsewhere).send_message, QueueUrl=url, MessageBody="m")
+    assert error["Code"] == "AccessDenied"
+    assert f"sqs:SendMessage on resource: {queue_arn}" in error["Message"]
+
+
+def test_a_dynamodb_table_under_a_customer_key_needs_the_callers_decrypt_through_dynamodb(
+    a: Account,
+) -> None:
+    """An item of a table encrypted with a customer managed key needs the caller's
+    kms:Decrypt through DynamoDB; the table is the request's resource (a grant on another
+    table does not reach it)."""
+    key = a.client("kms").create_key()["KeyMetadata"]
+    name = f"t-{uuid.uuid4().hex[:6]}"
+    a.client("dynamodb").create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True, "SSEType": "KMS", "KMSMasterKeyId": key["Arn"]},
+    )
+    table_arn = f"arn:aws:dynamodb:{REGION}:{A}:table/{name}"
+    items = {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:GetItem"]}
+    item = {"pk": {"S": "k"}}
+    _arn, writer = a.role({**items, "Resource": table_arn})
+    error = _denied(a.client("dynamodb", writer).put_item, TableName=name, Item=item)
+    assert error["Code"] == "AccessDeniedException"
+    assert f"kms:Decrypt on resource: {key['Arn']}" in error["Message"]
+    _arn, allowed = a.role(
+        {**items, "Resource": table_arn}, _via("dynamodb", key["Arn"], "kms:Decrypt")
+    )
+    client = a.client("dynamodb", allowed)
+    client.put_item(TableName=name, Item=item)
+    assert client.get_item(TableName=name, Key=item)["Item"] == item
+    _arn, elsewhere = a.role(
+        {**items, "Resource": f"{table_arn}-other"}, _via("dynamodb", key["Arn"], "kms:Decrypt")
+    )
+    error = _denied(a.client("dynamodb", elsewhere).get_item, TableName=name, Key=item)
+    assert error["Code"] == "AccessDeniedException"
+    assert f"dynamodb:GetItem on resource: {table_arn}" in error["Message"]
+
+
 def test_the_administrator_is_unchecked_and_get_caller_identity_always_works(a: Account) -> None:
     bucket = a.bucket()  # no policy at all: the administrator acts like root
     assert a.client("s3").get_object(Bucket=bucket, Key="data/x.csv")["Body"].read()

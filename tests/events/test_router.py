@@ -182,6 +182,70 @@ def test_a_function_failing_every_retry_lands_in_its_dead_letter_queue_and_alarm
     lam.delete_function_event_invoke_config(FunctionName="test-broken")
 
 
+def test_a_functions_dead_letter_is_sent_with_its_execution_role_and_the_queue_key(
+    cloud: LocalCloud,
+) -> None:
+    """Under enforcement, Lambda sends a dead letter as the function's execution role: the
+    role needs sqs:SendMessage on the queue and, for an SSE-KMS queue, the key's
+    kms:GenerateDataKey and kms:Decrypt through SQS. Refused, the event is not in the queue
+    (on AWS it is lost: DeadLetterErrors) and the router's record names the refusal."""
+    from batchops.localcloud.credentials import admin_clients
+
+    admin = admin_clients(load_settings("data-science"), cloud.endpoint)
+    sqs, lam, iam = admin.client("sqs"), admin.client("lambda"), admin.client("iam")
+    key = admin.client("kms").create_key()["KeyMetadata"]["Arn"]  # IAM policies decide
+    url = sqs.create_queue(QueueName="test-kms-dlq", Attributes={"KmsMasterKeyId": key})["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    lam.update_function_configuration(
+        FunctionName="test-broken", DeadLetterConfig={"TargetArn": queue}
+    )
+    lam.put_function_event_invoke_config(FunctionName="test-broken", MaximumRetryAttempts=0)
+
+    def fail_once() -> dict[str, Any]:
+        [event] = test_events("broken", 1)
+        event["id"] = f"kms-dlq-{time.monotonic_ns()}"
+        cloud.bus.emit(event)
+        assert cloud.router.wait_idle(30)
+        [dead] = [d for d in cloud.router.dead_letters() if d["event"]["id"] == event["id"]]
+        return dead
+
+    def grant(*statements: dict[str, Any]) -> None:
+        iam.put_role_policy(
+            RoleName="test-broken",
+            PolicyName="dead-letters",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+        )
+
+    send = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}
+    via_sqs = {"StringEquals": {"kms:ViaService": "sqs.us-east-1.amazonaws.com"}}
+    use_key = {
+        "Effect": "Allow",
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": key,
+        "Condition": via_sqs,
+    }
+    cloud.options["authorization"] = "enforce"
+    try:
+        refused = fail_once()  # the role has no policy at all
+        assert "AccessDenied" in refused["queue_error"]
+        assert "sqs:SendMessage" in refused["queue_error"]
+        grant(send)
+        refused = fail_once()
+        assert "KMS.AccessDeniedException" in refused["queue_error"]
+        assert "kms:GenerateDataKey" in refused["queue_error"]
+        grant(send, use_key)
+        sent = fail_once()
+        assert sent["message_id"] and "queue_error" not in sent
+    finally:
+        cloud.options["authorization"] = "off"
+        lam.update_function_configuration(FunctionName="test-broken", DeadLetterConfig={})
+        lam.delete_function_event_invoke_config(FunctionName="test-broken")
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert json.loads(message["Body"])["id"] == sent["event"]["id"]
+
+
 def test_a_target_that_does_not_exist_goes_to_the_rules_dead_letter_queue_without_retries(
     cloud: LocalCloud, account
 ) -> None:

@@ -68,8 +68,15 @@ class DeadLetters:
         exhausted: str | None,
         queue_arn: str | None,
         function_arn: str | None = None,
+        send_as: Any | None = None,
     ) -> dict[str, Any]:
-        """Send to the dead-letter queue (when there is one) and keep the record."""
+        """Send to the dead-letter queue (when there is one) and keep the record.
+
+        ``send_as``: the :class:`batchops.aws.Clients` of the principal AWS sends as — Lambda
+        sends a function's dead letter with the function's execution role, so its
+        ``sqs:SendMessage`` (``sns:Publish``) and the queue key's ``kms:GenerateDataKey`` and
+        ``kms:Decrypt`` are checked; refused, the event is lost on AWS (the function's
+        ``DeadLetterErrors`` metric counts it) and kept here with the refusal."""
         record: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -91,7 +98,7 @@ class DeadLetters:
         }
         if queue_arn:
             try:
-                record["message_id"] = self._send(record)
+                record["message_id"] = self._send(record, send_as)
             except Exception as exc:  # the queue is gone or refuses: keep it here, loudly
                 record["queue_error"] = f"{type(exc).__name__}: {exc}"[:300]
                 log.error("dead-letter queue %s refused the event: %s", queue_arn, exc)
@@ -107,7 +114,7 @@ class DeadLetters:
             atomic_write_json(self.path, self._records)
         return record
 
-    def _send(self, record: dict[str, Any]) -> str:
+    def _send(self, record: dict[str, Any], send_as: Any | None = None) -> str:
         from batchops.localcloud.aws.cloudwatch.sqs_alarms import queue_received_message
 
         queue_arn = str(record["queue_arn"])
@@ -128,6 +135,17 @@ class DeadLetters:
                 "RETRY_ATTEMPTS": _attribute(max(0, int(record["attempts"]) - 1)),
             }
         service, region, account = queue_arn.split(":")[2:5]
+        name = queue_arn.rsplit(":", 1)[1]
+        if send_as is not None:  # through the API, as that principal
+            if service == "sns":
+                sent = send_as.client("sns").publish(TopicArn=queue_arn, Message=body)
+                return str(sent["MessageId"])
+            url = f"{send_as.endpoint}/{account}/{name}"  # Lambda sends; it looks nothing up
+            sent = send_as.client("sqs").send_message(
+                QueueUrl=url, MessageBody=body, MessageAttributes=attributes
+            )
+            queue_received_message(account, region, name)
+            return str(sent["MessageId"])
         if service == "sns":
             from moto.sns.models import sns_backends
 
@@ -136,7 +154,6 @@ class DeadLetters:
             return str(message_id)
         from moto.sqs.models import sqs_backends
 
-        name = queue_arn.rsplit(":", 1)[1]
         message = sqs_backends[account][region].send_message(
             name, body, message_attributes=attributes
         )

@@ -417,10 +417,27 @@ class EventRouter:
             return
         self._dead_letter(delivery, exc, exhausted)
 
+    def _execution_role_clients(self, function_arn: str) -> Any | None:
+        """Under enforcement, the clients of the role Lambda sends ``function_arn``'s dead
+        letters with (its execution role); else None (the router sends directly)."""
+        from batchops.localcloud.aws.context import current_cloud_or_none
+        from batchops.localcloud.aws.iam.authorization import enforcing
+
+        cloud = current_cloud_or_none()
+        if cloud is None or not enforcing(cloud):
+            return None
+        try:
+            function = find_function(function_arn)
+        except PermanentDeliveryError:
+            return None
+        return self._sessions.clients(str(function.role), function_arn.split(":")[3])
+
     def _dead_letter(self, delivery: Delivery, exc: BaseException, exhausted: str) -> None:
+        send_as = None
         if delivery.stage == "lambda-async":
             queue_arn = on_failure_destination(delivery.target["Arn"])
             function_arn: str | None = delivery.target["Arn"]
+            send_as = self._execution_role_clients(delivery.target["Arn"]) if queue_arn else None
         else:
             queue_arn = (delivery.target.get("DeadLetterConfig") or {}).get("Arn")
             function_arn = None
@@ -438,6 +455,7 @@ class EventRouter:
             exhausted=exhausted,
             queue_arn=queue_arn,
             function_arn=function_arn,
+            send_as=send_as,
         )
         log.error(
             "rule %s -> %s: dead letter after %d attempt(s) (%s): %s",

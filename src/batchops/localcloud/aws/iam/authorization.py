@@ -7,8 +7,9 @@ moto authorizes in one place, :class:`moto.core.authorization.ActionAuthenticato
 * requests signed with the credentials of an assumed-role session (STS ``AssumeRole``) or an
   IAM user's access key are *checked*: the role's identity policies (inline and attached,
   moto's :class:`~moto.iam.access_control.AssumedRoleAccessKey`) and the resource's policy
-  (bucket policy, KMS key policy, secret policy, model package group policy, the trust
-  policy of a role being assumed) are evaluated by :mod:`batchops.localcloud.aws.iam.policies`;
+  (bucket policy, KMS key policy, secret policy, queue policy, model package group policy,
+  the trust policy of a role being assumed) are evaluated by
+  :mod:`batchops.localcloud.aws.iam.policies`;
 * the account administrator is not checked, like an account's root user: the local cloud's
   static key (the bootstrap's) and sessions of the role ``batchops-local-admin`` (what
   ``batchops local credentials --env ENV`` prints), as is every unsigned request.
@@ -25,8 +26,10 @@ loopback endpoint stands for AWS's TLS endpoints), ``s3:x-amz-server-side-encryp
 ``s3:x-amz-server-side-encryption-aws-kms-key-id`` (the request's headers as sent, as S3
 compares them), ``s3:prefix``, ``kms:CallerAccount``, ``kms:ViaService`` (an SSE-KMS object
 written or read through S3 needs the caller's ``kms:GenerateDataKey``/``kms:Decrypt`` on its
-key, key policy included, as S3 asks KMS for the caller). Where a service's resource is not
-resolved (``*``), statements are matched on action and conditions only.
+key, key policy included, as S3 asks KMS for the caller; likewise a secret, an SQS message
+and a DynamoDB item under a customer managed key, through Secrets Manager, SQS and DynamoDB).
+Where a service's resource is not resolved (``*``), statements are matched on action and
+conditions only.
 """
 
 from __future__ import annotations
@@ -128,6 +131,10 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
         _s3_kms(response, request, key, resource, region)
     elif service == "secretsmanager":
         _secret_kms(response, request, key, region)
+    elif service == "sqs":
+        _queue_kms(request, key, region)
+    elif service == "dynamodb":
+        _table_kms(request, key, region)
 
 
 def _identity_policies(key: Any) -> list[Any]:
@@ -164,7 +171,8 @@ def _refuse(response: Any, service: str, is_s3: bool, request: Request, outcome:
         error = AccessDeniedError(request.caller.arn, request.action)  # code 403, XML body
         super(AccessDeniedError, error).__init__("AccessDenied", message)
         raise error
-    raise JsonRESTError("AccessDeniedException", message)
+    # SQS speaks JSON but is "query compatible": SDKs show the query code, AccessDenied
+    raise JsonRESTError("AccessDenied" if service == "sqs" else "AccessDeniedException", message)
 
 
 def _s3(response: Any, resolved: Resolved, resource: str) -> None:
@@ -307,7 +315,104 @@ def _secret_kms(response: Any, request: Request, key: Any, region: str) -> None:
         raise JsonRESTError("AccessDeniedException", "Access to KMS is not allowed")
 
 
+#: SQS actions that use the queue's KMS key for the caller, and how: "the producer must have
+#: kms:GenerateDataKey and kms:Decrypt", "the consumer must have kms:Decrypt" (SQS developer
+#: guide, key management)
+_QUEUE_KEY_USE = {
+    "sqs:SendMessage": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sqs:SendMessageBatch": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "sqs:ReceiveMessage": ("kms:Decrypt",),
+}
+
+
+def _customer_key(key_id: Any, aws_managed: str) -> str | None:
+    """``key_id`` unless the resource uses no key or the AWS managed one (usable by every
+    principal of the account through its service, as AWS's default key policies say)."""
+    if not key_id or str(key_id) == aws_managed or str(key_id).endswith(f":{aws_managed}"):
+        return None
+    return str(key_id)
+
+
+def _queue_kms(request: Request, key: Any, region: str) -> None:
+    """A message on an SSE-KMS queue is encrypted and decrypted with the caller's KMS
+    permissions (``kms:ViaService`` = SQS); refused: ``KMS.AccessDeniedException`` with KMS's
+    message, as SQS answers it."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.sqs.models import sqs_backends
+
+    kms_actions = _QUEUE_KEY_USE.get(request.action)
+    if not kms_actions or not request.resource.startswith("arn:aws:sqs:"):
+        return
+    _, _, _, queue_region, owner, name = request.resource.split(":", 5)
+    try:
+        queue = sqs_backends[owner][queue_region].get_queue(name)
+    except Exception:
+        return  # SQS itself answers for a queue that does not exist
+    key_id = _customer_key(getattr(queue, "kms_master_key_id", None), "alias/aws/sqs")
+    if key_id is None:
+        return
+    for kms_action in kms_actions:
+        refusal = _key_use_refusal(
+            request, key, key_id, owner=owner, region=region, kms_action=kms_action, service="sqs"
+        )
+        if refusal is not None:
+            raise JsonRESTError("KMS.AccessDeniedException", refusal)
+
+
+#: DynamoDB item operations, which need the table key decrypted for the caller
+_TABLE_ITEM_ACTIONS = frozenset(
+    f"dynamodb:{op}"
+    for op in (
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "ConditionCheckItem",
+    )
+)
+
+
+def _table_kms(request: Request, key: Any, region: str) -> None:
+    """A table under a customer managed key: DynamoDB decrypts the table key with the caller's
+    ``kms:Decrypt`` through DynamoDB (``kms:ViaService``); AWS's troubleshooting guide lists a
+    customer managed key the caller may not use as a cause of ``AccessDeniedException``. The
+    exact wording of DynamoDB's message is not documented: KMS's (principal, action, key)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodb.models import dynamodb_backends
+
+    if request.action not in _TABLE_ITEM_ACTIONS or ":table/" not in request.resource:
+        return
+    _, _, _, table_region, owner, rest = request.resource.split(":", 5)
+    try:
+        table = dynamodb_backends[owner][table_region].get_table(rest.split("/", 1)[1])
+    except Exception:
+        return
+    spec = getattr(table, "sse_specification", None) or {}
+    if spec.get("Enabled") is not True:
+        return
+    key_id = _customer_key(spec.get("KMSMasterKeyId"), "alias/aws/dynamodb")
+    if key_id is None:
+        return
+    refusal = _key_use_refusal(
+        request,
+        key,
+        key_id,
+        owner=owner,
+        region=region,
+        kms_action="kms:Decrypt",
+        service="dynamodb",
+    )
+    if refusal is not None:
+        raise JsonRESTError("AccessDeniedException", refusal)
+
+
 def _body(response: Any) -> dict[str, Any]:
+    if isinstance(response.body, dict):  # DynamoDB's handler keeps the parsed parameters
+        return response.body
     try:
         body = json.loads(response.body or "{}")
     except (TypeError, ValueError):
@@ -418,9 +523,38 @@ def _sts(response: Any, resolved: Resolved, region: str, caller: Caller, action:
     resolved.policy = role.assume_role_policy_document
 
 
+def _sqs(response: Any, resolved: Resolved, region: str, caller: Caller, _action: str) -> None:
+    """The queue moto resolved (its ARN) and its queue policy."""
+    from moto.sqs.models import sqs_backends
+
+    if not resolved.resource.startswith("arn:aws:sqs:"):
+        return
+    _, _, _, queue_region, owner, name = resolved.resource.split(":", 5)
+    resolved.account = owner
+    try:
+        queue = sqs_backends[owner][queue_region].get_queue(name)
+    except Exception:
+        return
+    resolved.policy = getattr(queue, "policy", None) or None
+
+
+def _dynamodb(response: Any, resolved: Resolved, region: str, caller: Caller, _action: str) -> None:
+    """The table a request names (DynamoDB has no resource policies here: identity only)."""
+    name = _body(response).get("TableName")
+    if not isinstance(name, str) or not name:
+        return
+    resolved.resource = (
+        name
+        if name.startswith("arn:")
+        else f"arn:aws:dynamodb:{region}:{caller.account_id}:table/{name}"
+    )
+
+
 _RESOLVERS = {
     "secretsmanager": _secretsmanager,
     "kms": _kms,
     "sagemaker": _sagemaker,
     "sts": _sts,
+    "sqs": _sqs,
+    "dynamodb": _dynamodb,
 }
