@@ -300,7 +300,7 @@ def _check_sdk_schema_once() -> None:
             check(schema, *args, **kwargs)
 
     check_schema._batchops_once = True  # type: ignore[attr-defined]
-    validator.check_schema = staticmethod(check_schema)  # type: ignore[method-assign]
+    validator.check_schema = staticmethod(check_schema)
 
 
 def generate_here(
