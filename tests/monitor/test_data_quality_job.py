@@ -131,6 +131,7 @@ def test_the_local_unpack_cache_is_filled_once_then_reused_for_the_same_wheels(
     assert outputs[0] == outputs[1]
     (tree,) = [p for p in cache.iterdir() if not p.name.startswith(".")]
     assert (tree / ".complete").read_text() == tree.name  # named by the content's sha256
+    assert next(tree.rglob("polars/__pycache__/*.cpython-39.pyc"), None)  # compiled once
 
     # other wheel bytes (same names) are another key: unpacked anew, the tree above untouched
     root = tmp_path / "other"

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import compileall
 import hashlib
 import os
 import shutil
@@ -104,8 +105,10 @@ def wheels_digest(wheels: list[Path]) -> str:
 
 def unpacked_in_cache(wheels: list[Path], cache: Path) -> tuple[Path, str]:
     """The wheels unpacked under ``cache/<sha256>`` (unpacked there first if no complete tree
-    of that content is), and how: reused or filled. Concurrent jobs each unpack into their
-    own folder and rename it into place; the first rename wins, the others use its tree."""
+    of that content is), and how: reused or filled. A filled tree is byte-compiled, as pip
+    compiles what it installs, so later jobs import it without compiling polars again.
+    Concurrent jobs each unpack into their own folder and rename it into place; the first
+    rename wins, the others use its tree."""
     digest = wheels_digest(wheels)
     target = cache / digest
     complete = target / ".complete"
@@ -115,6 +118,7 @@ def unpacked_in_cache(wheels: list[Path], cache: Path) -> tuple[Path, str]:
     staging = Path(tempfile.mkdtemp(prefix=f".{digest[:12]}-", dir=cache))
     try:
         unpack(wheels, staging)
+        compileall.compile_dir(str(staging), quiet=1)
         (staging / ".complete").write_text(digest, encoding="utf-8")
         try:
             os.rename(staging, target)
