@@ -47,4 +47,4 @@ def _service_folders_listed_once() -> None:
     from moto import backends
 
     listed = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: listed  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: listed
