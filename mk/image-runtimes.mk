@@ -23,7 +23,10 @@ image_release = $(shell sed -n 's/^\# release: *//p' tools/image-runtimes/$(1).i
 
 # With "# release: X.Y.Z" in the .in file, the runtime's interpreter starts as that patch
 # release of the image (image_release.py, through a .pth line): API added later is hidden.
-$(IMAGE_RUNTIMES_DIR)/%/.installed: tools/image-runtimes/%.txt tools/image-runtimes/%.in $(IMAGE_RELEASE_MODULE) | $(UV)
+# Bytecode is compiled at install, as the images' conda/pip installs compile it: without it
+# every zygote or cold container compiles numpy, pandas, scikit-learn, xgboost from source
+# (PYTHONDONTWRITEBYTECODE, common in CI and containers, stops Python from caching it).
+$(IMAGE_RUNTIMES_DIR)/%/.installed: tools/image-runtimes/%.txt tools/image-runtimes/%.in $(IMAGE_RELEASE_MODULE) mk/image-runtimes.mk | $(UV)
 	@version="$(call image_python_version,$*)"; py="$(call image_python,$(call image_python_version,$*))"; \
 	release="$(call image_release,$*)"; \
 	if [ -z "$$py" ]; then \
@@ -31,7 +34,7 @@ $(IMAGE_RUNTIMES_DIR)/%/.installed: tools/image-runtimes/%.txt tools/image-runti
 	else \
 	  echo "image-runtimes: $* (Python $$version, $$py)"; \
 	  $(UV) venv --quiet --allow-existing --python "$$py" $(IMAGE_RUNTIMES_DIR)/$* && \
-	  $(UV) pip sync --quiet --python $(IMAGE_RUNTIMES_DIR)/$*/bin/python $< && \
+	  $(UV) pip sync --quiet --compile-bytecode --python $(IMAGE_RUNTIMES_DIR)/$*/bin/python $< && \
 	  site="$$($(IMAGE_RUNTIMES_DIR)/$*/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" && \
 	  rm -f "$$site/batchops_image_release.py" "$$site/batchops_image_release.pth" && \
 	  if [ -n "$$release" ]; then \

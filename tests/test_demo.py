@@ -76,6 +76,13 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path, repo_root: Path) -> None
     drifted = {d["feature"] for d in records["drift"] if d["distributions"]}
     violated = {v["feature"] for r in runs for v in r["data_quality_violations"]}
     assert "_c3" in drifted and drifted == violated
+    # the image has no polars: each data-quality job used the wheels it ships, unpacked once
+    # per content in the local cloud's cache (filled by the first job of a fresh checkout)
+    logs = sorted((tmp_path / "demo/local-cloud/executions").glob("*/*DataQuality.log"))
+    assert len(logs) == 5, logs  # 2 baselines (training, HPO), 3 checks
+    used = [line for p in logs for line in p.read_text().splitlines() if "with polars" in line]
+    assert len(used) == 5 and all("from the shipped wheels" in line for line in used)
+    assert all(" reused)" in line or " filled)" in line for line in used), used
     assert summary["timings_s"]["total"] == pytest.approx(
         sum(v for k, v in summary["timings_s"].items() if k[0].isdigit() and k[0] != "0"), abs=0.05
     )

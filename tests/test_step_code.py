@@ -70,3 +70,18 @@ def test_the_definition_cache_key_changes_when_shipped_engine_code_does(
     job.write_text("from batchops.monitor.formats import read_json\n")
     monkeypatch.setattr(module, "PLATFORM_SCRIPTS", (job,))
     assert module.shipped_digest([]) != before
+
+
+def test_the_definition_cache_key_changes_when_the_platform_script_itself_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editing the data-quality job (not only the modules it imports) makes new definitions:
+    the job's archive is in them."""
+    from batchops.pipelines import step_code as module
+
+    job = tmp_path / "job.py"
+    job.write_text("from batchops.monitor.formats import read_json\n")
+    monkeypatch.setattr(module, "PLATFORM_SCRIPTS", (job,))
+    before = module.shipped_digest([])
+    job.write_text("from batchops.monitor.formats import read_json\nprint('changed')\n")
+    assert module.shipped_digest([]) != before

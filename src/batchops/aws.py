@@ -59,6 +59,35 @@ def check_reachable(endpoint: str, timeout: float = 2.0) -> None:
         ) from None
 
 
+_loader_lock = threading.Lock()
+_shared_loader: list[Any] = []
+
+
+def boto3_session(**kwargs: Any) -> boto3.Session:
+    """``boto3.Session(**kwargs)`` whose botocore data loader is shared by the process.
+
+    Every botocore session otherwise reads and parses the service models, ``endpoints.json``
+    and the service list again: ~0.2 s for a first SageMaker client in each new session, and
+    batchops makes a session per assumed role (executor steps, event targets, deploy jobs).
+    Those files are the same for every session; credentials, region, configuration and
+    clients stay per session.
+    """
+    import boto3
+    import botocore.session
+    from botocore.loaders import create_loader
+
+    with _loader_lock:
+        if not _shared_loader:
+            _shared_loader.append(create_loader())
+        loader = _shared_loader[0]
+        core = botocore.session.Session()
+        core.register_component("data_loader", loader)
+        session = boto3.Session(botocore_session=core, **kwargs)
+        # boto3 appends its resource folder to the loader's paths on every session: once is enough
+        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
+
+
 def _botocore_config(**extra: Any) -> Any:
     from botocore.config import Config
 
@@ -96,10 +125,8 @@ class Clients:
             return self._session
 
     def _base_session(self) -> boto3.Session:
-        import boto3
-
         if self.is_local:
-            return boto3.Session(
+            return boto3_session(
                 aws_access_key_id=LOCAL_ACCESS_KEY,
                 aws_secret_access_key=LOCAL_SECRET_KEY,
                 region_name=self.region,
@@ -107,14 +134,13 @@ class Clients:
         from botocore.exceptions import ProfileNotFound
 
         try:
-            return boto3.Session(region_name=self.region, profile_name=self.profile)
+            return boto3_session(region_name=self.region, profile_name=self.profile)
         except ProfileNotFound:
             raise CloudError(
                 f"AWS profile {self.profile!r} not found in ~/.aws/config or ~/.aws/credentials"
             ) from None
 
     def _make_session(self) -> boto3.Session:
-        import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
         base = self._base_session()
@@ -144,7 +170,7 @@ class Clients:
             ) from None
         except BotoCoreError as exc:
             raise CloudError(f"cannot assume role {self.role_arn}: {exc}") from None
-        return boto3.Session(
+        return boto3_session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
@@ -159,7 +185,6 @@ class Clients:
         is assumed from it and is refused where AWS would refuse it."""
         import os
 
-        import boto3
         from botocore.exceptions import ClientError
 
         role = os.environ.get("AWS_ROLE_ARN", "")
@@ -179,7 +204,7 @@ class Clients:
                 f"cannot assume role {role} with the job's ID token: "
                 f"{exc.response['Error'].get('Code')}: {exc.response['Error'].get('Message')}"
             ) from None
-        session = boto3.Session(
+        session = boto3_session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],

@@ -126,11 +126,11 @@ def _await_run(
             raise PipelineError(
                 f"{why} did not start {name} in {env} within 60 s (is the event rule deployed?)"
             )
-        time.sleep(0.2)
+        time.sleep(0.1)
     if len(new) > 1:
         raise PipelineError(f"{why} started {len(new)} executions of {name}, expected one")
     arn = new.pop()
-    described = pipelines.wait(run.clients(env), arn, timeout_s=timeout_s, max_delay_s=0.3)
+    described = pipelines.wait(run.clients(env), arn, timeout_s=timeout_s, max_delay_s=0.2)
     run.executions.append((env, arn))
     status = described["PipelineExecutionStatus"]
     reason = described.get("FailureReason")
@@ -148,7 +148,7 @@ def _await_deployment(run: DemoRun, env: str, version: int, timeout_s: float = 1
         if history and history[-1]["version"] == version:
             run.say(f"   GitLab deploy job -> v{version} deployed to {env}")
             return
-        time.sleep(0.3)
+        time.sleep(0.1)
     raise PipelineError(
         f"v{version} was not deployed to {env} within {timeout_s:.0f} s "
         "(see `batchops gitlab triggers`)"

@@ -152,6 +152,53 @@ def test_an_explicit_deny_on_a_prefix_wins_over_an_allow_on_the_bucket(a: Accoun
     assert error["Message"].endswith("with an explicit deny in an identity-based policy")
 
 
+def test_a_policy_write_takes_effect_on_the_next_request(a: Account) -> None:
+    """Parsed policies are cached by their text: a new identity policy, an attached managed
+    policy or a new bucket policy is what the very next request is judged by."""
+    bucket = a.bucket()
+    arn, session = a.role({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    role = arn.rsplit("/", 1)[-1]
+    s3, iam = a.client("s3", session), a.client("iam")
+    assert s3.get_object(Bucket=bucket, Key="data/x.csv")["Body"].read() == b"1,2\n"
+    deny = {"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName="p",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+    )
+    assert _denied(s3.get_object, Bucket=bucket, Key="data/x.csv")["Code"] == "AccessDenied"
+
+    managed = iam.create_policy(
+        PolicyName=f"m-{uuid.uuid4().hex[:8]}",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{**deny, "Effect": "Allow"}]}
+        ),
+    )["Policy"]["Arn"]
+    iam.delete_role_policy(RoleName=role, PolicyName="p")
+    assert _denied(s3.get_object, Bucket=bucket, Key="data/x.csv")["Code"] == "AccessDenied"
+    iam.attach_role_policy(RoleName=role, PolicyArn=managed)
+    assert s3.get_object(Bucket=bucket, Key="data/x.csv")["Body"].read() == b"1,2\n"
+    iam.create_policy_version(
+        PolicyArn=managed,
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+        SetAsDefault=True,
+    )
+    assert _denied(s3.get_object, Bucket=bucket, Key="data/x.csv")["Code"] == "AccessDenied"
+
+    # no identity policy left: the bucket policy naming the role decides, then no longer does
+    iam.detach_role_policy(RoleName=role, PolicyArn=managed)
+    for principal, allowed in ((arn, True), (f"arn:aws:iam::{a.id}:role/another", False)):
+        allow = {**deny, "Effect": "Allow", "Principal": {"AWS": principal}}
+        a.client("s3").put_bucket_policy(
+            Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [allow]})
+        )
+        if allowed:
+            assert s3.get_object(Bucket=bucket, Key="data/x.csv")["Body"].read() == b"1,2\n"
+        else:
+            error = _denied(s3.get_object, Bucket=bucket, Key="data/x.csv")
+            assert error["Code"] == "AccessDenied", error
+
+
 def test_a_cross_account_read_needs_both_the_identity_and_the_bucket_policy(
     a: Account, b: Account
 ) -> None:

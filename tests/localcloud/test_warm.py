@@ -106,3 +106,35 @@ def test_it_is_used_only_when_enabled_and_for_plain_python_commands(
     assert not warm.enabled({})
     assert warm.supports(["python", "job.py"]) and warm.supports(["python", "-m", "x"])
     assert not warm.supports(["python", "-u", "job.py"]) and not warm.supports(["python"])
+
+
+def test_a_prewarmed_zygote_serves_the_first_spawn_and_a_spawn_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """Pre-warming starts the zygote a container's settings select; a spawn arriving while it
+    starts waits for it rather than starting a second one."""
+    probe = [sys.executable, "-c", "import os; print(os.getppid())"]
+    settings = _env(OMP_NUM_THREADS="3")
+    (thread,) = warm.prewarm([sys.executable, sys.executable], settings)
+    parent = _run(probe, tmp_path, settings)[1].strip()  # possibly while the zygote starts
+    thread.join(60)
+    zygote = warm._ZYGOTES[(sys.executable, warm.import_time_key(settings))]
+    assert parent == str(zygote.process.pid)
+    assert _run(probe, tmp_path, settings)[1].strip() == parent
+
+
+def test_prewarm_containers_keys_the_zygotes_as_a_steps_environment_does(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from batchops.localcloud.executor.containers.runtimes import built_runtimes
+    from batchops.localcloud.executor.context import prewarm_containers
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert prewarm_containers({"warm_containers": False}) == []
+    started = prewarm_containers({"threads_per_job": 5})
+    for thread in started:
+        thread.join(120)
+    runtimes = built_runtimes({})
+    assert len(started) == len(runtimes)
+    for runtime in runtimes:
+        assert warm._ZYGOTES[(runtime.python, ("5", ""))].alive()

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -33,10 +34,15 @@ def wheels() -> Path:
     return step_wheels("sklearn-1.2-1")
 
 
-def _job(python: str, archive: str, root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _job(
+    python: str, archive: str, root: Path, *args: str, wheel_cache: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the job the way the container does: ``python3 <code>/job.pyz <arguments>``,
-    with ``/opt/ml`` under ``root`` and only what a container environment has."""
+    with ``/opt/ml`` under ``root`` and only what a container environment has (and the local
+    cloud's unpack cache when ``wheel_cache`` is given)."""
     env = {"PATH": os.environ["PATH"], "BATCHOPS_CONTAINER_ROOT": str(root), "HOME": str(root)}
+    if wheel_cache is not None:
+        env["BATCHOPS_LOCAL_WHEEL_CACHE"] = str(wheel_cache)
     return subprocess.run(
         [python, archive, *args], env=env, capture_output=True, text=True, timeout=300, check=False
     )
@@ -99,7 +105,45 @@ def test_baseline_then_check_flag_the_drift_in_both_runtimes(
     if runtime != sys.executable:
         assert "on Python 3.9." in done.stdout
         assert "polars 1.36.1 from the shipped wheels" in done.stdout
+        assert "unpacked into a temporary folder" in done.stdout  # as on SageMaker
         assert not (check / "opt/ml/output/failure").exists()
+
+
+def test_the_local_unpack_cache_is_filled_once_then_reused_for_the_same_wheels(
+    sklearn_image_python: Path, archive: str, wheels: Path, abalone: Abalone, tmp_path: Path
+) -> None:
+    """The local cloud's cache (``BATCHOPS_LOCAL_WHEEL_CACHE``): keyed by the sha256 of the
+    wheels the job received, so other bytes are never served from it."""
+    cache = tmp_path / "cache"
+    outputs = []
+    for run in ("first", "second"):
+        root = tmp_path / run
+        _stage(root, "input/baseline_dataset_input", abalone.data)
+        _stage(root, "input/wheels", *wheels.glob("*.whl"))
+        done = _job(
+            str(sklearn_image_python), archive, root, "--mode", "baseline", wheel_cache=cache
+        )
+        assert done.returncode == 0, done.stderr
+        assert "polars 1.36.1 from the shipped wheels" in done.stdout
+        outputs.append((root / "opt/ml/processing/output/statistics.json").read_text())
+        verb = "filled" if run == "first" else "reused"
+        assert "unpack cache " in done.stdout and f" {verb})" in done.stdout, done.stdout
+    assert outputs[0] == outputs[1]
+    (tree,) = [p for p in cache.iterdir() if not p.name.startswith(".")]
+    assert (tree / ".complete").read_text() == tree.name  # named by the content's sha256
+    assert next(tree.rglob("polars/__pycache__/*.cpython-39.pyc"), None)  # compiled once
+
+    # other wheel bytes (same names) are another key: unpacked anew, the tree above untouched
+    root = tmp_path / "other"
+    _stage(root, "input/baseline_dataset_input", abalone.data)
+    _stage(root, "input/wheels", *wheels.glob("*.whl"))
+    extra = root / "opt/ml/processing/input/wheels/zz_empty-0.0-py3-none-any.whl"
+    with zipfile.ZipFile(extra, "w") as archive_file:
+        archive_file.writestr("zz_empty/__init__.py", "")
+    done = _job(str(sklearn_image_python), archive, root, "--mode", "baseline", wheel_cache=cache)
+    assert done.returncode == 0, done.stderr
+    assert " filled)" in done.stdout
+    assert len([p for p in cache.iterdir() if not p.name.startswith(".")]) == 2
 
 
 def test_the_image_runtime_writes_what_the_project_runtime_writes(

@@ -104,8 +104,11 @@ def demo_cmd(args: argparse.Namespace) -> int:
         # the demo's cloud checks permissions as IAM does unless told otherwise
         # (BATCHOPS_LOCAL_AUTHORIZATION=off): CI jobs, Lambdas and steps act as their roles
         authorization = os.environ.get("BATCHOPS_LOCAL_AUTHORIZATION") or "enforce"
+        # wheels unpacked by content (sha256), kept across demos like the definitions
+        wheel_cache = Path(os.environ["BATCHOPS_BUILD_DIR"]).parent / "wheel-cache"
         cloud = start_local_cloud(
-            state_dir=args.out / "local-cloud", options={"authorization": authorization}
+            state_dir=args.out / "local-cloud",
+            options={"authorization": authorization, "wheel_cache_dir": str(wheel_cache)},
         )
         endpoint = cloud.endpoint
         from batchops.localcloud.aws.iam.authorization import enforcing

@@ -7,7 +7,11 @@ the approval Lambda. It serves ``/_batchops/notifications``, ``/_batchops/gitlab
 
 Options (``LocalCloud.options``): ``gitlab_run_jobs`` (default true: a trigger runs the
 jobs the CI file declares), ``retry_time_scale`` (1.0: AWS's retry delays; tests shrink
-them), ``persist`` (default true, or ``BATCHOPS_LOCAL_PERSIST``).
+them), ``persist`` (default true, or ``BATCHOPS_LOCAL_PERSIST``), ``wheel_cache_dir`` (where
+container jobs may keep the wheels they ship unpacked, by content: ``BATCHOPS_LOCAL_WHEEL_CACHE``
+in their environment; default ``wheel-cache`` in the state folder), ``prewarm_containers``
+(default: when the cloud is bootstrapped, i.e. meant to run pipelines) starts the warm
+container zygote of each image runtime in the background while the cloud starts.
 
 Started on a state folder a previous local cloud left (a clean stop or a crash), it serves
 that state again: moto's resources, execution records, notifications, dead letters, GitLab
@@ -139,6 +143,10 @@ def start_local_cloud(
     os.environ.setdefault("MOTO_S3_CUSTOM_ENDPOINTS", "")
     cloud = LocalCloud(state_dir=state_dir or default_state_dir(), port=port, options=options)
     cloud.start()
+    if (options or {}).get("prewarm_containers", bootstrap):
+        from batchops.localcloud.executor.context import prewarm_containers
+
+        prewarm_containers(cloud.executor.options)
     try:
         gitlab_url = attach_event_side(cloud)
         if bootstrap:

@@ -295,7 +295,7 @@ class LocalCloud:
                     ).client("logs")
                 ),
             ],
-            options=self.options,
+            options={"wheel_cache_dir": str(self.state_dir / "wheel-cache"), **self.options},
         )
         self.folder_lock.announce(endpoint=self.endpoint, port=self.port)
         self._thread = threading.Thread(

@@ -22,6 +22,7 @@ change only when the code does, and :func:`shipped_digest` feeds the definition 
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -51,8 +52,10 @@ runpy.run_module("{module}", run_name="__main__", alter_sys=True)
 '''
 
 
-def _imported_modules(source: bytes, filename: str, package: str | None) -> set[str]:
-    """Dotted names of the batchops modules a source file imports (anywhere in it)."""
+@functools.lru_cache(maxsize=512)
+def _imported_modules(source: bytes, filename: str, package: str | None) -> frozenset[str]:
+    """Dotted names of the batchops modules a source file imports (anywhere in it); parsed
+    once per content (a deploy computes the definition cache key from every shipped module)."""
     try:
         tree = ast.parse(source, filename=filename)
     except SyntaxError as exc:
@@ -70,7 +73,7 @@ def _imported_modules(source: bytes, filename: str, package: str | None) -> set[
                 base = ".".join([*parts, base] if base else parts)
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
-    return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
+    return frozenset(n for n in names if n == PACKAGE or n.startswith(PACKAGE + "."))
 
 
 def _module_file(name: str) -> Path | None:
@@ -148,8 +151,11 @@ def step_code(script: Path, out_dir: Path | None = None) -> str:
 
 def shipped_digest(scripts: list[Path]) -> str:
     """A hash over the batchops modules the given step scripts and the platform's own step
-    scripts ship (part of the definition cache key: the archives are in the definition)."""
+    scripts ship, and over the platform's scripts themselves (the team's are in the project's
+    source digest): part of the definition cache key, as the archives are in the definition."""
     digest = hashlib.sha256()
+    for script in PLATFORM_SCRIPTS:
+        digest.update(script.name.encode() + b"\0" + script.read_bytes())
     for script in sorted({*scripts, *PLATFORM_SCRIPTS}):
         for name, data in sorted(shipped_modules(script).items()):
             digest.update(name.encode() + b"\0" + data)

@@ -36,4 +36,15 @@ def install() -> None:
         notifications.install()
         cross_account.install()
         outbox.install()
+        _service_folders_listed_once()
         SageMakerResponse._batchops_extended = True  # type: ignore[attr-defined]
+
+
+def _service_folders_listed_once() -> None:
+    """moto's dispatcher asks ``moto.backends.list_of_moto_modules()`` on every request, which
+    lists moto's package folder and stats each of its ~200 entries; the folder does not change
+    while the process runs, so the local cloud lists it once."""
+    from moto import backends
+
+    listed = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: listed

@@ -147,11 +147,32 @@ def container_environment(
             "PYTHONDONTWRITEBYTECODE": "1",
         }
     )
-    env.setdefault("OMP_NUM_THREADS", str(ctx.options.get("threads_per_job", 1)))
+    env.setdefault("OMP_NUM_THREADS", _threads_per_job(ctx.options))
+    cache = ctx.options.get("wheel_cache_dir")
+    if cache:  # the local cloud's unpack cache for shipped wheels (batchops.monitor.job)
+        env["BATCHOPS_LOCAL_WHEEL_CACHE"] = str(cache)
     env.update(role_credentials(ctx))
     for key, value in (environment or {}).items():
         env[str(key)] = ctx.remap(str(value))
     return env
+
+
+def _threads_per_job(options: Mapping[str, Any]) -> str:
+    return str(options.get("threads_per_job", 1))
+
+
+def prewarm_containers(options: Mapping[str, Any]) -> list[threading.Thread]:
+    """Start, in the background, the warm zygote of every image runtime built here, keyed as
+    a step's container environment keys it (the host's ``OMP_NUM_THREADS``, else the
+    executor's ``threads_per_job``), so the first step of each image forks at once."""
+    from batchops.localcloud.executor.containers import warm
+    from batchops.localcloud.executor.containers.runtimes import built_runtimes
+
+    if not warm.enabled(options):
+        return []
+    threads = os.environ.get("OMP_NUM_THREADS")
+    env = {"OMP_NUM_THREADS": threads if threads is not None else _threads_per_job(options)}
+    return warm.prewarm([runtime.python for runtime in built_runtimes(options)], env)
 
 
 def image_runtime(ctx: StepContext, image_uri: str) -> Runtime:

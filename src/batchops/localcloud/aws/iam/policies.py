@@ -18,6 +18,7 @@ does; :func:`evaluate` combines identity and resource policies by IAM's evaluati
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -136,10 +137,16 @@ def _as_list(value: Any) -> list[Any]:
     return [value] if isinstance(value, str | dict) else list(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """The regular expression of an IAM wildcard pattern (compiled once per pattern)."""
+    regex = fnmatch.translate(pattern.replace("[", "[[]"))
+    return re.compile(regex, re.I | re.S if ignore_case else re.S)
+
+
 def _wildcard(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """IAM's ``*`` and ``?`` (nothing else is special)."""
-    regex = fnmatch.translate(pattern.replace("[", "[[]"))
-    return re.match(regex, value, re.I | re.S if ignore_case else re.S) is not None
+    return _compiled(pattern, ignore_case).match(value) is not None
 
 
 # --- conditions ---------------------------------------------------------------------------
@@ -245,7 +252,7 @@ class Statement(IAMPolicyStatement):
 
     @staticmethod
     def _match(pattern: str, string: str) -> Any:
-        return re.match(fnmatch.translate(pattern.replace("[", "[[]")), string, re.S)
+        return _compiled(pattern, False).match(string)
 
     def _action_matches(self, action: str) -> bool:
         if "NotAction" in self._statement:
@@ -332,6 +339,33 @@ class Policy(IAMPolicy):
         return result, named
 
 
+def _document_text(policy: Any) -> str:
+    """The JSON text of a policy as moto hands it over: a document, a dict (the document, or
+    an inline user policy's ``policy_document``) or a managed policy (its default version)."""
+    if isinstance(policy, str):
+        return policy
+    if isinstance(policy, Mapping):
+        if "Statement" in policy:
+            return json.dumps(policy, sort_keys=True)
+        return str(policy["policy_document"])
+    return next(v.document for v in policy.versions if v.is_default)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_policy(text: str) -> Policy:
+    return Policy(text)
+
+
+def policy_of(policy: Any) -> Policy:
+    """The :class:`Policy` of a document, parsed once per distinct document text.
+
+    The cache is keyed by the document's content, so a policy write (``PutRolePolicy``, a new
+    default version, ``PutBucketPolicy``, ``PutKeyPolicy``…) is seen at once: the new text is
+    another key. The :class:`Policy` objects are never changed after parsing.
+    """
+    return _parsed_policy(_document_text(policy))
+
+
 def evaluate(
     request: Request,
     identity_policies: Iterable[Any],
@@ -343,14 +377,14 @@ def evaluate(
     """IAM's decision for ``request`` (see the module's docstring for the rules)."""
     identity = PermissionResult.NEUTRAL
     for document in identity_policies:
-        result = Policy(document).identity_result(request)
+        result = policy_of(document).identity_result(request)
         if result is PermissionResult.DENIED:
             return Outcome(Decision.EXPLICIT_DENY, PolicyKind.IDENTITY)
         if result is PermissionResult.PERMITTED:
             identity = result
     resource, named = PermissionResult.NEUTRAL, None
     if resource_policy:
-        resource, named = Policy(resource_policy).resource_result(request)
+        resource, named = policy_of(resource_policy).resource_result(request)
         if resource is PermissionResult.DENIED:
             return Outcome(Decision.EXPLICIT_DENY, PolicyKind.RESOURCE)
     identity_allows = identity is PermissionResult.PERMITTED
@@ -424,5 +458,6 @@ __all__: Sequence[str] = (
     "Request",
     "evaluate",
     "parse_policy",
+    "policy_of",
     "resource_policy_allows",
 )

@@ -68,6 +68,19 @@ def project_runtime(warning: str | None = None) -> Runtime:
     return Runtime(image=None, python=sys.executable, name="project", warning=warning)
 
 
+def built_runtimes(options: Mapping[str, Any] | None = None) -> list[Runtime]:
+    """The image runtimes built on this machine (those a step may run under here)."""
+    found = []
+    for image in images():
+        if not image.runtime:
+            continue
+        root = runtimes_dir(options) / image.runtime
+        python = root / "bin" / "python"
+        if (root / ".installed").is_file() and python.exists():
+            found.append(Runtime(image=image, python=str(python), name=image.runtime))
+    return found
+
+
 def runtime_for(image_uri: str, options: Mapping[str, Any] | None = None) -> Runtime:
     """The runtime of ``image_uri``; :class:`UnknownImage` when no pinned image has it."""
     image = image_for_uri(image_uri)

@@ -177,6 +177,9 @@ class Zygote:
 
 _ZYGOTES: dict[tuple[str, tuple[str, ...]], Zygote] = {}
 _LOCK = threading.Lock()
+#: one lock per zygote key, held while that zygote starts: a spawn waits for a zygote being
+#: started (by :func:`prewarm` or another spawn) instead of starting a second one
+_STARTING: dict[tuple[str, tuple[str, ...]], threading.Lock] = {}
 
 
 def supports(argv: Sequence[str]) -> bool:
@@ -184,17 +187,49 @@ def supports(argv: Sequence[str]) -> bool:
     return len(argv) > 1 and (argv[1] in ("-m", "-c") or not argv[1].startswith("-"))
 
 
+def import_time_key(env: Mapping[str, str]) -> tuple[str, ...]:
+    """What a zygote is keyed by besides its interpreter (:data:`IMPORT_TIME_ENV`)."""
+    return tuple(env.get(name, "") for name in IMPORT_TIME_ENV)
+
+
+def _zygote(python: str, key: tuple[str, ...]) -> Zygote:
+    """The live zygote of ``(python, key)``, started if there is none."""
+    with _LOCK:
+        if not _ZYGOTES and not _STARTING:
+            atexit.register(stop_all)
+        starting = _STARTING.setdefault((python, key), threading.Lock())
+    with starting:
+        with _LOCK:
+            zygote = _ZYGOTES.get((python, key))
+        if zygote is None or not zygote.alive():
+            zygote = Zygote(python, key)
+            with _LOCK:
+                _ZYGOTES[(python, key)] = zygote
+        return zygote
+
+
 def spawn(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> WarmProcess:
     """Fork ``argv`` (see :func:`supports`) from a warm zygote of ``argv[0]``, the image
     runtime's interpreter (one zygote per interpreter and import-time settings)."""
-    key = tuple(env.get(name, "") for name in IMPORT_TIME_ENV)
-    with _LOCK:
-        if not _ZYGOTES:
-            atexit.register(stop_all)
-        zygote = _ZYGOTES.get((argv[0], key))
-        if zygote is None or not zygote.alive():
-            zygote = _ZYGOTES[(argv[0], key)] = Zygote(argv[0], key)
-    return zygote.spawn(argv, cwd, env)
+    return _zygote(argv[0], import_time_key(env)).spawn(argv, cwd, env)
+
+
+def prewarm(pythons: Sequence[str], env: Mapping[str, str]) -> list[threading.Thread]:
+    """Start the zygotes of ``pythons`` for containers with ``env``'s import-time settings,
+    in the background (a local cloud's start: the first step then forks instead of waiting
+    for the imports). A zygote that cannot start here is started, or not, at the first spawn."""
+
+    def start(python: str) -> None:
+        with contextlib.suppress(OSError):
+            _zygote(python, import_time_key(env))
+
+    threads = [
+        threading.Thread(target=start, args=(python,), name="zygote-prewarm", daemon=True)
+        for python in dict.fromkeys(pythons)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def stop_all() -> None:
@@ -205,4 +240,4 @@ def stop_all() -> None:
         _ZYGOTES.clear()
 
 
-__all__ = ["WarmProcess", "enabled", "spawn", "stop_all"]
+__all__ = ["WarmProcess", "enabled", "import_time_key", "prewarm", "spawn", "stop_all"]
