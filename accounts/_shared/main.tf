@@ -29,6 +29,7 @@ module "account" {
 
   access_role_name           = var.access_role_name
   gitlab_url                 = var.gitlab_url
+  gitlab_api_url             = var.gitlab_api_url
   gitlab_project             = var.gitlab_project
   gitlab_trigger_secret_name = var.gitlab_trigger_secret_name
   deploy_allowed_refs        = var.deploy_allowed_refs

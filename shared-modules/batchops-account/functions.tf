@@ -49,7 +49,7 @@ locals {
       handler     = "batchops.functions.approval_trigger.handler"
       description = "Starts the GitLab deploy pipeline when a model version is approved."
       environment = {
-        BATCHOPS_GITLAB_URL               = var.gitlab_url
+        BATCHOPS_GITLAB_URL               = coalesce(var.gitlab_api_url, var.gitlab_url)
         BATCHOPS_GITLAB_PROJECT           = var.gitlab_project
         BATCHOPS_GITLAB_REF               = var.gitlab_ref
         BATCHOPS_TRIGGER_SECRET_ID        = var.gitlab_trigger_secret_name

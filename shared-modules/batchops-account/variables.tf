@@ -173,8 +173,19 @@ variable "access_role_name" {
 }
 
 variable "gitlab_url" {
-  description = "GitLab instance: OIDC issuer of the deploy role and target of the approval Lambda."
+  description = "GitLab instance: OIDC issuer of the deploy role and, unless gitlab_api_url is set, target of the approval Lambda."
   type        = string
+}
+
+variable "gitlab_api_url" {
+  description = "Where the approval Lambda calls GitLab's API (pipeline trigger and read API) when that is not gitlab_url: a self-managed GitLab's private address, or the local cloud's GitLab stand-in (plain http only on 127.0.0.1 or localhost). Default (null): gitlab_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gitlab_api_url == null || can(regex("^(https://[a-z0-9.-]+|http://(127\\.0\\.0\\.1|localhost))(:[0-9]+)?(/[^?#]*)?$", var.gitlab_api_url))
+    error_message = "gitlab_api_url must be an https:// URL (plain http only on 127.0.0.1 or localhost), without a query or fragment."
+  }
 }
 
 variable "gitlab_project" {

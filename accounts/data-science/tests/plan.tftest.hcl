@@ -40,3 +40,21 @@ run "rejects_bad_account_id" {
 
   expect_failures = [var.account_id]
 }
+
+run "approval_lambda_may_call_gitlab_elsewhere_than_its_issuer" {
+  command = plan
+
+  variables {
+    gitlab_api_url = "http://127.0.0.1:8929"
+  }
+}
+
+run "rejects_plain_http_gitlab_api_url_off_this_machine" {
+  command = plan
+
+  variables {
+    gitlab_api_url = "http://gitlab.internal.example.com"
+  }
+
+  expect_failures = [var.gitlab_api_url]
+}

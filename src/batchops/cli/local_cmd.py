@@ -48,8 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     up.add_argument(
         "--json",
         action="store_true",
-        help="first stdout line: a JSON object (endpoint, state_dir, restored) instead of "
-        "endpoint=URL",
+        help="first stdout line: a JSON object (endpoint, gitlab_url, state_dir, restored) "
+        "instead of endpoint=URL",
     )
     up.set_defaults(func=up_cmd)
 
@@ -112,6 +112,8 @@ def up_cmd(args: argparse.Namespace) -> int:
 
             document = {
                 "endpoint": cloud.endpoint,
+                # the GitLab stand-in's API (the approval Lambda's gitlab_api_url)
+                "gitlab_url": cloud.gitlab.url if cloud.gitlab is not None else None,
                 "state_dir": str(cloud.state_dir),
                 "accounts_dir": str(accounts_dir(cloud.state_dir)),
                 "restored": cloud.restored,

@@ -148,13 +148,17 @@ def _event_targets(clients: Clients) -> dict[str, list[dict[str, Any]]]:
 
 
 def capture(endpoint: str) -> dict[str, Any]:
-    """Every account's documents on the local cloud at ``endpoint``, key ARNs as placeholders."""
-    from batchops.aws import clients_for
+    """Every account's documents on the local cloud at ``endpoint``, key ARNs as placeholders.
+
+    Read as each account's administrator, as an inventory of the account is: the deploy role
+    may not (where the local cloud checks permissions, its ``iam:ListOpenIDConnectProviders``
+    is refused first)."""
+    from batchops.localcloud.credentials import admin_clients
 
     documents, keys = {}, {}
     for env in ENVIRONMENTS:
         settings = load_settings(env)
-        clients = clients_for(settings, endpoint)
+        clients = admin_clients(settings, endpoint, "terraform-policies")
         documents[env] = _account(settings, clients)
         keys.update({arn: f"${{key:{env}:{alias}}}" for alias, arn in _keys(clients).items()})
     text = json.dumps(documents, sort_keys=True)
