@@ -18,6 +18,8 @@ export UV_LINK_MODE := copy
 
 # Extra test suites (infrastructure, CI configuration...) add themselves here from mk/*.mk.
 TEST_TARGETS := test-python
+#: what the suites need installed before `make test` runs them side by side (mk/*.mk add theirs)
+TEST_PREREQUISITES :=
 BENCH_TARGETS :=
 
 -include mk/*.mk
@@ -47,8 +49,24 @@ lock: $(UV) ## re-resolve dependencies into uv.lock (needs PyPI)
 demo: $(STAMP) ## run the whole lifecycle on the local cloud (no AWS account, no network)
 	$(BIN)/batchops demo --out $(OUT)
 
+# `make test` installs everything first, then runs pytest and, beside it, the suites that do
+# not need it (Terraform, checkov, the CI schema): their output goes to out/test/side-suites.log
+# and is printed after pytest's, and the run fails if any of them fails. pytest alone keeps both
+# cores busy for most of its run, but not in its tail, where these fit.
+SIDE_SUITES := $(filter test-infra test-policies test-ci,$(TEST_TARGETS))
+TEST_SETUP := $(filter-out test-python $(SIDE_SUITES),$(TEST_TARGETS))
+SIDE_LOG := out/test/side-suites.log
+
 .PHONY: test
-test: $(TEST_TARGETS) ## install what the tests need and run every test suite
+test: $(TEST_SETUP) $(STAMP) $(TEST_PREREQUISITES) ## install what the tests need and run every test suite
+	@mkdir -p $(dir $(SIDE_LOG)) && rm -f $(SIDE_LOG).rc
+	@echo "make test: $(SIDE_SUITES) run beside test-python (output after pytest's; $(SIDE_LOG))"
+	@{ $(MAKE) --no-print-directory $(SIDE_SUITES) >$(SIDE_LOG) 2>&1; echo $$? >$(SIDE_LOG).rc; } & \
+	side=$$!; python=0; $(MAKE) --no-print-directory test-python || python=$$?; \
+	wait $$side || true; side_rc=$$(cat $(SIDE_LOG).rc 2>/dev/null || echo 1); \
+	echo "== $(SIDE_SUITES) (run beside pytest)"; cat $(SIDE_LOG); \
+	echo "make test: test-python exit $$python, $(SIDE_SUITES) exit $$side_rc"; \
+	[ "$$python" = 0 ] && [ "$$side_rc" = 0 ]
 
 # pytest-xdist workers (0: one process). A test file runs whole in one worker, so module
 # fixtures (a local cloud, the three-account Terraform apply) are not started twice; most of

@@ -78,6 +78,7 @@ image-runtimes-lock: $(UV) ## re-resolve tools/image-runtimes/*.txt from their .
 	done
 
 test-python demo: image-runtimes
+TEST_PREREQUISITES += image-runtimes step-wheels
 
 BENCH_TARGETS += bench-image-runtimes
 

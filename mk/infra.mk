@@ -60,6 +60,7 @@ checkov: $(CHECKOV_STAMP) ## create .venv-checkov (pinned checkov, separate from
 test-python: $(CHECKOV_STAMP)
 
 TEST_TARGETS += test-policies
+TEST_PREREQUISITES += $(CHECKOV_STAMP) $(INFRA_WORK)/terraformrc
 
 .PHONY: test-policies
 test-policies: $(CHECKOV_STAMP) ## checkov (built-in + policies/checks) over shared-modules and accounts: 0 failed; JUnit + GitLab SAST in out/policies

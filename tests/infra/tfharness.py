@@ -11,6 +11,7 @@ exists, otherwise Terraform uses the registry).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import subprocess
 import sys
 import time
@@ -65,6 +66,22 @@ def run(args: list[str], cwd: Path) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+def init_one_at_a_time(directory: Path) -> tuple[int, str]:
+    """``terraform init`` under the plugin cache's lock: `make test` runs this harness beside
+    pytest, whose local-cloud apply tests (tests/infra/test_local_cloud_apply.py) init into
+    the same cache and take the same lock (concurrent inits race: "file exists")."""
+    lock = WORK / "plugin-cache.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            return run(
+                ["terraform", "init", "-backend=false", "-input=false", "-no-color"], directory
+            )
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def check_dir(directory: Path) -> tuple[Path, bool, str, float]:
     """validate + test one directory (already initialised)."""
     started = time.monotonic()
@@ -91,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     dirs = [d.resolve() for d in args.dirs] or terraform_dirs()
     for directory in dirs:  # sequential: concurrent init into one plugin cache races
-        code, out = run(
-            ["terraform", "init", "-backend=false", "-input=false", "-no-color"], directory
-        )
+        code, out = init_one_at_a_time(directory)
         if code != 0:
             print(
                 f"terraform init failed in {directory.relative_to(ROOT)}:\n{out}", file=sys.stderr
