@@ -83,6 +83,10 @@ def boto3_session(**kwargs: Any) -> boto3.Session:
         core = botocore.session.Session()
         core.register_component("data_loader", loader)
         session = boto3.Session(botocore_session=core, **kwargs)
+        if kwargs.get("profile_name") is not None:
+            # a new loader would read the profile's configuration here and raise
+            # ProfileNotFound for an unknown profile; the shared one does not: ask for it
+            core.get_scoped_config()
         # boto3 appends its resource folder to the loader's paths on every session: once is enough
         loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
     return session
