@@ -4,8 +4,9 @@ model-deploy/, policies/) shares."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,46 @@ def sklearn_image_python() -> Path:
 def xgboost_image_python() -> Path:
     """Python 3.8 with xgboost 1.7.4, numpy 1.19.2, pandas 1.2.4: the XGBoost 1.7-1 image."""
     return image_python("xgboost-1.7-1")
+
+
+def _lifecycle_story(summary: dict[str, Any], records: dict[str, Any], told: str) -> None:
+    """What every whole-lifecycle run on generated Abalone data shows, whichever cloud it ran
+    on (the demo's bootstrapped one, the Terraform-provisioned one): v1 trained and v2 from
+    HPO, both governance refusals, one GitLab trigger per approval, drift warned and clean
+    batches clean, one failed model-quality verdict that started the retraining, and the
+    summary agreeing with the records read back from the cloud. ``told`` is what it printed."""
+    versions = {v["source"]: v for v in summary["model_versions"]}
+    assert set(versions) == {"training", "hpo"}, told
+    assert 1.6 <= versions["training"]["rmse"] <= 2.6
+    assert versions["training"]["metric"] == "mse"
+    assert versions["hpo"]["review_ref"], "the HPO version was approved with a review"
+    assert summary["governance"]["hpo_without_review"] == "refused"
+    assert summary["governance"]["production_before_staging_run"] == "refused"
+    assert summary["gitlab_triggers"] == 2, "one trigger per approval"
+    assert summary["notifications"] >= 10
+    production = [d["version"] for d in summary["deployments"] if d["env"] == "production"]
+    assert len(set(production)) >= 2 and production[-1] == versions["hpo"]["version"]
+    runs = summary["inference_runs"]
+    assert any(r["data_quality_violations"] for r in runs)
+    assert all(not r["data_quality_violations"] for r in runs if r["status"] == "Succeeded")
+    assert "data quality (CheckDataQuality): WARNING" in told
+    assert "data quality (CheckDataQuality): no violations" in told
+    qualities = [r["model_quality"] for r in runs if r["model_quality"]]
+    assert len(qualities) == 3, "every labelled batch has a verdict, the failed one too"
+    failed = [q for q in qualities if not q["passed"]]
+    assert len(failed) == 1 and failed[0]["metric"] == "mse" and failed[0]["value"] > 10.0
+    assert all(q["passed"] and q["value"] < 10.0 for q in qualities if q is not failed[0])
+    assert summary["retraining"]["started"] is True
+    assert summary["gitlab_triggers"] == len(records["gitlab_triggers"])
+    pipelines = {(e["env"], e["pipeline"]) for e in records["executions"]}
+    assert ("data-science", "batchops-training-hpo") in pipelines
+    assert {("staging", "batchops-inference"), ("production", "batchops-inference")} <= pipelines
+    drifted = {d["feature"] for d in records["drift"] if d["distributions"]}
+    violated = {v["feature"] for r in runs for v in r["data_quality_violations"]}
+    assert "_c3" in drifted and drifted == violated
+
+
+@pytest.fixture(scope="session")
+def lifecycle_story() -> Callable[[dict[str, Any], dict[str, Any], str], None]:
+    """Asserts the outcomes of a whole-lifecycle run (:func:`_lifecycle_story`)."""
+    return _lifecycle_story
