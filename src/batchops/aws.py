@@ -59,37 +59,12 @@ def check_reachable(endpoint: str, timeout: float = 2.0) -> None:
         ) from None
 
 
-_loader_lock = threading.Lock()
-_shared_loader: list[Any] = []
-
-
 def boto3_session(**kwargs: Any) -> boto3.Session:
-    """``boto3.Session(**kwargs)`` whose botocore data loader is shared by the process.
+    """``boto3.Session(**kwargs)`` on the process's shared botocore data loader
+    (:mod:`batchops.boto_sessions`)."""
+    from batchops.boto_sessions import session
 
-    Every botocore session otherwise reads and parses the service models, ``endpoints.json``
-    and the service list again: ~0.2 s for a first SageMaker client in each new session, and
-    batchops makes a session per assumed role (executor steps, event targets, deploy jobs).
-    Those files are the same for every session; credentials, region, configuration and
-    clients stay per session.
-    """
-    import boto3
-    import botocore.session
-    from botocore.loaders import create_loader
-
-    with _loader_lock:
-        if not _shared_loader:
-            _shared_loader.append(create_loader())
-        loader = _shared_loader[0]
-        core = botocore.session.Session()
-        core.register_component("data_loader", loader)
-        session = boto3.Session(botocore_session=core, **kwargs)
-        if kwargs.get("profile_name") is not None:
-            # a new loader would read the profile's configuration here and raise
-            # ProfileNotFound for an unknown profile; the shared one does not: ask for it
-            core.get_scoped_config()
-        # boto3 appends its resource folder to the loader's paths on every session: once is enough
-        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
-    return session
+    return session(**kwargs)
 
 
 def _botocore_config(**extra: Any) -> Any:

@@ -47,6 +47,7 @@ DEPS_CACHE_ENV = "BATCHOPS_LAMBDA_DEPS_DIR"
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 _COMMON = (
     "__init__.py",
+    "boto_sessions.py",
     "errors.py",
     "lifecycle.py",
     "functions/__init__.py",

@@ -30,8 +30,6 @@ ENVIRONMENT: ContextVar[Mapping[str, str] | None] = ContextVar("batchops_fn_env"
 T = TypeVar("T")
 _clients: dict[tuple[str, ...], Any] = {}
 _clients_lock = threading.Lock()
-#: botocore's data loader (service models, endpoints), kept like a warm Lambda keeps globals
-_loader: list[Any] = []
 
 
 class HandlerError(BatchopsError):
@@ -98,9 +96,9 @@ def log_json(log: logging.Logger, level: int, message: str, **fields: Any) -> No
 
 def client(service: str) -> Any:
     """A boto3 client for the invoking function's account, cached like a warm Lambda."""
-    import boto3
-    import botocore.session
     from botocore.config import Config
+
+    from batchops.boto_sessions import session as new_session
 
     variables = env()
     region = variables.get("AWS_REGION") or variables.get("AWS_DEFAULT_REGION") or "us-east-1"
@@ -111,23 +109,14 @@ def client(service: str) -> Any:
         cached = _clients.get(key)
     if cached is not None:
         return cached
-    with _clients_lock:
-        # one parse of the service models per process, not per credentials (a new session
-        # reads them again: ~0.2 s for SageMaker's); the boto3 session stays per credentials
-        if not _loader:
-            from botocore.loaders import create_loader
-
-            _loader.append(create_loader())
-        core = botocore.session.Session()
-        core.register_component("data_loader", _loader[0])
-        session = boto3.Session(
-            aws_access_key_id=key_id,
-            aws_secret_access_key=variables.get("AWS_SECRET_ACCESS_KEY") or None,
-            aws_session_token=variables.get("AWS_SESSION_TOKEN") or None,
-            region_name=region,
-            botocore_session=core,
-        )
-        _loader[0].search_paths[:] = list(dict.fromkeys(_loader[0].search_paths))
+    # one parse of the service models per process (a warm Lambda keeps it), a session per
+    # credentials
+    session = new_session(
+        aws_access_key_id=key_id,
+        aws_secret_access_key=variables.get("AWS_SECRET_ACCESS_KEY") or None,
+        aws_session_token=variables.get("AWS_SESSION_TOKEN") or None,
+        region_name=region,
+    )
     made = session.client(
         service,
         endpoint_url=endpoint,
