@@ -102,3 +102,28 @@ def test_moving_an_asset_under_the_code_prefix_touches_only_that_asset() -> None
     )
     assert rewritten["Sdk"].startswith("s3://b/pipeline_shared/x/code/batchops-train/tuning-")
     assert all(key.startswith("pipeline_shared/x/code/") for key in moved)
+
+
+def test_shipped_wheels_are_one_folder_per_content_whatever_the_pipeline_or_step() -> None:
+    """The data-quality step's 45 MB of wheels are stored once per bucket: two pipelines
+    (and steps) shipping the same wheels name the same folder, other wheels another."""
+    from batchops.pipelines.assets import reproducible
+
+    prefix = "pipeline_shared/x/code"
+
+    def built(pipeline: str, step: str, wheel: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
+        folder = f"{prefix}/{pipeline}/{step}/input/wheels"
+        definition = {"Wheels": f"s3://b/{folder}", "Other": f"s3://b/{prefix}/{pipeline}/x.py"}
+        objects = {f"{folder}/polars-1.0-py3-none-any.whl": wheel, f"{prefix}/{pipeline}/x.py": b""}
+        text, moved = reproducible(definition, objects, bucket="b", prefix=prefix, checkout=REPO)
+        return json.loads(text), moved
+
+    training, training_objects = built("batchops-training", "BaselineDataQuality", b"wheel")
+    hpo, hpo_objects = built("batchops-training-hpo", "BaselineDataQuality", b"wheel")
+    other, _ = built("batchops-inference", "CheckDataQuality", b"another wheel")
+    assert training["Wheels"] == hpo["Wheels"] != other["Wheels"]
+    assert training["Wheels"].startswith(f"s3://b/{prefix}/wheels/")
+    assert training["Other"] == f"s3://b/{prefix}/batchops-training/x.py"
+    folder = training["Wheels"].removeprefix("s3://b/")
+    assert training_objects[f"{folder}/polars-1.0-py3-none-any.whl"] == b"wheel"
+    assert set(training_objects) & set(hpo_objects) == {f"{folder}/polars-1.0-py3-none-any.whl"}

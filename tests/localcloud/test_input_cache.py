@@ -20,9 +20,9 @@ class CountingS3:
     def __init__(self, client: Any) -> None:
         self.client, self.downloads = client, 0
 
-    def download_file(self, *args: Any, **kwargs: Any) -> None:
+    def get_object(self, **kwargs: Any) -> Any:
         self.downloads += 1
-        self.client.download_file(*args, **kwargs)
+        return self.client.get_object(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
@@ -63,3 +63,25 @@ def test_a_cached_copy_is_not_served_when_s3_refuses_the_caller(account, tmp_pat
 
     with pytest.raises(PipelineError, match=r"Forbidden|403"):
         download(Refusing(s3), uri, tmp_path / "b", cache=cache)
+
+
+def test_an_object_replaced_after_the_listing_is_not_staged_half_old(
+    account, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Each object is read with the ETag its listing gave (``IfMatch``): an object replaced
+    in between fails the staging with S3's PreconditionFailed, never a mix of versions,
+    and no partial file stays behind."""
+    from batchops.localcloud.executor.storage import get_to_file
+
+    settings = load_settings("staging")
+    s3 = account("staging").client("s3")
+    key = f"{settings.bucket_prefix}/cache-test/replaced/data.csv"
+    s3.put_object(Bucket=settings.bucket_name, Key=key, Body=b"a,1\n")
+    listed = s3.head_object(Bucket=settings.bucket_name, Key=key)["ETag"]
+    s3.put_object(Bucket=settings.bucket_name, Key=key, Body=b"b,2\n")
+    target = tmp_path / "data.csv"
+    with pytest.raises(ClientError, match=r"PreconditionFailed|412"):
+        get_to_file(s3, settings.bucket_name, key, target, listed)
+    assert list(tmp_path.iterdir()) == []
+    get_to_file(s3, settings.bucket_name, key, target)
+    assert target.read_bytes() == b"b,2\n"

@@ -14,7 +14,11 @@ tuner ignores the session's ``default_bucket_prefix`` for ``sourcedir.tar.gz``.
 3. repacks tarballs deterministically (sorted members, fixed time, owner 0, modes 644/755,
    gzip header without time);
 4. moves every object outside the code prefix under it (where the roles may reach);
-5. renames each variable folder (path-hash or timestamp) after a hash of its contents.
+5. renames each variable folder (path-hash or timestamp) after a hash of its contents;
+6. moves each step's shipped wheels (``<pipeline>/<step>/input/wheels/``, 45 MB for the
+   data-quality step's polars) to ``wheels/<hash of the folder>/``, one copy per content
+   in the bucket, which every pipeline and step that ships the same wheels names (and
+   ``upsert`` then finds already there instead of uploading it once per pipeline).
 
 The result is the same bytes on every machine and at every time for the same sources, and
 a changed script gets a new key (a running execution keeps reading its own code).
@@ -124,4 +128,24 @@ def reproducible(
         base = "" if re.fullmatch(r"[0-9a-f]{64}", segment) else segment.rsplit("-", 1)[0] + "-"
         new = old[: -len(segment) - 1] + f"{base}{digest.hexdigest()[:16]}/"
         text = _rename(text, files, bucket, old, new)
+    for old in sorted({k[: k.index(_WHEELS) + len(_WHEELS) - 1] for k in files if _WHEELS in k}):
+        digest = hashlib.sha256()
+        for key in sorted(k for k in files if k.startswith(f"{old}/")):
+            digest.update(key[len(old) + 1 :].encode() + b"\0" + files[key] + b"\0")
+        new = f"{prefix}wheels/{digest.hexdigest()[:16]}"
+        text = _move_folder(text, files, bucket, old, new)
     return text, files
+
+
+#: the folder a step's shipped wheels are uploaded into by the SDK
+_WHEELS = "/input/wheels/"
+
+
+def _move_folder(text: str, objects: dict[str, bytes], bucket: str, old: str, new: str) -> str:
+    """Move every object below ``old/`` to ``new/`` and the definition's URIs of that folder
+    (``s3://bucket/old`` as a whole string, or below it) with them."""
+    moved = {(new + k[len(old) :] if k.startswith(f"{old}/") else k): v for k, v in objects.items()}
+    objects.clear()
+    objects.update(moved)
+    text = text.replace(f'"s3://{bucket}/{old}"', f'"s3://{bucket}/{new}"')
+    return text.replace(f"s3://{bucket}/{old}/", f"s3://{bucket}/{new}/")

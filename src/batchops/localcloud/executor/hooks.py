@@ -34,6 +34,12 @@ class ExecutorHooks(Protocol):
         """A job of ``record`` finished writing the log of its instance ``host`` to ``path``."""
 
 
+class FinishingHook(Protocol):
+    def execution_finishing(self, record: ExecutionRecord) -> None:
+        """Optional: the execution's steps are over and its final status is about to be
+        recorded; a hook that works in the background finishes its work for it here."""
+
+
 class HookRelay:
     """Calls every hook in order; logs (and swallows) what a hook raises."""
 
@@ -46,6 +52,16 @@ class HookRelay:
                 hook.execution_status_changed(record, previous)
             except Exception:
                 log.exception("hook %r failed on an execution status change", hook)
+
+    def execution_finishing(self, record: ExecutionRecord) -> None:
+        for hook in self.hooks:
+            finishing = getattr(hook, "execution_finishing", None)
+            if finishing is None:
+                continue
+            try:
+                finishing(record)
+            except Exception:
+                log.exception("hook %r failed before an execution ended", hook)
 
     def step_status_changed(
         self, record: ExecutionRecord, step: StepRecord, previous: str | None

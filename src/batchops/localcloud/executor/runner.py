@@ -124,6 +124,7 @@ class Executor:
         except Exception as exc:  # a bug in the executor must still end the execution
             log.exception("executor crashed on %s", record.arn)
             failure = f"InternalError: {type(exc).__name__}: {exc}"
+        self.hooks.execution_finishing(record)
         with self.store.lock:
             previous = record.status
             if stop.is_set():

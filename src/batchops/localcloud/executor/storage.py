@@ -4,6 +4,13 @@
 prefix as the relative path (an exact object key lands as its base name), the way
 SageMaker fills ``/opt/ml/processing/input/...`` and ``/opt/ml/input/data/<channel>``.
 Outputs upload a folder's files under the output URI.
+
+Transfers are one request per object: a ``GetObject`` conditioned on the ETag the listing
+gave (``IfMatch``, so an object replaced between the list and the read fails rather than
+mixing versions), streamed to the file; a ``PutObject`` for a file below the multipart
+threshold. boto3's managed ``download_file``/``upload_file`` add a ``HeadObject`` and a
+thread pool per object, which for the many small objects of a job (a training job's
+``sm_drivers`` channel has 13) cost more than the transfers; they are kept for large files.
 """
 
 from __future__ import annotations
@@ -30,6 +37,38 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 #: Objects at least this large are kept in the local cloud's input cache (e.g. shipped wheels).
 CACHE_MIN_BYTES = 1 << 20
+#: Files at least this large go through boto3's managed (multipart) transfer: its default
+#: ``multipart_threshold`` (8 MiB)
+MULTIPART_BYTES = 8 << 20
+_CHUNK = 1 << 20
+
+
+def get_to_file(s3: Any, bucket: str, key: str, target: Path, etag: str | None = None) -> None:
+    """Stream one object into ``target`` with one ``GetObject`` (``IfMatch`` when an ETag
+    is known); a failed read leaves no partial file behind."""
+    extra = {"IfMatch": etag} if etag else {}
+    body = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"]
+    partial = target.with_name(f".{target.name}.part")
+    try:
+        with partial.open("wb") as handle:
+            for chunk in iter(lambda: body.read(_CHUNK), b""):
+                handle.write(chunk)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        body.close()
+
+
+def put_file(s3: Any, path: Path, bucket: str, key: str, extra: dict[str, Any] | None) -> None:
+    """One ``PutObject`` for a file below :data:`MULTIPART_BYTES`, boto3's managed
+    multipart upload above it."""
+    if path.stat().st_size >= MULTIPART_BYTES:
+        s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+        return
+    with path.open("rb") as handle:
+        s3.put_object(Bucket=bucket, Key=key, Body=handle, **(extra or {}))
 
 
 def download(
@@ -89,7 +128,7 @@ def download(
                 s3.head_object(Bucket=bucket, Key=key, IfMatch=etag)  # may this caller read it?
                 shutil.copyfile(cached, target)
             else:
-                s3.download_file(bucket, key, str(target))
+                get_to_file(s3, bucket, key, target, etag or None)
                 if cached is not None:
                     _keep(target, cached)
         except ClientError as exc:
@@ -133,7 +172,7 @@ def upload_dir(s3: Any, local_dir: Path, uri: str, *, kms_key: str | None = None
     for path in sorted(p for p in local_dir.rglob("*") if p.is_file()):
         key = f"{prefix}/{path.relative_to(local_dir).as_posix()}" if prefix else path.name
         try:
-            s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+            put_file(s3, path, bucket, key, extra)
         except ClientError as exc:
             raise PipelineError(
                 f"cannot upload to s3://{bucket}/{key}: {error_message(exc)}"
@@ -148,7 +187,7 @@ def upload_file(s3: Any, path: Path, uri: str, *, kms_key: str | None = None) ->
     bucket, key = split_uri(uri)
     extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
     try:
-        s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+        put_file(s3, path, bucket, key, extra)
     except ClientError as exc:
         raise PipelineError(f"cannot upload to {uri}: {error_message(exc)}") from None
     return uri

@@ -57,6 +57,7 @@ from batchops.localcloud.executor.steps._job import (
 from batchops.localcloud.executor.storage import (
     download,
     extract_tarball,
+    get_to_file,
     make_tarball,
     split_uri,
     upload_file,
@@ -156,7 +157,7 @@ def _script_command(
         if submit.startswith("s3://"):
             archive = root / "sourcedir.tar.gz"
             bucket, key = split_uri(submit)
-            ctx.s3(args.get("RoleArn")).download_file(bucket, key, str(archive))
+            get_to_file(ctx.s3(args.get("RoleArn")), bucket, key, archive)
             extract_tarball(archive, code)
         user_hps = {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
         return ["python3", str(code / program), *_cli_args(user_hps)], code, user_hps

@@ -29,7 +29,13 @@ from batchops.localcloud.executor.context import (
     run_container,
 )
 from batchops.localcloud.executor.steps._job import instance_count, instances, run_on_instances
-from batchops.localcloud.executor.storage import download, extract_tarball, split_uri, upload_dir
+from batchops.localcloud.executor.storage import (
+    download,
+    extract_tarball,
+    get_to_file,
+    split_uri,
+    upload_dir,
+)
 
 #: The serving loop, run as a script by the model image's runtime (standard library only).
 TRANSFORM_HOST = Path(__file__).resolve().parents[1] / "containers" / "transform_host.py"
@@ -71,7 +77,7 @@ def _stage_model(
     archive = ctx.workspace / "model.tar.gz"
     bucket, key = split_uri(container["ModelDataUrl"])
     try:
-        s3.download_file(bucket, key, str(archive))
+        get_to_file(s3, bucket, key, archive)
     except Exception as exc:
         raise StepFailed(
             f"ClientError: cannot read model data {container['ModelDataUrl']}: {error_message(exc)}"
@@ -85,7 +91,7 @@ def _stage_model(
         code_dir = ctx.workspace / "opt/ml/code"
         source = ctx.workspace / "sourcedir.tar.gz"
         bucket, key = split_uri(submit)
-        s3.download_file(bucket, key, str(source))
+        get_to_file(s3, bucket, key, source)
         extract_tarball(source, code_dir)
     if not (code_dir / program).is_file():
         raise StepFailed(f"ClientError: inference script {program} not found in the model's code")
