@@ -7,6 +7,7 @@ the builder's Python (``cpython-311.pyc`` would be dead weight in a 3.8/3.9 imag
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -51,6 +52,11 @@ def test_assets_hold_no_bytecode_and_no_checkout_path(name: str, key: str, env: 
     assert [k for k in files if "__pycache__" in k or k.endswith(".pyc")] == []
     assert [k for k, body in files.items() if str(REPO).encode() in body] == []
     assert str(REPO) not in json.dumps(built.definition)
+    # the MD5 upsert compares with the stored objects is recorded with each asset
+    assert built.asset_md5 == {
+        k: hashlib.md5(p.read_bytes(), usedforsecurity=False).hexdigest()
+        for k, p in built.assets.items()
+    }
 
 
 @pytest.mark.parametrize(("name", "key", "env"), [("model-build", "hpo", "data-science")])

@@ -21,6 +21,7 @@ import pytest
 from batchops.aws import clients_for
 from batchops.config import load_settings
 from batchops.localcloud.executor.processes import start_token
+from batchops.localcloud.journal import LARGE_BODY_BYTES
 
 pytestmark = [pytest.mark.localcloud]
 
@@ -151,6 +152,13 @@ def test_a_local_cloud_killed_mid_execution_restarts_with_its_state(state: Path)
         staging.client("s3").put_object(
             Bucket=staging_settings.bucket_name, Key="scratch/once.csv", Body=b"1\n"
         )
+        # a large object write is snapshotted at once (its body in the blob store only)
+        large = os.urandom(LARGE_BODY_BYTES + 1)
+        staging.client("s3").put_object(
+            Bucket=staging_settings.bucket_name, Key="scratch/large.bin", Body=large
+        )
+        journal = state / "moto" / "journal.log"
+        assert not journal.exists() or journal.stat().st_size < LARGE_BODY_BYTES
         sns = staging.client("sns")
         topic = sns.list_topics()["Topics"][0]["TopicArn"]
         published = sns.publish(TopicArn=topic, Subject="once", Message="once")["MessageId"]
@@ -197,6 +205,12 @@ def test_a_local_cloud_killed_mid_execution_restarts_with_its_state(state: Path)
             .get_object(Bucket=staging_settings.bucket_name, Key="scratch/once.csv")["Body"]
             .read()
             == b"1\n"
+        )
+        assert (
+            staging.client("s3")
+            .get_object(Bucket=staging_settings.bucket_name, Key="scratch/large.bin")["Body"]
+            .read()
+            == large
         )
         created = [
             e

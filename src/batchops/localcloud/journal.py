@@ -13,7 +13,10 @@ through moto (with the local cloud's own side effects — events, notifications 
 the order they were answered.
 
 Everything else (creates that draw ids: buckets, keys, roles, executions; multipart uploads;
-SQS receives and deletes, whose receipt handles are random) is snapshotted at once.
+SQS receives and deletes, whose receipt handles are random) is snapshotted at once — and so
+is an object write of :data:`LARGE_BODY_BYTES` or more (the data-quality step's 45 MB of
+wheels): its snapshot writes the body once to the blob store, where a journal entry would
+carry it in the journal and again in every compaction until the next snapshot.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 #: journal entries of one service before it is snapshotted (and its entries dropped)
 COMPACT_EVERY = 200
 _HEADER = struct.Struct(">I")
+#: an object write at least this large is snapshotted, not journaled (module docstring)
+LARGE_BODY_BYTES = 1 << 20
 #: JSON-protocol actions that are deterministic and frequent, by moto service
 JOURNALED_ACTIONS = {
     "dynamodb": frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}),
@@ -71,7 +76,8 @@ def journaled(service: str | None, environ: dict[str, Any], action: str | None) 
         parts = environ.get("PATH_INFO", "/").lstrip("/").split("/", 1)
         object_level = len(parts) == 2 and bool(parts[1])
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        return object_level and method in ("PUT", "DELETE")
+        large = int(environ.get("CONTENT_LENGTH") or 0) >= LARGE_BODY_BYTES
+        return object_level and method in ("PUT", "DELETE") and not large
     return action is not None and action in JOURNALED_ACTIONS.get(service or "", frozenset())
 
 

@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -138,6 +138,9 @@ class Built:
     assets: dict[str, Path]  #: object key in the settings' bucket -> local file
     folder: Path
     cached: bool
+    #: object key -> MD5 of its body, written with the assets (``upsert`` compares it with
+    #: the stored object's ``batchops-md5`` without reading 45 MB of wheels each deploy)
+    asset_md5: dict[str, str] = field(default_factory=dict)
 
 
 def code_prefix(settings: Settings) -> str:
@@ -344,12 +347,15 @@ def generate_here(
         checkout=project.root.parent,
     )
     assets: dict[str, str] = {}
+    md5s: dict[str, str] = {}
     for key, body in sorted(objects.items()):
         name = hashlib.sha256(key.encode()).hexdigest()[:16]
         target = folder / "assets" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
         assets[key] = name
+        md5s[key] = hashlib.md5(body, usedforsecurity=False).hexdigest()
+    atomic_write_text(folder / "assets-md5.json", json.dumps(md5s, indent=2, sort_keys=True))
     atomic_write_text(folder / "assets.json", json.dumps(assets, indent=2, sort_keys=True))
     atomic_write_text(folder / "definition.json", text)
 
@@ -375,6 +381,8 @@ def build(
             _generate(project, spec, settings, folder)
     definition = json.loads((folder / "definition.json").read_text(encoding="utf-8"))
     assets = json.loads((folder / "assets.json").read_text(encoding="utf-8"))
+    md5_file = folder / "assets-md5.json"
+    md5s = json.loads(md5_file.read_text(encoding="utf-8")) if md5_file.is_file() else {}
     stamp(
         definition,
         {"GitCommit": git_commit(project.root), "UserId": settings.user_id or "unknown"},
@@ -386,6 +394,7 @@ def build(
         assets={k: folder / "assets" / v for k, v in assets.items()},
         folder=folder,
         cached=cached,
+        asset_md5=md5s,
     )
 
 

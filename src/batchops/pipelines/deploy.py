@@ -2,10 +2,10 @@
 
 Everything here is boto3 against the target account: the SDK was only needed to *build*
 the JSON (see :mod:`batchops.pipelines.build`). ``upsert`` is idempotent — assets are
-uploaded only when missing or different, and ``UpdatePipeline`` runs only when the stored
-definition differs — so CI can run it on every merge. It resolves the account's KMS key
-ARN (:mod:`batchops.kms`) for the asset puts and stamps it into the ``KmsKeyArn``
-parameter.
+uploaded only when missing (one listing finds them) or different, and ``UpdatePipeline``
+runs only when the stored definition differs — so CI can run it on every merge. It
+resolves the account's KMS key ARN (:mod:`batchops.kms`) for the asset puts and stamps it
+into the ``KmsKeyArn`` parameter.
 """
 
 from __future__ import annotations
@@ -36,27 +36,55 @@ class Upserted:
     assets_uploaded: int
 
 
+def _stored_sizes(clients: Clients, settings: Settings, keys: list[str]) -> dict[str, int]:
+    """The objects already under the assets' common folder, with their sizes (one listing
+    instead of one ``HeadObject`` per asset: most assets of a new version are new keys)."""
+    from botocore.exceptions import ClientError
+
+    folder = keys[0][: keys[0].rfind("/") + 1]
+    for key in keys:
+        while not key.startswith(folder):  # up one folder ("a/b/" -> "a/" -> "")
+            folder = folder[: folder.rstrip("/").rfind("/") + 1]
+    sizes: dict[str, int] = {}
+    try:
+        pages = clients.client("s3").get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=settings.bucket_name, Prefix=folder):
+            sizes.update({o["Key"]: int(o["Size"]) for o in page.get("Contents", [])})
+    except ClientError as exc:
+        raise PipelineError(
+            f"cannot list s3://{settings.bucket_name}/{folder}: {error_message(exc)}"
+        ) from None
+    return sizes
+
+
 def _upload_assets(clients: Clients, settings: Settings, built: Built, kms_key_arn: str) -> int:
+    """Put each asset that is missing or differs (same size: its ``batchops-md5`` metadata
+    tells); returns how many were put."""
     from botocore.exceptions import ClientError
 
     s3 = clients.client("s3")
+    stored = _stored_sizes(clients, settings, sorted(built.assets)) if built.assets else {}
     uploaded = 0
     for key, path in sorted(built.assets.items()):
-        body = path.read_bytes()
-        digest = hashlib.md5(body, usedforsecurity=False).hexdigest()
-        try:
-            head = s3.head_object(Bucket=settings.bucket_name, Key=key)
-            if head.get("Metadata", {}).get("batchops-md5") == digest:
-                continue
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
-                raise PipelineError(
-                    f"cannot read s3://{settings.bucket_name}/{key}: {error_message(exc)}"
-                ) from None
+        # the build recorded each body's MD5; an older build folder is hashed here
+        digest = (
+            built.asset_md5.get(key)
+            or hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        )
+        if stored.get(key) == path.stat().st_size:
+            try:
+                head = s3.head_object(Bucket=settings.bucket_name, Key=key)
+                if head.get("Metadata", {}).get("batchops-md5") == digest:
+                    continue
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                    raise PipelineError(
+                        f"cannot read s3://{settings.bucket_name}/{key}: {error_message(exc)}"
+                    ) from None
         s3.put_object(
             Bucket=settings.bucket_name,
             Key=key,
-            Body=body,
+            Body=path.read_bytes(),
             ServerSideEncryption="aws:kms",
             SSEKMSKeyId=kms_key_arn,
             Metadata={"batchops-md5": digest},
