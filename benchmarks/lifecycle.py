@@ -7,6 +7,9 @@ Runs the demo (generated data) as a user would, in one run of this script:
 * **cold containers** (``BATCHOPS_LOCAL_WARM=0``): one fresh interpreter per step, what a
   local runner without the zygote pays (SageMaker's own local mode starts a Docker
   container per step, slower still, and needs Docker);
+* the warm run is repeated (``--repeat``, default 3) and judged at its **median**: this
+  machine's speed drifts over minutes, so beside each warm run a pure-Python reference
+  loop (20 million additions) is timed, and the table gives both;
 * **first run** (``--first-run``): an empty definitions cache, so the SageMaker SDK
   generates the four definitions first (what a fresh clone's first ``make demo`` pays).
 
@@ -47,6 +50,15 @@ MINUTES = {
 }
 
 
+def cpu_reference_s() -> float:
+    """Seconds of a fixed pure-Python loop (20M additions): how fast the machine is now."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(20_000_000):
+        total += i
+    return time.perf_counter() - started
+
+
 def run_demo(name: str, env: dict[str, str]) -> dict[str, Any]:
     out = WORK / name
     shutil.rmtree(out, ignore_errors=True)
@@ -61,7 +73,7 @@ def run_demo(name: str, env: dict[str, str]) -> dict[str, Any]:
     wall = time.perf_counter() - started
     summary = json.loads((out / "summary.json").read_text())
     records = json.loads((out / "records.json").read_text())
-    return {"name": name, "wall": wall, "summary": summary, "records": records}
+    return {"name": name, "wall": wall, "summary": summary, "records": records, "cpu_s": None}
 
 
 def _tuning_rounds() -> int:
@@ -116,9 +128,12 @@ def _setup_s(run: dict[str, Any]) -> float:
     return sum(v for k, v in run["summary"]["timings_s"].items() if k.startswith("setup"))
 
 
-def render(runs: list[dict[str, Any]], estimate: tuple[float, float, int]) -> str:
+def render(runs: list[dict[str, Any]], estimate: tuple[float, float, int], repeats: int) -> str:
+    """``runs[0]`` is the median warm run, then the other ``repeats - 1`` warm runs, then
+    the cold and first runs."""
     warm = runs[0]
     total = float(warm["summary"]["timings_s"]["total"])
+    warm_totals = sorted(float(r["summary"]["timings_s"]["total"]) for r in runs[:repeats])
     low, high, jobs = estimate
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
@@ -132,29 +147,38 @@ def render(runs: list[dict[str, Any]], estimate: tuple[float, float, int]) -> st
         "governance/rollback), `wall` = the whole `batchops demo` process (local cloud start "
         "and stop, report).",
         "",
-        "| run | total (s) | wall (s) | x warm total | phases (s) |",
-        "|---|---:|---:|---:|---|",
+        f"The warm run ran {repeats} times; the first row is their median, the figure the goal "
+        "is judged on. `cpu ref` = a pure-Python loop of 20 million additions timed just before "
+        "the run, in a function (this machine's speed drifts over minutes: compare runs by it).",
+        "",
+        "| run | total (s) | wall (s) | x warm total | cpu ref (s) | phases (s) |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     for run in runs:
         timings = run["summary"]["timings_s"]
         phases = " / ".join(f"{v:.1f}" for k, v in timings.items() if k[:1].isdigit())
         setup = _setup_s(run)
         extra = f" (+ {setup:.1f} s generating the definitions)" if setup > 1 else ""
+        name = f"{run['name']} (median)" if run is warm and repeats > 1 else run["name"]
+        cpu = f"{run['cpu_s']:.2f}" if run.get("cpu_s") else "-"
         lines.append(
-            f"| {run['name']} | {timings['total']:.1f} | {run['wall']:.1f} | "
-            f"{timings['total'] / total:.2f} | {phases}{extra} |"
+            f"| {name} | {timings['total']:.1f} | {run['wall']:.1f} | "
+            f"{timings['total'] / total:.2f} | {cpu} | {phases}{extra} |"
         )
+    met = sum(1 for t in warm_totals if t <= GOAL_S)
     lines += [
         f"| SageMaker (estimate, not measured) | {low * 60:,.0f}-{high * 60:,.0f} | - | "
-        f"{low * 60 / total:,.0f}-{high * 60 / total:,.0f} | {jobs} jobs on the critical "
+        f"{low * 60 / total:,.0f}-{high * 60 / total:,.0f} | - | {jobs} jobs on the critical "
         "paths of the same executions |",
         "",
-        f"Goal (issue 10): demo total ≤ {GOAL_S:.0f} s on this 2-core machine — "
+        f"Goal (issues 10, 14, 15): demo total ≤ {GOAL_S:.0f} s on this 2-core machine — "
         + (
-            f"**met** ({total:.1f} s)."
+            f"**met** at the median ({total:.1f} s)"
             if total <= GOAL_S
-            else f"**missed** by {total - GOAL_S:.1f} s ({total:.1f} s)."
-        ),
+            else f"**missed** at the median by {total - GOAL_S:.1f} s ({total:.1f} s)"
+        )
+        + f"; {met} of {repeats} warm runs within it "
+        f"({', '.join(f'{t:.1f}' for t in warm_totals)} s).",
         "",
     ]
     return "\n".join(lines)
@@ -165,12 +189,22 @@ def main() -> None:
     parser.add_argument(
         "--first-run", action="store_true", help="also time a run with an empty definitions cache"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="warm runs, judged at their median (default 3)"
+    )
     args = parser.parse_args()
     env = {**os.environ, "BATCHOPS_BUILD_DIR": str(ROOT / ".batchops" / "build"), "CI": "true"}
     env.pop("BATCHOPS_LOCAL_WARM", None)
-    runs = [run_demo("warm containers (default)", env)]
-    if _setup_s(runs[0]) > 1.0:  # the definitions were generated: time a cached run instead
-        runs = [run_demo("warm containers (default)", env)]
+    if _setup_s(run_demo("warm containers (default)", env)) > 1.0:
+        print("(that warm-up run generated the definitions; warm-up runs are not counted)")
+    warm = []
+    for number in range(1, max(1, args.repeat) + 1):
+        cpu = cpu_reference_s()
+        run = run_demo(f"warm containers (default), run {number}", env)
+        run["cpu_s"] = cpu
+        warm.append(run)
+    median = sorted(warm, key=lambda r: r["summary"]["timings_s"]["total"])[(len(warm) - 1) // 2]
+    runs = [median, *[r for r in warm if r is not median]]
     runs.append(
         run_demo("cold containers (BATCHOPS_LOCAL_WARM=0)", {**env, "BATCHOPS_LOCAL_WARM": "0"})
     )
@@ -184,7 +218,9 @@ def main() -> None:
         total = run["summary"]["timings_s"]["total"]
         print(f"{run['name']:<45} total {total:6.1f} s  wall {run['wall']:6.1f} s")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(render(runs, sagemaker_estimate(runs[0]["records"])), encoding="utf-8")
+    RESULTS.write_text(
+        render(runs, sagemaker_estimate(runs[0]["records"]), len(warm)), encoding="utf-8"
+    )
     print(f"wrote {RESULTS}")
 
 
