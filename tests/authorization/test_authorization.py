@@ -733,3 +733,30 @@ def test_assume_role_with_web_identity_checks_the_provider_and_the_trust_policy(
         _denied(assume, token=".".join([header, forged.split(".")[1], signature]))["Code"]
         == "InvalidIdentityToken"
     )
+
+
+def test_an_explicit_deny_in_a_bucket_policy_answers_aws_access_denied(a: Account) -> None:
+    """moto's own bucket-policy check answered a bare 403 (botocore: code "403",
+    "Forbidden"); S3 answers ``AccessDenied`` naming the caller, the action, the quoted
+    resource and the resource-based policy. The administrator, unchecked here, gets S3's
+    ``AccessDenied`` document too."""
+    bucket = a.bucket()
+    arn, session = a.role({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/data/*",
+    }
+    a.client("s3").put_bucket_policy(
+        Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]})
+    )
+    error = _denied(a.client("s3", session).get_object, Bucket=bucket, Key="data/x.csv")
+    assert error["Code"] == "AccessDenied", error
+    assert error["Message"] == (
+        f"User: arn:aws:sts::{a.id}:assumed-role/{arn.rsplit('/', 1)[-1]}/worker is not "
+        f'authorized to perform: s3:GetObject on resource: "arn:aws:s3:::{bucket}/data/x.csv" '
+        "with an explicit deny in a resource-based policy"
+    )
+    admin = _denied(a.client("s3").get_object, Bucket=bucket, Key="data/x.csv")
+    assert admin == {"Code": "AccessDenied", "Message": "Access Denied"}

@@ -6,16 +6,24 @@ by :mod:`batchops.localcloud.aws.iam.authorization`; here the account administra
 (unchecked in its own account) still needs the other account's bucket policy. moto's own
 bucket-policy check (every object request, anonymous ones included) ignores a statement's
 ``Condition`` — so the TLS-only Deny (``aws:SecureTransport`` false) would deny everything on
-plain-HTTP loopback; it is evaluated without conditional statements there.
+plain-HTTP loopback; it is evaluated without conditional statements there. For a checked
+caller moto's check stands aside altogether (IAM's evaluation decides, with AWS's
+``AccessDenied`` and its message), and where it still refuses (an unchecked or anonymous
+caller) its bare 403 becomes S3's ``AccessDenied`` error document, as S3 answers.
 """
 
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from batchops.localcloud.aws.iam.policies import resource_policy_allows
 from batchops.localcloud.aws.iam.principals import checked_caller
+
+#: True while an object request of a checked caller is served: IAM's evaluation
+#: (:mod:`batchops.localcloud.aws.iam.authorization`) judges the bucket policy, not moto
+_JUDGED_BY_IAM: ContextVar[bool] = ContextVar("batchops_s3_judged_by_iam", default=False)
 
 
 def install() -> None:
@@ -59,13 +67,27 @@ def install() -> None:
 
     S3Response._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign]
 
+    original_key_response = S3Response._key_response
+
+    def key_response(self: Any, request: Any, full_url: str) -> Any:
+        token = _JUDGED_BY_IAM.set(_checked(self))
+        try:
+            answer = original_key_response(self, request, full_url)
+        finally:
+            _JUDGED_BY_IAM.reset(token)
+        if answer == (403, {}, "") and request.method != "HEAD":  # moto's bucket-policy deny
+            raise S3ClientError("AccessDenied", "Access Denied")
+        return answer
+
+    S3Response._key_response = key_response  # type: ignore[method-assign]
+
     def get_permission(self: Any, action: str, resource: str) -> Any:
         # moto ignores a statement's Condition, so the TLS-only Deny ("aws:SecureTransport"
         # false) would deny everything on plain-HTTP loopback: evaluate without the
         # conditional statements (the local cloud has no transport to secure).
         from moto.iam.access_control import IAMPolicy, PermissionResult
 
-        if self.policy is None:
+        if self.policy is None or _JUDGED_BY_IAM.get():
             return PermissionResult.NEUTRAL
         document = json.loads(self.policy.decode())
         statements = document.get("Statement", [])
