@@ -295,7 +295,7 @@ def test_notify_fails_loudly_on_a_malformed_event(notify_env) -> None:
 @pytest.fixture()
 def gitlab() -> Iterator[GitLabStandIn]:
     server = GitLabStandIn(token=TOKEN, api_token=READ_TOKEN, run_jobs=False)
-    server.faults.timeout_delay = 1.5
+    server.faults.timeout_delay = 2.5  # past the handler's 2 s client timeout
     server.start()
     yield server
     server.stop()
@@ -317,7 +317,9 @@ def approval_env(aws, gitlab, monkeypatch) -> GitLabStandIn:
         "BATCHOPS_MODEL_PACKAGE_GROUP_NAME": "batchops-abalone",
         "BATCHOPS_TOPIC_ARN": aws["topic"],
         "BATCHOPS_RETRY_BASE_DELAY": "0.01",
-        "BATCHOPS_GITLAB_TIMEOUT": "1",
+        # 2 s: a real answer of the stand-in took over 1 s on the loaded 2-core machine in
+        # `make test`; the faults below answer after it (a "timeout" after 3 s)
+        "BATCHOPS_GITLAB_TIMEOUT": "2",
     }.items():
         monkeypatch.setenv(key, value)
     return gitlab
@@ -437,7 +439,7 @@ def test_approval_retries_gitlab_5xx_and_timeouts_then_succeeds(approval_env) ->
 def test_gitlab_creating_the_pipeline_but_answering_late_triggers_exactly_once(approval_env):
     """The client times out after GitLab created the pipeline: a blind retry would create a
     second; the handler finds the first by its trigger id instead."""
-    approval_env.faults.answer_late(3, delay=1.6)  # client timeout: 1 s
+    approval_env.faults.answer_late(3, delay=2.6)  # client timeout: 2 s
     result = approval_trigger.handler(approved())
     assert result["status"] == "triggered"
     assert len(approval_env.requests) == 1
@@ -447,7 +449,7 @@ def test_gitlab_creating_the_pipeline_but_answering_late_triggers_exactly_once(a
 
 def test_a_late_answer_without_a_read_token_is_not_sent_twice(approval_env, monkeypatch) -> None:
     monkeypatch.delenv("BATCHOPS_GITLAB_READ_SECRET_ID")
-    approval_env.faults.answer_late(3, delay=1.6)
+    approval_env.faults.answer_late(3, delay=2.6)
     event = approved()
     with pytest.raises(approval_trigger.GitLabUnavailableError, match="outcome is unknown"):
         approval_trigger.handler(event)
