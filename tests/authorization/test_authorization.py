@@ -1,127 +1,20 @@
 """The local cloud refuses what IAM refuses (issue 14), with AWS's error code and message.
 
-Each test creates its roles and resources as the account's administrator (unchecked, like
-root), then acts as an assumed role, exactly as CI and the executor act on AWS.
+The cloud, its accounts ``a``/``b`` and their roles come from ``conftest.py``.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
-from batchops.aws import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
-from batchops.localcloud.aws.iam.authorization import ADMIN_ROLE
 from batchops.localcloud.server import LocalCloud
 
-A = "111111111111"
-B = "222222222222"
-REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    from batchops.localcloud.runtime import start_local_cloud
-
-    started = start_local_cloud(
-        state_dir=Path(tmp_path_factory.mktemp("authz")),
-        bootstrap=False,
-        options={"persist": False, "authorization": "enforce"},
-    )
-    try:
-        yield started
-    finally:
-        started.stop()
-
-
-def _session(endpoint: str, role_arn: str, name: str = "test") -> boto3.Session:
-    sts = boto3.client(
-        "sts",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=LOCAL_ACCESS_KEY,
-        aws_secret_access_key=LOCAL_SECRET_KEY,
-    )
-    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=name)["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=REGION,
-    )
-
-
-class Account:
-    def __init__(self, endpoint: str, account_id: str) -> None:
-        self.endpoint = endpoint
-        self.id = account_id
-        self.admin = _session(endpoint, f"arn:aws:iam::{account_id}:role/{ADMIN_ROLE}", "admin")
-
-    def client(self, service: str, session: boto3.Session | None = None) -> Any:
-        from botocore.config import Config
-
-        return (session or self.admin).client(
-            service,
-            endpoint_url=self.endpoint,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-        )
-
-    def role(self, *statements: dict[str, Any]) -> tuple[str, boto3.Session]:
-        """A new role with ``statements`` as its inline policy, and a session of it."""
-        iam = self.client("iam")
-        name = f"r-{uuid.uuid4().hex[:8]}"
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{self.id}:root"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
-            "Arn"
-        ]
-        if statements:
-            iam.put_role_policy(
-                RoleName=name,
-                PolicyName="p",
-                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": list(statements)}),
-            )
-        return arn, _session(self.endpoint, arn, "worker")
-
-    def bucket(self, policy: dict[str, Any] | None = None) -> str:
-        name = f"b-{self.id[:3]}-{uuid.uuid4().hex[:8]}"
-        s3 = self.client("s3")
-        s3.create_bucket(Bucket=name)
-        for key in ("data/x.csv", "secret/y.csv"):
-            s3.put_object(Bucket=name, Key=key, Body=b"1,2\n")
-        if policy is not None:
-            s3.put_bucket_policy(Bucket=name, Policy=json.dumps(policy))
-        return name
-
-
-@pytest.fixture(scope="module")
-def a(cloud: LocalCloud) -> Account:
-    return Account(cloud.endpoint, A)
-
-
-@pytest.fixture(scope="module")
-def b(cloud: LocalCloud) -> Account:
-    return Account(cloud.endpoint, B)
-
-
-def _denied(call: Any, **kwargs: Any) -> dict[str, str]:
-    with pytest.raises(ClientError) as denied:
-        call(**kwargs)
-    return dict(denied.value.response["Error"])
+from .conftest import REGION, A, Account, B, _denied, _via
 
 
 def test_a_role_without_s3_get_object_cannot_read_an_object(a: Account) -> None:
@@ -377,16 +270,6 @@ def test_a_secret_under_a_customer_key_needs_the_callers_decrypt_through_secrets
     assert _denied(a.client("kms", allowed).decrypt, CiphertextBlob=blob)["Code"] == (
         "AccessDeniedException"
     )
-
-
-def _via(service: str, key_arn: str, *actions: str) -> dict[str, Any]:
-    """kms ``actions`` on ``key_arn`` only when ``service`` asks KMS for the caller."""
-    return {
-        "Effect": "Allow",
-        "Action": list(actions),
-        "Resource": key_arn,
-        "Condition": {"StringEquals": {"kms:ViaService": f"{service}.{REGION}.amazonaws.com"}},
-    }
 
 
 def test_an_sqs_queue_under_a_customer_key_needs_the_callers_kms_permissions(
@@ -760,3 +643,43 @@ def test_an_explicit_deny_in_a_bucket_policy_answers_aws_access_denied(a: Accoun
     )
     admin = _denied(a.client("s3").get_object, Bucket=bucket, Key="data/x.csv")
     assert admin == {"Code": "AccessDenied", "Message": "Access Denied"}
+
+
+def test_an_iam_refusal_names_the_resource_the_request_names(a: Account) -> None:
+    """IAM evaluates the role, policy or OIDC provider a request names, as its ARN: a
+    statement scoped to other roles does not reach this one, and the refusal names it."""
+    _arn, session = a.role(
+        {
+            "Effect": "Allow",
+            "Action": ["iam:GetRole", "iam:CreateOpenIDConnectProvider"],
+            "Resource": [
+                f"arn:aws:iam::{A}:role/batchops-*",
+                f"arn:aws:iam::{A}:oidc-provider/gitlab.example.com",
+            ],
+        }
+    )
+    iam_admin, iam = a.client("iam"), a.client("iam", session)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    for name in ("batchops-x", "other-x"):
+        iam_admin.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    assert iam.get_role(RoleName="batchops-x")["Role"]["RoleName"] == "batchops-x"
+    error = _denied(iam.get_role, RoleName="other-x")
+    assert error["Code"] == "AccessDenied"
+    assert f"iam:GetRole on resource: arn:aws:iam::{A}:role/other-x because" in error["Message"]
+    thumbprint = ["9e99a48a9960b14926bb7f3b02e22da2b0ab7280"]
+    error = _denied(
+        iam.create_open_id_connect_provider,
+        Url="https://gitlab.other.example",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=thumbprint,
+    )
+    assert (
+        f"on resource: arn:aws:iam::{A}:oidc-provider/gitlab.other.example because"
+        in error["Message"]
+    )
+    created = iam.create_open_id_connect_provider(
+        Url="https://gitlab.example.com",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=thumbprint,
+    )
+    assert created["OpenIDConnectProviderArn"].endswith(":oidc-provider/gitlab.example.com")

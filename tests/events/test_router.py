@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -48,9 +49,13 @@ for function in (ordered, slow, flaky, broken):
 
 
 def deploy_function(account, name: str, detail_type: str) -> None:
-    """A Lambda function + rule in data-science whose handler is one of the above."""
+    """A Lambda function + rule in data-science whose handler is one of the above, with the
+    permission EventBridge needs to invoke it (shared-modules/event-rules); idempotent."""
     clients = account("data-science")
     iam, lam, events = clients.client("iam"), clients.client("lambda"), clients.client("events")
+    with contextlib.suppress(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName=f"test-{name}")
+        return
     role = iam.create_role(RoleName=f"test-{name}", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -62,11 +67,18 @@ def deploy_function(account, name: str, detail_type: str) -> None:
         Handler=f"events_test_handlers.{name}",
         Code={"ZipFile": buffer.getvalue()},
     )["FunctionArn"]
-    events.put_rule(
+    rule = events.put_rule(
         Name=f"test-{name}",
         EventPattern=f'{{"source": ["test.router"], "detail-type": ["{detail_type}"]}}',
-    )
+    )["RuleArn"]
     events.put_targets(Rule=f"test-{name}", Targets=[{"Id": "fn", "Arn": arn}])
+    lam.add_permission(
+        FunctionName=arn,
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule,
+    )
 
 
 def test_events(detail_type: str, count: int) -> list[dict[str, Any]]:
@@ -183,7 +195,7 @@ def test_a_function_failing_every_retry_lands_in_its_dead_letter_queue_and_alarm
 
 
 def test_a_functions_dead_letter_is_sent_with_its_execution_role_and_the_queue_key(
-    cloud: LocalCloud,
+    cloud: LocalCloud, account
 ) -> None:
     """Under enforcement, Lambda sends a dead letter as the function's execution role: the
     role needs sqs:SendMessage on the queue and, for an SSE-KMS queue, the key's
@@ -191,6 +203,7 @@ def test_a_functions_dead_letter_is_sent_with_its_execution_role_and_the_queue_k
     (on AWS it is lost: DeadLetterErrors) and the router's record names the refusal."""
     from batchops.localcloud.credentials import admin_clients
 
+    deploy_function(account, "broken", "broken")
     admin = admin_clients(load_settings("data-science"), cloud.endpoint)
     sqs, lam, iam = admin.client("sqs"), admin.client("lambda"), admin.client("iam")
     key = admin.client("kms").create_key()["KeyMetadata"]["Arn"]  # IAM policies decide
@@ -276,6 +289,104 @@ def test_a_target_that_does_not_exist_goes_to_the_rules_dead_letter_queue_withou
     assert attributes["TARGET_ARN"].endswith(":function:no-such-function")
     assert attributes["RULE_ARN"].endswith(":rule/test-missing")
     assert attributes["EXHAUSTED_RETRY_CONDITION"] == "NonRetryable"
+
+
+def test_eventbridge_needs_the_functions_permission_and_the_dead_letter_queues_policy(
+    cloud: LocalCloud, account
+) -> None:
+    """Under enforcement EventBridge acts as ``events.amazonaws.com`` for the rule: without
+    the function's permission (AddPermission naming the rule) it does not retry and the event
+    goes to the dead-letter queue with NO_PERMISSIONS; that queue's policy must let it send
+    (``aws:SourceArn`` the rule) and, for an SSE-KMS queue, the key policy must let it use
+    the key — refused, the event is not in the queue (InvocationsFailedToBeSentToDlq on AWS)
+    and the router's record names the refusal."""
+    from batchops.localcloud.credentials import admin_clients
+
+    deploy_function(account, "broken", "broken")
+    clients = admin_clients(load_settings("data-science"), cloud.endpoint)  # changes policies
+    sqs, lam, events = clients.client("sqs"), clients.client("lambda"), clients.client("events")
+    function = lam.get_function(FunctionName="test-broken")["Configuration"]["FunctionArn"]
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ev.DS}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+    key = clients.client("kms").create_key(Policy=json.dumps(key_policy))["KeyMetadata"]
+    url = sqs.create_queue(QueueName="test-events-dlq", Attributes={"KmsMasterKeyId": key["Arn"]})[
+        "QueueUrl"
+    ]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    rule = events.put_rule(
+        Name="test-unpermitted", EventPattern='{"source": ["test.unpermitted"]}'
+    )["RuleArn"]
+    events.put_targets(
+        Rule="test-unpermitted",
+        Targets=[{"Id": "fn", "Arn": function, "DeadLetterConfig": {"Arn": queue}}],
+    )
+
+    def deliver_once(n: int) -> dict[str, Any]:
+        event = {**test_events("x", 1)[0], "source": "test.unpermitted", "id": f"unpermitted-{n}"}
+        cloud.bus.emit(event)
+        assert cloud.router.wait_idle(30)
+        [dead] = [d for d in cloud.router.dead_letters() if d["event"]["id"] == event["id"]]
+        return dead
+
+    cloud.options["authorization"] = "enforce"
+    try:
+        # the function's permission names test-broken's rule, not this one
+        dead = deliver_once(1)
+        assert (dead["attempts"], dead["exhausted"], dead["error_code"]) == (
+            1,
+            "NonRetryable",
+            "NO_PERMISSIONS",
+        )
+        assert (
+            "events.amazonaws.com is not authorized to perform: lambda:InvokeFunction"
+            in (dead["error"])
+        )
+        # no queue policy: EventBridge may not send the dead letter
+        assert "sqs:SendMessage" in dead["queue_error"] and dead["message_id"] is None
+        allow_rule = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule}},
+                }
+            ],
+        }
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(allow_rule)})
+        dead = deliver_once(2)  # the key policy does not name the service
+        assert "kms:GenerateDataKey" in dead["queue_error"]
+        key_policy["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ev.DS}},
+            }
+        )
+        clients.client("kms").put_key_policy(
+            KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(key_policy)
+        )
+        sent = deliver_once(3)
+        assert sent["message_id"] and "queue_error" not in sent
+    finally:
+        cloud.options["authorization"] = "off"
+    [message] = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert message["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
 
 
 def test_every_step_status_change_becomes_a_notification(cloud: LocalCloud) -> None:

@@ -21,6 +21,7 @@ def install() -> None:
             return
         from batchops.localcloud.aws.awslambda import functions
         from batchops.localcloud.aws.iam import authorization, documents, managed
+        from batchops.localcloud.aws.kms import grants
         from batchops.localcloud.aws.s3 import cross_account, notifications
         from batchops.localcloud.aws.sagemaker import executions, registry
         from batchops.localcloud.aws.sns import outbox
@@ -30,6 +31,7 @@ def install() -> None:
         documents.install()
         web_identity.install()
         functions.install()
+        grants.install()
         managed.install()
         executions.install()
         registry.install()

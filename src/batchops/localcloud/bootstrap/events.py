@@ -27,6 +27,7 @@ from batchops.aws import Clients
 from batchops.build import LAMBDA_RUNTIME
 from batchops.config import Settings
 from batchops.events import load_pattern, pattern_values, rule_declarations
+from batchops.kms import key_arn
 
 RUNTIME = LAMBDA_RUNTIME  # what the zips are built for (batchops.build)
 RETRAIN_COOLDOWN_MINUTES = 60
@@ -166,6 +167,27 @@ def dead_letter_queue(clients: Clients, settings: Settings, name: str) -> str:
     return str(arn)
 
 
+def _dead_letters_policy(clients: Clients, name: str, arn: str, rule_arns: list[str]) -> None:
+    """shared-modules/event-rules' queue policy: EventBridge sends the rules' undelivered
+    events (``events.amazonaws.com``, ``aws:SourceArn`` one of the rules)."""
+    sqs = clients.client("sqs")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EventBridgeSendsUndeliveredEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": sorted(rule_arns)}},
+            }
+        ],
+    }
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+
+
 def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url: str | None) -> str:
     zip_name, handler = FUNCTIONS[name]
     lam = clients.client("lambda")
@@ -184,6 +206,9 @@ def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url:
             Timeout=60,
             MemorySize=256,
             Environment={"Variables": variables},
+            # shared-modules/lambda-function: the environment under the account's key (Lambda
+            # creates a grant on it for the execution role)
+            KMSKeyArn=key_arn(clients, settings),  # Lambda's CreateGrant takes no alias
             Description=f"batchops {zip_name} ({settings.environment})",
             DeadLetterConfig=dead_letters,
         )
@@ -194,6 +219,7 @@ def ensure_function(clients: Clients, settings: Settings, name: str, gitlab_url:
         Handler=handler,
         Runtime=RUNTIME,
         Environment={"Variables": variables},
+        KMSKeyArn=key_arn(clients, settings),
         DeadLetterConfig=dead_letters,
     )
     return str(updated["FunctionArn"])
@@ -253,6 +279,7 @@ def bootstrap_events(
     events, lam = clients.client("events"), clients.client("lambda")
     values = pattern_values(settings)
     dead_letters = {"Arn": dead_letter_queue(clients, settings, f"batchops-{env}-events-dlq")}
+    rule_arns: list[str] = []
     for stem, declared in rule_declarations()["rules"].items():
         if env not in declared["environments"]:
             continue
@@ -263,6 +290,7 @@ def bootstrap_events(
             State="ENABLED",
             Description=declared["description"],
         )["RuleArn"]
+        rule_arns.append(rule_arn)
         target = _target(declared["target"], arns, events_role, registry, dead_letters=dead_letters)
         targets = [target]
         events.put_targets(Rule=rule, Targets=targets)
@@ -276,6 +304,7 @@ def bootstrap_events(
                         Principal="events.amazonaws.com",
                         SourceArn=rule_arn,
                     )
+    _dead_letters_policy(clients, f"batchops-{env}-events-dlq", dead_letters["Arn"], rule_arns)
     for account in readers or []:
         events.put_permission(
             EventBusName="default",

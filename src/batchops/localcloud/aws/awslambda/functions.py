@@ -1,4 +1,5 @@
-"""Lambda functions: the dead-letter queue moto forgets, and ``Invoke`` without Docker.
+"""Lambda functions: the dead-letter queue moto forgets, the environment's customer managed
+key, and ``Invoke`` without Docker.
 
 * ``DeadLetterConfig`` given to ``CreateFunction``/``UpdateFunctionConfiguration`` is kept and
   returned by ``GetFunction(Configuration)`` (moto drops it); the event router sends an event
@@ -8,6 +9,15 @@
   result, or ``X-Amz-Function-Error: Unhandled`` with ``errorMessage``/``errorType`` when it
   raises; ``Event`` is queued and answers 202. ``batchops events redrive`` uses it to hand a
   dead letter back to its function, on AWS and here alike.
+* ``KMSKeyArn`` (the key the environment is encrypted with) is checked as Lambda checks it:
+  an alias is refused (``InvalidParameterValueException``, KMS's ``InvalidArnException``), a
+  key that does not exist too; a customer managed key gets the grant Lambda creates on it for
+  the function's execution role (``Decrypt``, the function's ARN as encryption context).
+  The caller's ``kms:CreateGrant``/``kms:Encrypt`` are checked by the authorization.
+* Before a function runs (``Invoke``, an EventBridge target), Lambda decrypts its environment
+  as the execution role (the grant, or the role's policies and the key policy): refused, the
+  invocation fails with ``KMSAccessDeniedException``, a disabled key with
+  ``KMSDisabledException`` (HTTP 502, as Lambda's ``Invoke`` answers them).
 """
 
 from __future__ import annotations
@@ -18,7 +28,105 @@ import threading
 from typing import Any
 from urllib.parse import unquote
 
-from batchops.localcloud.aws.context import current_cloud
+from batchops.localcloud.aws.context import current_cloud, current_cloud_or_none
+from batchops.localcloud.aws.events.targets.errors import FunctionError
+
+
+class EnvironmentKeyError(FunctionError):
+    """Lambda could not decrypt the function's environment: the invocation fails (Invoke
+    answers 502 with the error; an asynchronous invocation is retried as a failed one)."""
+
+    status = 502
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(RuntimeError(f"{code}: {message}"))
+        self.code = code
+        self.message = message
+
+
+def _customer_key(function: Any) -> str | None:
+    key = getattr(function, "kms_key_arn", None)
+    return str(key) if key else None
+
+
+def _environment_grant(function: Any) -> None:
+    """Refuse an alias or a missing key as Lambda does; create the grant Lambda creates."""
+    from batchops.localcloud.aws.iam.authorization import (
+        LAMBDA_GRANT_OPERATIONS,
+        lambda_configuration_refusal,
+    )
+    from batchops.localcloud.aws.kms.grants import (
+        ALIAS_REFUSAL,
+        ensure_service_grant,
+        is_alias,
+        key_of,
+    )
+
+    key_id = _customer_key(function)
+    if key_id is None:
+        return
+    if is_alias(key_id):
+        raise lambda_configuration_refusal(*ALIAS_REFUSAL)
+    kms_key = key_of(key_id, account=function.account_id, region=function.region)
+    if kms_key is None:
+        raise lambda_configuration_refusal("NotFoundException", f"Key '{key_id}' does not exist")
+    ensure_service_grant(
+        kms_key,
+        grantee=str(function.role),
+        operations=list(LAMBDA_GRANT_OPERATIONS),
+        constraints={"EncryptionContextEquals": {"aws:lambda:FunctionArn": function.function_arn}},
+        name=f"lambda-environment-{function.function_name}",
+        retiring_principal="lambda.amazonaws.com",
+    )
+
+
+def environment_refusal(function: Any) -> EnvironmentKeyError | None:
+    """Why Lambda could not decrypt ``function``'s environment as its execution role, or None
+    (no customer managed key, enforcement off, or the role may use the key)."""
+    from batchops.localcloud.aws.iam.authorization import (
+        _identity_policies,
+        enforcing,
+        key_use_refusal,
+    )
+    from batchops.localcloud.aws.iam.principals import RolePolicies
+    from batchops.localcloud.aws.kms.grants import key_of
+
+    key_id = _customer_key(function)
+    cloud = current_cloud_or_none()
+    if key_id is None or cloud is None or not enforcing(cloud):
+        return None
+    kms_key = key_of(key_id, account=function.account_id, region=function.region)
+    if kms_key is None:
+        return EnvironmentKeyError(
+            "KMSNotFoundException",
+            "Lambda was unable to decrypt the environment variables because the KMS key was "
+            "not found. Please check the function's KMS key settings.",
+        )
+    if not kms_key.enabled:
+        return EnvironmentKeyError(
+            "KMSDisabledException",
+            "Lambda was unable to decrypt the environment variables because the KMS key used "
+            "is disabled. Please check the function's KMS key settings.",
+        )
+    role = RolePolicies(str(function.role))
+    refusal = key_use_refusal(
+        role.session(function.function_name),
+        _identity_policies(role),
+        kms_key.arn,
+        owner=function.account_id,
+        region=function.region,
+        kms_action="kms:Decrypt",
+        service="lambda",
+        encryption_context={"aws:lambda:FunctionArn": function.function_arn},
+    )
+    if refusal is None:
+        return None
+    return EnvironmentKeyError(
+        "KMSAccessDeniedException",
+        "Lambda was unable to decrypt the environment variables because KMS access was "
+        "denied. Please check the function's KMS key settings. KMS Exception: "
+        f"AccessDeniedExceptionKMS Message: {refusal}",
+    )
 
 
 def install() -> None:
@@ -32,10 +140,20 @@ def install() -> None:
     def init(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         original_init(self, account_id, spec, *args, **kwargs)
         self.batchops_dead_letter_config = spec.get("DeadLetterConfig") or None
+        _environment_grant(self)
 
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "DeadLetterConfig" in config_updates:
             self.batchops_dead_letter_config = config_updates["DeadLetterConfig"] or None
+        if "KMSKeyArn" in config_updates or "Role" in config_updates:
+            before = (self.kms_key_arn, self.role)
+            self.kms_key_arn = config_updates.get("KMSKeyArn", self.kms_key_arn)
+            self.role = config_updates.get("Role", self.role)
+            try:
+                _environment_grant(self)
+            except Exception:
+                self.kms_key_arn, self.role = before
+                raise
         return dict(original_update(self, config_updates))
 
     def get_configuration(self: Any, on_create: bool = False) -> dict[str, Any]:
@@ -46,7 +164,6 @@ def install() -> None:
         return config
 
     def invoke(self: Any) -> tuple[int, dict[str, str], str | bytes]:
-        from batchops.localcloud.aws.events.targets.errors import FunctionError
         from batchops.localcloud.aws.events.targets.lambda_function import invoke_function
 
         name = unquote(self.path.rsplit("/", 2)[-2])
@@ -79,6 +196,10 @@ def install() -> None:
         headers = {"content-type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
         try:
             result = run()
+        except EnvironmentKeyError as exc:
+            error = {"Type": "User", "message": exc.message}
+            answer = {"status": str(exc.status), "x-amzn-ErrorType": exc.code}
+            return exc.status, answer, json.dumps(error)
         except FunctionError as exc:
             cause = exc.cause
             headers["X-Amz-Function-Error"] = "Unhandled"

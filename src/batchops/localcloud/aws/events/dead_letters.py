@@ -69,6 +69,7 @@ class DeadLetters:
         queue_arn: str | None,
         function_arn: str | None = None,
         send_as: Any | None = None,
+        refused: str | None = None,
     ) -> dict[str, Any]:
         """Send to the dead-letter queue (when there is one) and keep the record.
 
@@ -76,7 +77,10 @@ class DeadLetters:
         sends a function's dead letter with the function's execution role, so its
         ``sqs:SendMessage`` (``sns:Publish``) and the queue key's ``kms:GenerateDataKey`` and
         ``kms:Decrypt`` are checked; refused, the event is lost on AWS (the function's
-        ``DeadLetterErrors`` metric counts it) and kept here with the refusal."""
+        ``DeadLetterErrors`` metric counts it) and kept here with the refusal. ``refused``:
+        why EventBridge may not send to the queue (its queue policy or key policy does not
+        let ``events.amazonaws.com``); the event is not sent, as on AWS
+        (``InvocationsFailedToBeSentToDlq``), and kept here with the refusal."""
         record: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -96,7 +100,10 @@ class DeadLetters:
             "status": "dead",
             "event": event,
         }
-        if queue_arn:
+        if queue_arn and refused:
+            record["queue_error"] = refused[:300]
+            log.error("dead-letter queue %s refused the event: %s", queue_arn, refused)
+        elif queue_arn:
             try:
                 record["message_id"] = self._send(record, send_as)
             except Exception as exc:  # the queue is gone or refuses: keep it here, loudly

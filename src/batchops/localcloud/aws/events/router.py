@@ -432,8 +432,60 @@ class EventRouter:
             return None
         return self._sessions.clients(str(function.role), function_arn.split(":")[3])
 
+    def _events_may(self, action: str, arn: str, delivery: Delivery) -> None:
+        """Under enforcement, EventBridge (``events.amazonaws.com``, for the rule) needs the
+        target's resource policy: a function's permission (``AddPermission``). Refused, it
+        does not retry: the event goes to the dead-letter queue with ``NO_PERMISSIONS``."""
+        refusal = self._events_refusal(action, arn, delivery)
+        if refusal is not None:
+            raise PermanentDeliveryError(refusal, "NO_PERMISSIONS")
+
+    def _events_refusal(self, action: str, arn: str, delivery: Delivery) -> str | None:
+        from batchops.localcloud.aws.context import current_cloud_or_none
+        from batchops.localcloud.aws.iam.authorization import enforcing, service_refusal
+
+        cloud = current_cloud_or_none()
+        if cloud is None or not enforcing(cloud):
+            return None
+        region, account = arn.split(":")[3:5]
+        key_id: str | None = None
+        if action == "lambda:InvokeFunction":
+            from moto.awslambda.models import lambda_backends
+
+            backend, name = lambda_backends[account][region], arn.split(":")[6]
+            try:
+                backend.get_function(name)
+            except Exception:
+                return None  # the invocation itself answers for a function that does not exist
+            try:
+                policy: str | None = json.loads(backend.get_policy(name))["Policy"]
+            except Exception:  # no permission at all
+                policy = None
+        else:  # sqs:SendMessage to the rule's dead-letter queue, under its key
+            from moto.sqs.models import sqs_backends
+
+            try:
+                queue = sqs_backends[account][region].get_queue(arn.rsplit(":", 1)[1])
+            except Exception:
+                return None  # the send itself answers for a queue that does not exist
+            policy = getattr(queue, "policy", None) or None
+            key_id = getattr(queue, "kms_master_key_id", None) or None
+            if key_id == "alias/aws/sqs":
+                key_id = None
+        return service_refusal(
+            "events.amazonaws.com",
+            action,
+            arn,
+            policy,
+            account=delivery.account,
+            region=region,
+            source_arn=delivery.rule_arn,
+            key_id=key_id,
+            key_actions=("kms:GenerateDataKey", "kms:Decrypt"),
+        )
+
     def _dead_letter(self, delivery: Delivery, exc: BaseException, exhausted: str) -> None:
-        send_as = None
+        send_as, refused = None, None
         if delivery.stage == "lambda-async":
             queue_arn = on_failure_destination(delivery.target["Arn"])
             function_arn: str | None = delivery.target["Arn"]
@@ -441,6 +493,8 @@ class EventRouter:
         else:
             queue_arn = (delivery.target.get("DeadLetterConfig") or {}).get("Arn")
             function_arn = None
+            if queue_arn:  # EventBridge sends it: the queue's policy and key must let it
+                refused = self._events_refusal("sqs:SendMessage", str(queue_arn), delivery)
         self.stats["dead_letters"] += 1
         self.dead.record(
             delivery.event,
@@ -456,6 +510,7 @@ class EventRouter:
             queue_arn=queue_arn,
             function_arn=function_arn,
             send_as=send_as,
+            refused=refused,
         )
         log.error(
             "rule %s -> %s: dead letter after %d attempt(s) (%s): %s",
@@ -486,6 +541,7 @@ class EventRouter:
         service, region, account = parts[2], parts[3], parts[4]
         payload = target_payload(event, target)
         if service == "lambda":
+            self._events_may("lambda:InvokeFunction", arn, delivery)
             return invoke_function(
                 payload, account=account, region=region, name=parts[6], sessions=self._sessions
             )

@@ -38,9 +38,10 @@ import json
 import os
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from batchops.localcloud.aws.context import current_cloud_or_none
-from batchops.localcloud.aws.iam.policies import Caller, Outcome, Request, evaluate
+from batchops.localcloud.aws.iam.policies import Caller, Decision, Outcome, Request, evaluate
 from batchops.localcloud.aws.iam.principals import ADMIN_ROLE, checked_caller
 
 __all__ = ["ADMIN_ROLE", "authorize", "checked_caller", "enforcing", "install"]
@@ -125,7 +126,7 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
         resource_account=resolved.account,
         key_policy=resolved.key_policy,
     )
-    if not outcome.allowed:
+    if not outcome.allowed and not _granted(resolved, request, outcome, operation):
         _refuse(response, service, is_s3, request, outcome)
     if is_s3 and action in ("s3:PutObject", "s3:GetObject"):
         _s3_kms(response, request, key, resource, region)
@@ -135,6 +136,18 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
         _queue_kms(request, key, region)
     elif service == "dynamodb":
         _table_kms(request, key, region)
+    elif service == "lambda":
+        _function_kms(response, request, key, region)
+
+
+def _granted(resolved: Resolved, request: Request, outcome: Outcome, operation: str) -> bool:
+    """A KMS request its policies do not allow may be allowed by a grant on the key (not
+    when a policy denies it explicitly)."""
+    from batchops.localcloud.aws.kms.grants import grant_allows
+
+    if resolved.kms_key is None or outcome.decision is Decision.EXPLICIT_DENY:
+        return False
+    return grant_allows(resolved.kms_key, request.caller, operation, resolved.encryption_context)
 
 
 def _identity_policies(key: Any) -> list[Any]:
@@ -156,6 +169,9 @@ class Resolved:
         self.policy: str | None = None
         self.key_policy = False
         self.context: dict[str, str | list[str]] = {}
+        #: a KMS request's key (moto's) and encryption context, for its grants
+        self.kms_key: Any = None
+        self.encryption_context: dict[str, str] = {}
 
 
 def _refuse(response: Any, service: str, is_s3: bool, request: Request, outcome: Outcome) -> None:
@@ -227,7 +243,15 @@ def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: st
             return
         key_id, kms_action = stored.kms_key_id, "kms:Decrypt"
     refusal = _key_use_refusal(
-        request, key, key_id, owner=owner, region=region, kms_action=kms_action, service="s3"
+        request,
+        key,
+        key_id,
+        owner=owner,
+        region=region,
+        kms_action=kms_action,
+        service="s3",
+        # S3's encryption context: the object's ARN (no S3 Bucket Key here)
+        encryption_context={"aws:s3:arn": f"arn:aws:s3:::{bucket_name}/{key_name}"},
     )
     if refusal is not None:
         from moto.s3.exceptions import S3ClientError
@@ -244,37 +268,116 @@ def _key_use_refusal(
     region: str,
     kms_action: str,
     service: str,
+    encryption_context: dict[str, str] | None = None,
+    context: dict[str, str | list[str]] | None = None,
 ) -> str | None:
     """IAM's message when ``request``'s caller may not use KMS key ``key_id`` for
     ``kms_action`` through ``service`` (``kms:ViaService``), as KMS evaluates it for the
-    service acting for the caller (key policy and identity policies); None when it may."""
-    from moto.kms.models import kms_backends
+    service acting for the caller (key policy, identity policies, then the key's grants);
+    None when it may. ``key``: moto's access key of the caller (its policies), or any object
+    with ``collect_policies()``."""
+    return key_use_refusal(
+        request.caller,
+        _identity_policies(key),
+        key_id,
+        owner=owner,
+        region=region,
+        kms_action=kms_action,
+        service=service,
+        encryption_context=encryption_context,
+        context={**request.context, **(context or {})},
+    )
 
-    match = re.match(r"arn:aws:kms:([^:]+):(\d+):", key_id)
-    key_account, key_region = (match.group(2), match.group(1)) if match else (owner, region)
-    backend = kms_backends[key_account][key_region]
-    try:
-        kms_key = backend.describe_key(backend.any_id_to_key_id(key_id))
-    except Exception:  # the service itself answers for a key that does not exist
+
+def key_use_refusal(
+    caller: Caller,
+    identity_policies: list[Any],
+    key_id: str,
+    *,
+    owner: str,
+    region: str,
+    kms_action: str,
+    service: str,
+    encryption_context: dict[str, str] | None = None,
+    context: dict[str, str | list[str]] | None = None,
+) -> str | None:
+    """:func:`_key_use_refusal` for a caller given by its ARN and policies (a service acting
+    as a role: Lambda decrypting a function's environment as its execution role)."""
+    from batchops.localcloud.aws.kms.grants import grant_allows, key_of
+
+    kms_key = key_of(key_id, account=owner, region=region)
+    if kms_key is None:  # the service itself answers for a key that does not exist
         return None
+    key_account = kms_key.arn.split(":")[4]
     kms_request = Request(
-        caller=request.caller,
+        caller=caller,
         action=kms_action,
         resource=kms_key.arn,
         context={
-            **request.context,
+            **(context or {}),
+            **{f"kms:EncryptionContext:{k}": v for k, v in (encryption_context or {}).items()},
             "kms:ViaService": f"{service}.{region}.amazonaws.com",
-            "kms:CallerAccount": request.caller.account_id,
+            "kms:CallerAccount": caller.account_id,
         },
     )
     outcome = evaluate(
         kms_request,
-        _identity_policies(key),
+        identity_policies,
         kms_key.policy,
         resource_account=key_account,
         key_policy=True,
     )
-    return None if outcome.allowed else outcome.message(kms_request)
+    if outcome.allowed:
+        return None
+    operation = kms_action.split(":", 1)[1]
+    if outcome.decision is not Decision.EXPLICIT_DENY and grant_allows(
+        kms_key, caller, operation, encryption_context
+    ):
+        return None
+    return outcome.message(kms_request)
+
+
+def service_refusal(
+    service_principal: str,
+    action: str,
+    resource: str,
+    policy: str | None,
+    *,
+    account: str,
+    region: str,
+    source_arn: str,
+    key_id: str | None = None,
+    key_actions: tuple[str, ...] = (),
+) -> str | None:
+    """Why an AWS service acting for a resource of ``account`` (EventBridge for a rule:
+    ``aws:SourceArn``/``aws:SourceAccount``) may not do ``action`` on ``resource``, whose
+    resource policy is ``policy`` — a service principal has no identity policies, so the
+    resource policy must name it; then the resource's KMS key (``key_id``) must let it run
+    ``key_actions``. None when it may."""
+    caller = Caller(arn=service_principal, account_id=account)
+    context: dict[str, str | list[str]] = {
+        "aws:SourceArn": source_arn,
+        "aws:SourceAccount": account,
+        "aws:SecureTransport": "true",
+    }
+    request = Request(caller=caller, action=action, resource=resource, context=context)
+    outcome = evaluate(request, [], policy, resource_account=resource.split(":")[4] or account)
+    if not outcome.allowed:
+        return outcome.message(request)
+    for kms_action in key_actions if key_id else ():
+        refusal = key_use_refusal(
+            caller,
+            [],
+            str(key_id),
+            owner=account,
+            region=region,
+            kms_action=kms_action,
+            service=action.split(":", 1)[0],
+            context=context,
+        )
+        if refusal is not None:
+            return refusal
+    return None
 
 
 #: Secrets Manager actions that use the secret's KMS key for the caller, and how
@@ -410,6 +513,65 @@ def _table_kms(request: Request, key: Any, region: str) -> None:
         raise JsonRESTError("AccessDeniedException", refusal)
 
 
+#: what Lambda's grant for a function's execution role allows (environment decryption)
+LAMBDA_GRANT_OPERATIONS = ["Decrypt"]
+
+
+def lambda_configuration_refusal(kms_exception: str, kms_message: str) -> Exception:
+    """Lambda's answer when it cannot create the grant for a function's environment key
+    (the wording AWS answers, with KMS's own exception and message)."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    return InvalidParameterValueException(
+        "Lambda was unable to configure access to your environment variables because the KMS "
+        "key is invalid for CreateGrant. Please check your KMS key settings. "
+        f"KMS Exception: {kms_exception} KMS Message: {kms_message}"
+    )
+
+
+def _function_kms(response: Any, request: Request, key: Any, region: str) -> None:
+    """A function whose environment is encrypted with a customer managed key: Lambda uses the
+    caller's permissions to create a grant on the key for the execution role and to encrypt
+    the environment (``kms:CreateGrant`` and ``kms:Encrypt`` through Lambda, Lambda developer
+    guide, "Securing environment variables"); refused, it answers InvalidParameterValue."""
+    from moto.awslambda.models import lambda_backends
+
+    from batchops.localcloud.aws.kms.grants import is_alias
+
+    if request.action not in ("lambda:CreateFunction", "lambda:UpdateFunctionConfiguration"):
+        return
+    body = _body(response)
+    key_id = body.get("KMSKeyArn")
+    if not isinstance(key_id, str) or not key_id or is_alias(key_id):
+        return  # no customer key, or one Lambda refuses whoever asks (awslambda.functions)
+    role = body.get("Role")
+    owner = request.caller.account_id
+    if not role:
+        name = unquote(str(response.path).rstrip("/").split("/")[-2])
+        try:
+            role = lambda_backends[owner][region].get_function(name).role
+        except Exception:
+            return  # Lambda itself answers for a function that does not exist
+    grant: dict[str, str | list[str]] = {
+        "kms:GrantIsForAWSResource": "true",
+        "kms:GranteePrincipal": str(role),
+        "kms:GrantOperations": list(LAMBDA_GRANT_OPERATIONS),
+    }
+    for kms_action, context in (("kms:CreateGrant", grant), ("kms:Encrypt", {})):
+        refusal = _key_use_refusal(
+            request,
+            key,
+            key_id,
+            owner=owner,
+            region=region,
+            kms_action=kms_action,
+            service="lambda",
+            context=context,
+        )
+        if refusal is not None:
+            raise lambda_configuration_refusal("AccessDeniedException", refusal)
+
+
 def _body(response: Any) -> dict[str, Any]:
     if isinstance(response.body, dict):  # DynamoDB's handler keeps the parsed parameters
         return response.body
@@ -463,7 +625,21 @@ def _kms(response: Any, resolved: Resolved, region: str, caller: Caller, _action
     resolved.resource = key.arn
     resolved.policy = key.policy
     resolved.key_policy = True
+    resolved.kms_key = key
     resolved.context["kms:CallerAccount"] = caller.account_id
+    encryption_context = body.get("EncryptionContext")
+    if isinstance(encryption_context, dict):
+        resolved.encryption_context = {str(k): str(v) for k, v in encryption_context.items()}
+        for name, value in resolved.encryption_context.items():
+            resolved.context[f"kms:EncryptionContext:{name}"] = value
+        resolved.context["kms:EncryptionContextKeys"] = list(resolved.encryption_context)
+    if _action == "kms:CreateGrant":
+        # a principal calling CreateGrant itself: not an AWS service integrated with KMS
+        resolved.context["kms:GrantIsForAWSResource"] = "false"
+        resolved.context["kms:GrantOperations"] = [str(o) for o in body.get("Operations") or []]
+        for param in ("GranteePrincipal", "RetiringPrincipal"):
+            if body.get(param):
+                resolved.context[f"kms:{param}"] = str(body[param])
 
 
 def _key_of_ciphertext(blob: str) -> str | None:
@@ -523,6 +699,62 @@ def _sts(response: Any, resolved: Resolved, region: str, caller: Caller, action:
     resolved.policy = role.assume_role_policy_document
 
 
+#: IAM request parameters naming the request's resource, and its ARN's resource part (the
+#: first one present wins: AttachRolePolicy's resource is the role, its policy a condition)
+_IAM_RESOURCES = (
+    ("RoleName", "role/{}"),
+    ("UserName", "user/{}"),
+    ("GroupName", "group/{}"),
+    ("InstanceProfileName", "instance-profile/{}"),
+    ("OpenIDConnectProviderArn", None),
+    ("PolicyArn", None),
+)
+
+
+def _iam(response: Any, resolved: Resolved, region: str, caller: Caller, action: str) -> None:
+    """The IAM resource a request names (role, user, policy, OIDC provider...), so a
+    statement's ``Resource`` applies and a refusal names it as IAM does."""
+    query = getattr(response, "querystring", {}) or {}
+
+    def param(name: str) -> str | None:
+        value = (query.get(name) or [None])[0]
+        return str(value) if value else None
+
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    prefix = f"arn:{partition}:iam::{caller.account_id}:"
+    if action == "iam:CreateOpenIDConnectProvider":
+        url = param("Url")
+        if url:
+            host = url.split("://", 1)[-1].rstrip("/")
+            resolved.resource = f"{prefix}oidc-provider/{host}"
+        return
+    if action == "iam:CreatePolicy" and param("PolicyName"):
+        resolved.resource = f"{prefix}policy{param('Path') or '/'}{param('PolicyName')}"
+        return
+    for name, pattern in _IAM_RESOURCES:
+        value = param(name)
+        if not value:
+            continue
+        if pattern is None:
+            resolved.resource = value
+        elif name == "RoleName":  # a role's ARN holds its path
+            resolved.resource = _role_arn(caller.account_id, partition, value) or (
+                f"{prefix}role{param('Path') or '/'}{value}"
+            )
+        else:
+            resolved.resource = prefix + pattern.format(value)
+        return
+
+
+def _role_arn(account: str, partition: str, name: str) -> str | None:
+    from moto.iam.models import iam_backends
+
+    try:
+        return str(iam_backends[account][partition].get_role(name).arn)
+    except Exception:
+        return None
+
+
 def _sqs(response: Any, resolved: Resolved, region: str, caller: Caller, _action: str) -> None:
     """The queue moto resolved (its ARN) and its queue policy."""
     from moto.sqs.models import sqs_backends
@@ -555,6 +787,7 @@ _RESOLVERS = {
     "kms": _kms,
     "sagemaker": _sagemaker,
     "sts": _sts,
+    "iam": _iam,
     "sqs": _sqs,
     "dynamodb": _dynamodb,
 }

@@ -38,8 +38,15 @@ class PolicyKind(Enum):
 class Caller:
     """The principal of a checked request: an assumed-role session (or an IAM user)."""
 
-    arn: str  # arn:aws:sts::ACCT:assumed-role/ROLE/SESSION or arn:aws:iam::ACCT:user/NAME
+    #: arn:aws:sts::ACCT:assumed-role/ROLE/SESSION, arn:aws:iam::ACCT:user/NAME, or a
+    #: service principal (events.amazonaws.com) acting for a resource of ``account_id``
+    arn: str
     account_id: str
+
+    @property
+    def is_service(self) -> bool:
+        """A service principal (``events.amazonaws.com``) rather than an IAM principal."""
+        return not self.arn.startswith("arn:")
 
     @property
     def role_arn(self) -> str:
@@ -86,8 +93,9 @@ class Outcome:
 
     def message(self, request: Request) -> str:
         """AWS's wording of a refusal (principal, action, resource, which policy)."""
+        who = "Service" if request.caller.is_service else "User"
         head = (
-            f"User: {request.caller.arn} is not authorized to perform: {request.action} "
+            f"{who}: {request.caller.arn} is not authorized to perform: {request.action} "
             f"on resource: {request.resource}"
         )
         if self.decision is Decision.EXPLICIT_DENY:
@@ -281,6 +289,9 @@ class Statement(IAMPolicyStatement):
             return None
         if principal == "*":
             return "principal"
+        if caller.is_service:  # an AWS service acting for a resource: named by Service only
+            services = principal.get("Service") if isinstance(principal, dict) else None
+            return "principal" if caller.arn in [str(s) for s in _as_list(services)] else None
         names = (
             [str(p) for p in _as_list(principal.get("AWS"))] if isinstance(principal, dict) else []
         )
@@ -389,6 +400,10 @@ def evaluate(
             return Outcome(Decision.EXPLICIT_DENY, PolicyKind.RESOURCE)
     identity_allows = identity is PermissionResult.PERMITTED
     resource_allows = resource is PermissionResult.PERMITTED
+    if request.caller.is_service:  # a service principal has no identity policies
+        if resource_allows:
+            return Outcome(Decision.ALLOW)
+        return Outcome(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
     same_account = resource_account in (None, request.caller.account_id)
     if key_policy:
         if not resource_allows:

@@ -54,3 +54,33 @@ def checked_caller(response: Any) -> tuple[Caller, Any, str, str] | None:
         user = IAMUserAccessKey(account, partition, key_id, {})
         return Caller(arn=user.arn, account_id=account), user, region, service
     return None
+
+
+class RolePolicies:
+    """The identity policies of a role named by its ARN, for a service acting as the role
+    without a session of it (Lambda decrypting a function's environment as its execution
+    role): inline and attached, as moto's ``AssumedRoleAccessKey.collect_policies`` has them."""
+
+    def __init__(self, role_arn: str) -> None:
+        self.role_arn = role_arn
+
+    def collect_policies(self) -> list[Any]:
+        from moto.iam.models import iam_backends
+
+        parts = self.role_arn.split(":")
+        account, name = parts[4], parts[5].rsplit("/", 1)[-1]
+        backend = iam_backends[account][parts[1]]
+        policies: list[Any] = [
+            backend.get_role_policy(name, policy)[1] for policy in backend.list_role_policies(name)
+        ]
+        attached, _marker = backend.list_attached_role_policies(name)
+        return policies + list(attached)
+
+    def session(self, session_name: str) -> Caller:
+        """The caller a session ``session_name`` of the role is."""
+        parts = self.role_arn.split(":")
+        name = parts[5].rsplit("/", 1)[-1]
+        return Caller(
+            arn=f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{name}/{session_name}",
+            account_id=parts[4],
+        )

@@ -74,8 +74,12 @@ def invoke_function(
     payload: Any, *, account: str, region: str, name: str, sessions: RoleSessions
 ) -> Any:
     from batchops.functions._runtime import ENVIRONMENT
+    from batchops.localcloud.aws.awslambda.functions import environment_refusal
 
     function = find_function(name, account, region)
+    refusal = environment_refusal(function)  # Lambda decrypts the environment first
+    if refusal is not None:
+        raise refusal
     module_name, _, attribute = str(function.handler or "").rpartition(".")
     try:
         entry = getattr(importlib.import_module(module_name), attribute)

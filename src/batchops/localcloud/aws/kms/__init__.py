@@ -1,0 +1,1 @@
+"""KMS as the local cloud extends it: grants."""
