@@ -223,6 +223,40 @@ def test_lambda_decrypts_the_environment_as_the_execution_role_before_the_functi
         "identity-based policy allows the kms:Decrypt action"
     )
 
+    # without the grant, the key policy and the role's policy may allow it (matched on
+    # aws:PrincipalArn, as shared-modules/kms-key does for workload roles)
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": role}},
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{A}:role/batchops-local-admin"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+        ],
+    }
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(key_policy))
+    a.client("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[-1],
+        PolicyName="decrypt",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]}],
+            }
+        ),
+    )
+    assert json.loads(invoker.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())
+    a.client("iam").delete_role_policy(RoleName=role.rsplit("/", 1)[-1], PolicyName="decrypt")
+
     # configuring the key again creates the grant again
     lam.update_function_configuration(FunctionName=name, KMSKeyArn=key["Arn"])
     assert json.loads(invoker.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())
@@ -232,3 +266,36 @@ def test_lambda_decrypts_the_environment_as_the_execution_role_before_the_functi
         invoker.invoke(FunctionName=name, Payload=b"{}")
     assert disabled.value.response["Error"]["Code"] == "KMSDisabledException"
     kms.enable_key(KeyId=key["KeyId"])
+
+
+def test_a_job_volume_key_needs_the_roles_create_grant_for_an_aws_resource(a: Account) -> None:
+    """SageMaker creates a grant on a job's VolumeKmsKeyId with the job's role: the role needs
+    kms:CreateGrant with kms:GrantIsForAWSResource (what shared-modules/sagemaker-execution-
+    role gives it); the step fails before it starts otherwise."""
+    from types import SimpleNamespace
+
+    from batchops.localcloud.executor.context import StepFailed, volume_key
+
+    key = a.client("kms").create_key()["KeyMetadata"]
+    ctx = SimpleNamespace(options={"authorization": "enforce"}, account_id=A, region=REGION)
+    field = "ResourceConfig.VolumeKmsKeyId"
+    role, _session = a.role({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]})
+    with pytest.raises(StepFailed) as refused:
+        volume_key(ctx, key["Arn"], field, role)  # type: ignore[arg-type]
+    assert refused.value.reason.startswith(
+        f"ClientError: the role cannot create a grant on {field} {key['Arn']}"
+    )
+    assert "kms:CreateGrant" in refused.value.reason
+    granting, _session = a.role(
+        {
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": key["Arn"],
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        }
+    )
+    volume_key(ctx, key["Arn"], field, granting)  # type: ignore[arg-type]
+    volume_key(SimpleNamespace(**{**vars(ctx), "options": {}}), key["Arn"], field, role)  # type: ignore[arg-type]
+    with pytest.raises(StepFailed) as aliased:
+        volume_key(ctx, f"arn:aws:kms:{REGION}:{A}:alias/x", field, granting)  # type: ignore[arg-type]
+    assert aliased.value.reason.startswith(f"ValidationException: {field}")

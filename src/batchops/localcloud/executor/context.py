@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from batchops.errors import PipelineError
@@ -43,15 +44,48 @@ class StepFailed(Exception):
         self.properties = properties or {}
 
 
-def key_id_or_arn(value: Any, field: str) -> None:
-    """SageMaker's volume keys take a key id or key ARN, not an alias (API reference:
-    ``ResourceConfig.VolumeKmsKeyId``, ``ClusterConfig.VolumeKmsKeyId``): refuse an alias
-    the way the API refuses a value it does not accept, before the job starts."""
+def volume_key(ctx: StepContext, value: Any, field: str, role_arn: Any) -> None:
+    """Check a job's volume key as SageMaker does before the job starts.
+
+    * The field takes a key id or key ARN, not an alias (API reference:
+      ``ResourceConfig.VolumeKmsKeyId``, ``ClusterConfig.VolumeKmsKeyId``).
+    * Under enforcement, SageMaker creates a grant on the key for the job's volumes with the
+      job's role. So the role needs ``kms:CreateGrant`` with ``kms:GrantIsForAWSResource``
+      true. It is evaluated on its policies and the key policy. The wording of SageMaker's
+      refusal is not documented; the reason quotes IAM's message.
+    """
     text = str(value or "")
     if text.startswith("alias/") or ":alias/" in text:
         raise StepFailed(
             f"ValidationException: {field} {text!r} is a KMS alias; {field} takes a KMS key "
             "id or key ARN"
+        )
+    if not text or not role_arn:
+        return
+    from batchops.localcloud.aws.iam.authorization import (
+        _identity_policies,
+        enforcing,
+        key_use_refusal,
+    )
+    from batchops.localcloud.aws.iam.principals import RolePolicies
+
+    if not enforcing(SimpleNamespace(options=ctx.options)):
+        return
+    role = RolePolicies(str(role_arn))
+    refusal = key_use_refusal(
+        role.session("SageMaker"),
+        _identity_policies(role),
+        text,
+        owner=ctx.account_id,
+        region=ctx.region,
+        kms_action="kms:CreateGrant",
+        service="sagemaker",
+        context={"kms:GrantIsForAWSResource": "true", "kms:GranteePrincipal": str(role_arn)},
+    )
+    if refusal is not None:
+        raise StepFailed(
+            f"ClientError: the role cannot create a grant on {field} {text} for the job's "
+            f"volumes: AccessDeniedException: {refusal}"
         )
 
 

@@ -111,9 +111,7 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
         action=action,
         resource=resolved.resource,
         context={
-            "aws:PrincipalArn": caller.role_arn,
-            "aws:PrincipalAccount": caller.account_id,
-            "aws:PrincipalType": "AssumedRole" if ":assumed-role/" in caller.arn else "User",
+            **principal_context(caller),
             "aws:RequestedRegion": region,
             "aws:SecureTransport": "true",
             **resolved.context,
@@ -148,6 +146,17 @@ def _granted(resolved: Resolved, request: Request, outcome: Outcome, operation: 
     if resolved.kms_key is None or outcome.decision is Decision.EXPLICIT_DENY:
         return False
     return grant_allows(resolved.kms_key, request.caller, operation, resolved.encryption_context)
+
+
+def principal_context(caller: Caller) -> dict[str, str | list[str]]:
+    """The condition keys that describe the principal (none for a service principal)."""
+    if caller.is_service:
+        return {}
+    return {
+        "aws:PrincipalArn": caller.role_arn,
+        "aws:PrincipalAccount": caller.account_id,
+        "aws:PrincipalType": "AssumedRole" if ":assumed-role/" in caller.arn else "User",
+    }
 
 
 def _identity_policies(key: Any) -> list[Any]:
@@ -314,6 +323,8 @@ def key_use_refusal(
         action=kms_action,
         resource=kms_key.arn,
         context={
+            **principal_context(caller),
+            "aws:SecureTransport": "true",
             **(context or {}),
             **{f"kms:EncryptionContext:{k}": v for k, v in (encryption_context or {}).items()},
             "kms:ViaService": f"{service}.{region}.amazonaws.com",

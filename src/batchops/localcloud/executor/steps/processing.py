@@ -15,8 +15,8 @@ from batchops.localcloud.executor.context import (
     StepOutcome,
     container_environment,
     image_runtime,
-    key_id_or_arn,
     run_container,
+    volume_key,
 )
 from batchops.localcloud.executor.steps._job import (
     hosts_of,
@@ -66,7 +66,9 @@ def processing_instance_count(args: dict[str, Any]) -> int:
 
 def run_processing(ctx: StepContext, args: dict[str, Any]) -> StepOutcome:
     cluster = (args.get("ProcessingResources") or {}).get("ClusterConfig") or {}
-    key_id_or_arn(cluster.get("VolumeKmsKeyId"), "ClusterConfig.VolumeKmsKeyId")
+    volume_key(
+        ctx, cluster.get("VolumeKmsKeyId"), "ClusterConfig.VolumeKmsKeyId", args.get("RoleArn")
+    )
     app = args.get("AppSpecification") or {}
     job_name = ctx.job_name()
     entrypoint = list(app.get("ContainerEntrypoint") or [])

@@ -45,8 +45,8 @@ from batchops.localcloud.executor.context import (
     StepOutcome,
     container_environment,
     image_runtime,
-    key_id_or_arn,
     run_container,
+    volume_key,
 )
 from batchops.localcloud.executor.steps._job import (
     SHARDED,
@@ -275,8 +275,11 @@ def run_training_job(
     log_path: Path,
 ) -> TrainingResult:
     """One training job in ``root`` (its own /opt/ml), used by Training and Tuning steps."""
-    key_id_or_arn(
-        (args.get("ResourceConfig") or {}).get("VolumeKmsKeyId"), "ResourceConfig.VolumeKmsKeyId"
+    volume_key(
+        ctx,
+        (args.get("ResourceConfig") or {}).get("VolumeKmsKeyId"),
+        "ResourceConfig.VolumeKmsKeyId",
+        args.get("RoleArn"),
     )
     hps = {str(k): str(v) for k, v in hyperparameters.items()}
     job_ctx = _with_root(ctx, root, log_path)
