@@ -683,3 +683,89 @@ def test_an_iam_refusal_names_the_resource_the_request_names(a: Account) -> None
         ThumbprintList=thumbprint,
     )
     assert created["OpenIDConnectProviderArn"].endswith(":oidc-provider/gitlab.example.com")
+
+
+def _managed_policy(a: Account, *statements: dict[str, Any]) -> str:
+    document = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    name = f"boundary-{uuid.uuid4().hex[:8]}"
+    return str(
+        a.client("iam").create_policy(PolicyName=name, PolicyDocument=document)["Policy"]["Arn"]
+    )
+
+
+def test_a_permissions_boundary_caps_what_the_roles_policies_allow(a: Account) -> None:
+    """IAM allows only what both the identity policy and the role's permissions boundary
+    allow; an explicit Deny in the boundary wins; a bucket policy naming the role is capped
+    too, one naming the role's session is not."""
+    bucket = a.bucket()
+    arn, session = a.role({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    role = arn.rsplit("/", 1)[-1]
+    boundary = _managed_policy(
+        a,
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"},
+        {"Effect": "Deny", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/secret/*"},
+    )
+    a.client("iam").put_role_permissions_boundary(RoleName=role, PermissionsBoundary=boundary)
+    s3 = a.client("s3", session)
+    assert s3.get_object(Bucket=bucket, Key="data/x.csv")["Body"].read() == b"1,2\n"
+    error = _denied(s3.list_objects_v2, Bucket=bucket)
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"].endswith(
+        "because no permissions boundary allows the s3:ListBucket action"
+    )
+    error = _denied(s3.get_object, Bucket=bucket, Key="secret/y.csv")
+    assert error["Message"].endswith("with an explicit deny in a permissions boundary")
+
+    # a bucket policy naming the role is capped by the boundary; naming the session is not
+    put = {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    for principal, allowed in (
+        (arn, False),
+        (f"arn:aws:sts::{A}:assumed-role/{role}/worker", True),
+    ):
+        policy = {"Version": "2012-10-17", "Statement": [{**put, "Principal": {"AWS": principal}}]}
+        a.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+        a.client("iam").put_role_policy(
+            RoleName=role,
+            PolicyName="p",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+                }
+            ),
+        )
+        if allowed:
+            s3.put_object(Bucket=bucket, Key="data/new.csv", Body=b"3,4\n")
+        else:
+            error = _denied(s3.put_object, Bucket=bucket, Key="data/new.csv", Body=b"3,4\n")
+            assert (
+                "because no permissions boundary allows the s3:PutObject action"
+                in (error["Message"])
+            )
+
+    a.client("iam").delete_role_permissions_boundary(RoleName=role)
+    # the role's own policy alone again: what the boundary denied is allowed
+    assert s3.get_object(Bucket=bucket, Key="secret/y.csv")["Body"].read() == b"1,2\n"
+
+
+def test_a_role_may_have_to_create_roles_under_a_permissions_boundary(a: Account) -> None:
+    """``iam:PermissionsBoundary`` is the boundary a CreateRole asks for, so an organisation's
+    rule "every role CI creates carries our boundary" holds locally as on AWS."""
+    boundary = _managed_policy(a, {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    _arn, session = a.role(
+        {
+            "Effect": "Allow",
+            "Action": "iam:CreateRole",
+            "Resource": f"arn:aws:iam::{A}:role/ci-*",
+            "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+        }
+    )
+    iam = a.client("iam", session)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": []})
+    name = f"ci-{uuid.uuid4().hex[:6]}"
+    error = _denied(iam.create_role, RoleName=name, AssumeRolePolicyDocument=trust)
+    assert f"iam:CreateRole on resource: arn:aws:iam::{A}:role/{name} because" in error["Message"]
+    created = iam.create_role(
+        RoleName=name, AssumeRolePolicyDocument=trust, PermissionsBoundary=boundary
+    )
+    assert created["Role"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary

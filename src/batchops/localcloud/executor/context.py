@@ -67,7 +67,7 @@ def volume_key(ctx: StepContext, value: Any, field: str, role_arn: Any) -> None:
         enforcing,
         key_use_refusal,
     )
-    from batchops.localcloud.aws.iam.principals import RolePolicies
+    from batchops.localcloud.aws.iam.principals import RolePolicies, boundary_of
 
     if not enforcing(SimpleNamespace(options=ctx.options)):
         return
@@ -76,6 +76,7 @@ def volume_key(ctx: StepContext, value: Any, field: str, role_arn: Any) -> None:
         role.session("SageMaker"),
         _identity_policies(role),
         text,
+        boundary=boundary_of(role),
         owner=ctx.account_id,
         region=ctx.region,
         kms_action="kms:CreateGrant",

@@ -88,7 +88,7 @@ def environment_refusal(function: Any) -> EnvironmentKeyError | None:
         enforcing,
         key_use_refusal,
     )
-    from batchops.localcloud.aws.iam.principals import RolePolicies
+    from batchops.localcloud.aws.iam.principals import RolePolicies, boundary_of
     from batchops.localcloud.aws.kms.grants import key_of
 
     key_id = _customer_key(function)
@@ -113,6 +113,7 @@ def environment_refusal(function: Any) -> EnvironmentKeyError | None:
         role.session(function.function_name),
         _identity_policies(role),
         kms_key.arn,
+        boundary=boundary_of(role),
         owner=function.account_id,
         region=function.region,
         kms_action="kms:Decrypt",

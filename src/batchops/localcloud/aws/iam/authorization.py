@@ -42,7 +42,7 @@ from urllib.parse import unquote
 
 from batchops.localcloud.aws.context import current_cloud_or_none
 from batchops.localcloud.aws.iam.policies import Caller, Decision, Outcome, Request, evaluate
-from batchops.localcloud.aws.iam.principals import ADMIN_ROLE, checked_caller
+from batchops.localcloud.aws.iam.principals import ADMIN_ROLE, boundary_of, checked_caller
 
 __all__ = ["ADMIN_ROLE", "authorize", "checked_caller", "enforcing", "install"]
 
@@ -123,6 +123,7 @@ def authorize(response: Any, iam_request_cls: type, resource: str) -> None:
         resolved.policy,
         resource_account=resolved.account,
         key_policy=resolved.key_policy,
+        boundary=boundary_of(key),
     )
     if not outcome.allowed and not _granted(resolved, request, outcome, operation):
         _refuse(response, service, is_s3, request, outcome)
@@ -289,6 +290,7 @@ def _key_use_refusal(
         request.caller,
         _identity_policies(key),
         key_id,
+        boundary=boundary_of(key),
         owner=owner,
         region=region,
         kms_action=kms_action,
@@ -309,6 +311,7 @@ def key_use_refusal(
     service: str,
     encryption_context: dict[str, str] | None = None,
     context: dict[str, str | list[str]] | None = None,
+    boundary: str | None = None,
 ) -> str | None:
     """:func:`_key_use_refusal` for a caller given by its ARN and policies (a service acting
     as a role: Lambda decrypting a function's environment as its execution role)."""
@@ -337,6 +340,7 @@ def key_use_refusal(
         kms_key.policy,
         resource_account=key_account,
         key_policy=True,
+        boundary=boundary,
     )
     if outcome.allowed:
         return None
@@ -733,6 +737,8 @@ def _iam(response: Any, resolved: Resolved, region: str, caller: Caller, action:
 
     partition = "aws-cn" if region.startswith("cn-") else "aws"
     prefix = f"arn:{partition}:iam::{caller.account_id}:"
+    if param("PermissionsBoundary"):  # CreateRole, PutRolePermissionsBoundary, CreateUser...
+        resolved.context["iam:PermissionsBoundary"] = str(param("PermissionsBoundary"))
     if action == "iam:CreateOpenIDConnectProvider":
         url = param("Url")
         if url:

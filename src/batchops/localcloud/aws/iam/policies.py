@@ -12,7 +12,9 @@ does; :func:`evaluate` combines identity and resource policies by IAM's evaluati
   delegates to the account's identity policies;
 * across accounts both sides must allow: the caller's identity policy and the resource
   policy (naming the caller's account, role or session);
-* a KMS key policy must allow in every case: naming the account enables identity policies.
+* a KMS key policy must allow in every case: naming the account enables identity policies;
+* a permissions boundary on the caller's role caps its identity policies and resource
+  policies that name the role (one naming the role's session is not capped).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, PermissionRes
 class PolicyKind(Enum):
     IDENTITY = "identity-based"
     RESOURCE = "resource-based"
+    BOUNDARY = "permissions boundary"
 
 
 @dataclass(frozen=True)
@@ -98,10 +101,11 @@ class Outcome:
             f"{who}: {request.caller.arn} is not authorized to perform: {request.action} "
             f"on resource: {request.resource}"
         )
+        what = self.kind.value if self.kind is PolicyKind.BOUNDARY else f"{self.kind.value} policy"
         if self.decision is Decision.EXPLICIT_DENY:
             article = "an" if self.kind is PolicyKind.IDENTITY else "a"
-            return f"{head} with an explicit deny in {article} {self.kind.value} policy"
-        return f"{head} because no {self.kind.value} policy allows the {request.action} action"
+            return f"{head} with an explicit deny in {article} {what}"
+        return f"{head} because no {what} allows the {request.action} action"
 
 
 class MalformedPolicy(ValueError):
@@ -282,8 +286,9 @@ class Statement(IAMPolicyStatement):
         return self._check_element_matches("Resource", resource)
 
     def principal_match(self, caller: Caller) -> str | None:
-        """How the statement names ``caller``: ``"principal"`` (its role or session ARN, or
-        ``*``), ``"account"`` (its account), or None (not at all)."""
+        """How the statement names ``caller``: ``"session"`` (its role session's ARN),
+        ``"principal"`` (its role's or user's ARN, or ``*``), ``"account"`` (its account), or
+        None (not at all)."""
         principal = self._statement.get("Principal")
         if principal is None:
             return None
@@ -295,6 +300,8 @@ class Statement(IAMPolicyStatement):
         names = (
             [str(p) for p in _as_list(principal.get("AWS"))] if isinstance(principal, dict) else []
         )
+        if caller.arn != caller.role_arn and caller.arn in names:
+            return "session"
         if "*" in names or caller.arn in names or caller.role_arn in names:
             return "principal"
         account = caller.account_id
@@ -345,7 +352,7 @@ class Policy(IAMPolicy):
                 continue
             if statement.denies:
                 return PermissionResult.DENIED, how
-            if result is PermissionResult.NEUTRAL or how == "principal":
+            if result is PermissionResult.NEUTRAL or how in ("principal", "session"):
                 result, named = PermissionResult.PERMITTED, how
         return result, named
 
@@ -384,8 +391,14 @@ def evaluate(
     *,
     resource_account: str | None = None,
     key_policy: bool = False,
+    boundary: Any | None = None,
 ) -> Outcome:
-    """IAM's decision for ``request`` (see the module's docstring for the rules)."""
+    """IAM's decision for ``request`` (see the module's docstring for the rules).
+
+    ``boundary``: the caller's permissions boundary (a managed policy's document), which
+    caps what its identity policies allow and what a resource policy naming its role (not
+    its session) allows; an explicit Deny in it wins like any other.
+    """
     identity = PermissionResult.NEUTRAL
     for document in identity_policies:
         result = policy_of(document).identity_result(request)
@@ -398,6 +411,12 @@ def evaluate(
         resource, named = policy_of(resource_policy).resource_result(request)
         if resource is PermissionResult.DENIED:
             return Outcome(Decision.EXPLICIT_DENY, PolicyKind.RESOURCE)
+    bounded = True
+    if boundary is not None:
+        result = policy_of(boundary).identity_result(request)
+        if result is PermissionResult.DENIED:
+            return Outcome(Decision.EXPLICIT_DENY, PolicyKind.BOUNDARY)
+        bounded = result is PermissionResult.PERMITTED
     identity_allows = identity is PermissionResult.PERMITTED
     resource_allows = resource is PermissionResult.PERMITTED
     if request.caller.is_service:  # a service principal has no identity policies
@@ -405,20 +424,23 @@ def evaluate(
             return Outcome(Decision.ALLOW)
         return Outcome(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
     same_account = resource_account in (None, request.caller.account_id)
-    if key_policy:
-        if not resource_allows:
-            return Outcome(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
-        if identity_allows or (named == "principal" and same_account):
-            return Outcome(Decision.ALLOW)
-        return Outcome(Decision.IMPLICIT_DENY, PolicyKind.IDENTITY)
+    names_caller = resource_allows and named in ("principal", "session")
+    if key_policy and not resource_allows:
+        return Outcome(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
     if same_account:
-        if identity_allows or (resource_allows and named == "principal"):
-            return Outcome(Decision.ALLOW)
+        if names_caller and named == "session":
+            return Outcome(Decision.ALLOW)  # a session named by ARN: no boundary applies
+        if identity_allows or names_caller:
+            if bounded:
+                return Outcome(Decision.ALLOW)
+            return Outcome(Decision.IMPLICIT_DENY, PolicyKind.BOUNDARY)
         return Outcome(Decision.IMPLICIT_DENY, PolicyKind.IDENTITY)
     if not resource_allows:
         return Outcome(Decision.IMPLICIT_DENY, PolicyKind.RESOURCE)
     if not identity_allows:
         return Outcome(Decision.IMPLICIT_DENY, PolicyKind.IDENTITY)
+    if not bounded:
+        return Outcome(Decision.IMPLICIT_DENY, PolicyKind.BOUNDARY)
     return Outcome(Decision.ALLOW)
 
 

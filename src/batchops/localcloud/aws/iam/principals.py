@@ -84,3 +84,31 @@ class RolePolicies:
             arn=f"arn:{parts[1]}:sts::{parts[4]}:assumed-role/{name}/{session_name}",
             account_id=parts[4],
         )
+
+
+def boundary_of(key: Any) -> str | None:
+    """The permissions boundary of the caller behind ``key`` (moto's access key of a role
+    session or user, or :class:`RolePolicies`): its managed policy's default version, or
+    None (no boundary, or the role or policy no longer exists)."""
+    from moto.iam.models import iam_backends
+
+    try:
+        if isinstance(key, RolePolicies):
+            parts = key.role_arn.split(":")
+            backend = iam_backends[parts[4]][parts[1]]
+            entity = backend.get_role(parts[5].rsplit("/", 1)[-1])
+        elif hasattr(key, "_owner_role_name"):
+            backend = key.backend
+            entity = backend.get_role(key._owner_role_name)
+        else:
+            backend = key.backend
+            entity = backend.get_user(key._owner_user_name)
+        arn = getattr(entity, "permissions_boundary_arn", None) or getattr(
+            entity, "permissions_boundary", None
+        )
+        if not arn or not isinstance(arn, str):
+            return None
+        policy = backend.get_policy(arn)
+        return next(str(v.document) for v in policy.versions if v.is_default)
+    except Exception:
+        return None
