@@ -144,8 +144,5 @@ _WHEELS = "/input/wheels/"
 def _move_folder(text: str, objects: dict[str, bytes], bucket: str, old: str, new: str) -> str:
     """Move every object below ``old/`` to ``new/`` and the definition's URIs of that folder
     (``s3://bucket/old`` as a whole string, or below it) with them."""
-    moved = {(new + k[len(old) :] if k.startswith(f"{old}/") else k): v for k, v in objects.items()}
-    objects.clear()
-    objects.update(moved)
     text = text.replace(f'"s3://{bucket}/{old}"', f'"s3://{bucket}/{new}"')
-    return text.replace(f"s3://{bucket}/{old}/", f"s3://{bucket}/{new}/")
+    return _rename(text, objects, bucket, f"{old}/", f"{new}/")
