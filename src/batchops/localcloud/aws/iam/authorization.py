@@ -30,6 +30,13 @@ key, key policy included, as S3 asks KMS for the caller; likewise a secret, an S
 and a DynamoDB item under a customer managed key, through Secrets Manager, SQS and DynamoDB).
 Where a service's resource is not resolved (``*``), statements are matched on action and
 conditions only.
+
+A key's grants (:mod:`batchops.localcloud.aws.kms.grants`) allow what its policies do not,
+short of an explicit Deny; a role's permissions boundary caps what its policies allow. A
+Lambda function's environment key needs the deployer's ``kms:CreateGrant``/``kms:Encrypt``
+through Lambda (:func:`_function_kms`). :func:`key_use_refusal` evaluates a service acting as
+a role (Lambda decrypting an environment, SageMaker granting a job's volume key), and
+:func:`service_refusal` a service principal acting for a resource (EventBridge for a rule).
 """
 
 from __future__ import annotations
