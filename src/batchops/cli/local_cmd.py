@@ -46,6 +46,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--keep-workspaces", action="store_true", help="keep step workspaces after success"
     )
     up.add_argument(
+        "--authorization",
+        choices=("enforce", "off"),
+        default=None,
+        help="check every assumed role's request as IAM does (enforce) or not (off); default: "
+        "$BATCHOPS_LOCAL_AUTHORIZATION, else off — CLI commands act as batchops-deploy, so "
+        "under enforcement what only a person may do is refused as on AWS",
+    )
+    up.add_argument(
         "--json",
         action="store_true",
         help="first stdout line: a JSON object (endpoint, gitlab_url, state_dir, restored) "
@@ -104,8 +112,14 @@ def up_cmd(args: argparse.Namespace) -> int:
         port=args.port,
         state_dir=args.state_dir,
         bootstrap=not args.no_bootstrap,
-        options={"keep_workspaces": args.keep_workspaces},
+        options={
+            "keep_workspaces": args.keep_workspaces,
+            **({"authorization": args.authorization} if args.authorization else {}),
+        },
     )
+    from batchops.localcloud.aws.iam.authorization import enforcing
+
+    checked = "enforced" if enforcing(cloud) else "off"
     try:
         if args.json:
             import json
@@ -117,6 +131,7 @@ def up_cmd(args: argparse.Namespace) -> int:
                 "state_dir": str(cloud.state_dir),
                 "accounts_dir": str(accounts_dir(cloud.state_dir)),
                 "restored": cloud.restored,
+                "authorization": checked,
                 "ready_s": round(time.monotonic() - started, 2),
             }
             print(json.dumps(document), flush=True)
@@ -131,7 +146,8 @@ def up_cmd(args: argparse.Namespace) -> int:
                 "interrupted (marked Failed)"
             )
         print(
-            f"local cloud ready in {time.monotonic() - started:.1f}s; state in {cloud.state_dir}"
+            f"local cloud ready in {time.monotonic() - started:.1f}s (authorization {checked}); "
+            f"state in {cloud.state_dir}"
             f"{note}\n  export BATCHOPS_ENDPOINT={cloud.endpoint}"
             f"\n  export BATCHOPS_ACCOUNTS_DIR={accounts_dir(cloud.state_dir)}  "
             "(backend.hcl of each account, for batchops doctor)\n  stop with Ctrl-C",
