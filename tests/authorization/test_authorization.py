@@ -654,7 +654,7 @@ def test_an_iam_refusal_names_the_resource_the_request_names(a: Account) -> None
             "Action": ["iam:GetRole", "iam:CreateOpenIDConnectProvider"],
             "Resource": [
                 f"arn:aws:iam::{A}:role/batchops-*",
-                f"arn:aws:iam::{A}:oidc-provider/gitlab.example.com",
+                f"arn:aws:iam::{A}:oidc-provider/gitlab.allowed.example",
             ],
         }
     )
@@ -678,11 +678,11 @@ def test_an_iam_refusal_names_the_resource_the_request_names(a: Account) -> None
         in error["Message"]
     )
     created = iam.create_open_id_connect_provider(
-        Url="https://gitlab.example.com",
+        Url="https://gitlab.allowed.example",
         ClientIDList=["sts.amazonaws.com"],
         ThumbprintList=thumbprint,
     )
-    assert created["OpenIDConnectProviderArn"].endswith(":oidc-provider/gitlab.example.com")
+    assert created["OpenIDConnectProviderArn"].endswith(":oidc-provider/gitlab.allowed.example")
 
 
 def _managed_policy(a: Account, *statements: dict[str, Any]) -> str:

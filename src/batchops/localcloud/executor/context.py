@@ -63,20 +63,18 @@ def volume_key(ctx: StepContext, value: Any, field: str, role_arn: Any) -> None:
     if not text or not role_arn:
         return
     from batchops.localcloud.aws.iam.authorization import (
-        _identity_policies,
         enforcing,
         key_use_refusal,
     )
-    from batchops.localcloud.aws.iam.principals import RolePolicies, boundary_of
+    from batchops.localcloud.aws.iam.principals import RolePolicies
 
     if not enforcing(SimpleNamespace(options=ctx.options)):
         return
     role = RolePolicies(str(role_arn))
     refusal = key_use_refusal(
         role.session("SageMaker"),
-        _identity_policies(role),
+        role,
         text,
-        boundary=boundary_of(role),
         owner=ctx.account_id,
         region=ctx.region,
         kms_action="kms:CreateGrant",

@@ -259,14 +259,15 @@ def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: st
         if stored is None or stored.encryption != "aws:kms" or not stored.kms_key_id:
             return
         key_id, kms_action = stored.kms_key_id, "kms:Decrypt"
-    refusal = _key_use_refusal(
-        request,
+    refusal = key_use_refusal(
+        request.caller,
         key,
         key_id,
         owner=owner,
         region=region,
         kms_action=kms_action,
         service="s3",
+        context=request.context,
         # S3's encryption context: the object's ARN (no S3 Bucket Key here)
         encryption_context={"aws:s3:arn": f"arn:aws:s3:::{bucket_name}/{key_name}"},
     )
@@ -276,40 +277,9 @@ def _s3_kms(response: Any, request: Request, key: Any, resource: str, region: st
         raise S3ClientError("AccessDenied", refusal)
 
 
-def _key_use_refusal(
-    request: Request,
-    key: Any,
-    key_id: str,
-    *,
-    owner: str,
-    region: str,
-    kms_action: str,
-    service: str,
-    encryption_context: dict[str, str] | None = None,
-    context: dict[str, str | list[str]] | None = None,
-) -> str | None:
-    """IAM's message when ``request``'s caller may not use KMS key ``key_id`` for
-    ``kms_action`` through ``service`` (``kms:ViaService``), as KMS evaluates it for the
-    service acting for the caller (key policy, identity policies, then the key's grants);
-    None when it may. ``key``: moto's access key of the caller (its policies), or any object
-    with ``collect_policies()``."""
-    return key_use_refusal(
-        request.caller,
-        _identity_policies(key),
-        key_id,
-        boundary=boundary_of(key),
-        owner=owner,
-        region=region,
-        kms_action=kms_action,
-        service=service,
-        encryption_context=encryption_context,
-        context={**request.context, **(context or {})},
-    )
-
-
 def key_use_refusal(
     caller: Caller,
-    identity_policies: list[Any],
+    key: Any | None,
     key_id: str,
     *,
     owner: str,
@@ -318,10 +288,13 @@ def key_use_refusal(
     service: str,
     encryption_context: dict[str, str] | None = None,
     context: dict[str, str | list[str]] | None = None,
-    boundary: str | None = None,
 ) -> str | None:
-    """:func:`_key_use_refusal` for a caller given by its ARN and policies (a service acting
-    as a role: Lambda decrypting a function's environment as its execution role)."""
+    """IAM's message when ``caller`` may not use KMS key ``key_id`` for ``kms_action`` through
+    ``service`` (``kms:ViaService``), as KMS evaluates it for the service acting for the
+    caller (key policy, identity policies within the permissions boundary, then the key's
+    grants); None when it may. ``key``: whose policies the caller has — moto's access key of
+    the request, a :class:`~batchops.localcloud.aws.iam.principals.RolePolicies` (a service
+    acting as a role: Lambda decrypting an environment), or None (a service principal)."""
     from batchops.localcloud.aws.kms.grants import grant_allows, key_of
 
     kms_key = key_of(key_id, account=owner, region=region)
@@ -343,11 +316,11 @@ def key_use_refusal(
     )
     outcome = evaluate(
         kms_request,
-        identity_policies,
+        _identity_policies(key) if key is not None else [],
         kms_key.policy,
         resource_account=key_account,
         key_policy=True,
-        boundary=boundary,
+        boundary=boundary_of(key) if key is not None else None,
     )
     if outcome.allowed:
         return None
@@ -389,7 +362,7 @@ def service_refusal(
     for kms_action in key_actions if key_id else ():
         refusal = key_use_refusal(
             caller,
-            [],
+            None,
             str(key_id),
             owner=account,
             region=region,
@@ -428,14 +401,15 @@ def _secret_kms(response: Any, request: Request, key: Any, region: str) -> None:
     key_id = getattr(secret, "kms_key_id", None)
     if not key_id or str(key_id).startswith("alias/aws/"):
         return  # the AWS managed key: usable by the account's principals through the service
-    if _key_use_refusal(
-        request,
+    if key_use_refusal(
+        request.caller,
         key,
         str(key_id),
         owner=owner,
         region=region,
         kms_action=kms_action,
         service="secretsmanager",
+        context=request.context,
     ):
         raise JsonRESTError("AccessDeniedException", "Access to KMS is not allowed")
 
@@ -477,8 +451,15 @@ def _queue_kms(request: Request, key: Any, region: str) -> None:
     if key_id is None:
         return
     for kms_action in kms_actions:
-        refusal = _key_use_refusal(
-            request, key, key_id, owner=owner, region=region, kms_action=kms_action, service="sqs"
+        refusal = key_use_refusal(
+            request.caller,
+            key,
+            key_id,
+            owner=owner,
+            region=region,
+            kms_action=kms_action,
+            service="sqs",
+            context=request.context,
         )
         if refusal is not None:
             raise JsonRESTError("KMS.AccessDeniedException", refusal)
@@ -522,14 +503,15 @@ def _table_kms(request: Request, key: Any, region: str) -> None:
     key_id = _customer_key(spec.get("KMSMasterKeyId"), "alias/aws/dynamodb")
     if key_id is None:
         return
-    refusal = _key_use_refusal(
-        request,
+    refusal = key_use_refusal(
+        request.caller,
         key,
         key_id,
         owner=owner,
         region=region,
         kms_action="kms:Decrypt",
         service="dynamodb",
+        context=request.context,
     )
     if refusal is not None:
         raise JsonRESTError("AccessDeniedException", refusal)
@@ -580,15 +562,15 @@ def _function_kms(response: Any, request: Request, key: Any, region: str) -> Non
         "kms:GrantOperations": list(LAMBDA_GRANT_OPERATIONS),
     }
     for kms_action, context in (("kms:CreateGrant", grant), ("kms:Encrypt", {})):
-        refusal = _key_use_refusal(
-            request,
+        refusal = key_use_refusal(
+            request.caller,
             key,
             key_id,
             owner=owner,
             region=region,
             kms_action=kms_action,
             service="lambda",
-            context=context,
+            context={**request.context, **context},
         )
         if refusal is not None:
             raise lambda_configuration_refusal("AccessDeniedException", refusal)

@@ -74,7 +74,7 @@ def invoke_function(
     payload: Any, *, account: str, region: str, name: str, sessions: RoleSessions
 ) -> Any:
     from batchops.functions._runtime import ENVIRONMENT
-    from batchops.localcloud.aws.awslambda.functions import environment_refusal
+    from batchops.localcloud.aws.awslambda.environment import environment_refusal
 
     function = find_function(name, account, region)
     refusal = environment_refusal(function)  # Lambda decrypts the environment first
