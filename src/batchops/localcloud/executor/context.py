@@ -54,8 +54,10 @@ def volume_key(ctx: StepContext, value: Any, field: str, role_arn: Any) -> None:
       true. It is evaluated on its policies and the key policy. The wording of SageMaker's
       refusal is not documented; the reason quotes IAM's message.
     """
+    from batchops.localcloud.aws.kms.grants import is_alias
+
     text = str(value or "")
-    if text.startswith("alias/") or ":alias/" in text:
+    if is_alias(text):
         raise StepFailed(
             f"ValidationException: {field} {text!r} is a KMS alias; {field} takes a KMS key "
             "id or key ARN"

@@ -442,7 +442,11 @@ class EventRouter:
 
     def _events_refusal(self, action: str, arn: str, delivery: Delivery) -> str | None:
         from batchops.localcloud.aws.context import current_cloud_or_none
-        from batchops.localcloud.aws.iam.authorization import enforcing, service_refusal
+        from batchops.localcloud.aws.iam.authorization import (
+            _customer_key,
+            enforcing,
+            service_refusal,
+        )
 
         cloud = current_cloud_or_none()
         if cloud is None or not enforcing(cloud):
@@ -469,9 +473,7 @@ class EventRouter:
             except Exception:
                 return None  # the send itself answers for a queue that does not exist
             policy = getattr(queue, "policy", None) or None
-            key_id = getattr(queue, "kms_master_key_id", None) or None
-            if key_id == "alias/aws/sqs":
-                key_id = None
+            key_id = _customer_key(getattr(queue, "kms_master_key_id", None), "alias/aws/sqs")
         return service_refusal(
             "events.amazonaws.com",
             action,
